@@ -1,0 +1,102 @@
+# sagemagic: a Jupyter kernel in C for the SageMaker workflow.
+# `make deps` installs what the build and tests need; `make test` runs them all.
+
+CC ?= cc
+PKGS := libzmq libsodium jansson libcurl openssl
+BUILD ?= build
+PREFIX ?=
+PYTHON_VENV := .venv
+PY := $(PYTHON_VENV)/bin/python
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icommon -Ikernel \
+              -Imagics -Iclient $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+KERNEL_SRC := $(filter-out kernel/main.c,$(wildcard kernel/*.c))
+MAGICS_SRC := $(wildcard magics/*.c)
+CLIENT_SRC := $(filter-out client/cli.c,$(wildcard client/*.c))
+TEST_SRC := $(wildcard tests/c/*.c)
+LIB_SRC := $(COMMON_SRC) $(KERNEL_SRC) $(MAGICS_SRC) $(CLIENT_SRC)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ := $(call obj,$(LIB_SRC))
+
+KERNEL_BIN := $(BUILD)/sagemagic
+AWS_BIN := $(BUILD)/sagemagic-aws
+TEST_BIN := $(BUILD)/test-runner
+BINS := $(KERNEL_BIN) $(AWS_BIN) $(TEST_BIN)
+
+.PHONY: all deps test test-c test-py asan bench fuzz install clang-check \
+        demo clean format
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(KERNEL_BIN): $(call obj,kernel/main.c) $(LIB_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(AWS_BIN): $(call obj,client/cli.c) $(LIB_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TEST_BIN): $(call obj,$(TEST_SRC)) $(LIB_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	@tools/deps.sh
+
+# Both compilers must build the tree without a warning.
+clang-check:
+	@for f in $(LIB_SRC) kernel/main.c client/cli.c $(TEST_SRC); do \
+	  clang $(filter-out -O2 -g,$(ALL_CFLAGS)) -fsyntax-only $$f || exit 1; \
+	done
+
+test: deps
+	@tools/run-tests.sh
+
+test-c: all
+	$(TEST_BIN)
+
+test-py: all
+	$(PY) -m pytest -q tests/python
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	ASAN_OPTIONS=detect_leaks=1 build-asan/test-runner
+	SAGEMAGIC_KERNEL=$(CURDIR)/build-asan/sagemagic \
+	  ASAN_OPTIONS=detect_leaks=1 $(PY) -m pytest -q tests/python -m "not slow"
+
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined
+fuzz: $(BUILD)/fuzz-wire
+	mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz-wire -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus tests/data/fuzz-wire
+
+$(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)
+
+bench: deps all
+	$(PY) bench/kernel_bench.py
+
+install: $(KERNEL_BIN)
+	tools/install-kernel.sh $(KERNEL_BIN) "$(PREFIX)"
+
+format:
+	clang-format -i $(LIB_SRC) kernel/main.c $(wildcard */*.h) $(TEST_SRC)
+
+clean:
+	rm -rf build build-asan
