@@ -80,9 +80,16 @@ asan:
 	  ASAN_OPTIONS=detect_leaks=1 $(PY) -m pytest -q tests/python -m "not slow"
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined
-fuzz: $(BUILD)/fuzz-wire
-	mkdir -p $(BUILD)/fuzz-corpus
-	$(BUILD)/fuzz-wire -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus tests/data/fuzz-wire
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/fuzz-wire $(BUILD)/fuzz-sigv4
+	mkdir -p $(BUILD)/fuzz-corpus/wire $(BUILD)/fuzz-corpus/sigv4
+	$(BUILD)/fuzz-wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/wire tests/data/fuzz-wire
+	$(BUILD)/fuzz-sigv4 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/sigv4
+
+$(BUILD)/fuzz-sigv4: tests/fuzz/fuzz_sigv4.c $(COMMON_SRC) $(CLIENT_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Iclient \
+	  $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
 	@mkdir -p $(dir $@)
@@ -91,6 +98,10 @@ $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
 
 bench: deps all
 	$(PY) bench/kernel_bench.py
+
+# The main job: build, install the kernel for this user, run the tutorial.
+demo: deps all install
+	$(PY) tools/demo.py notebooks/00-basics.ipynb
 
 install: $(KERNEL_BIN)
 	tools/install-kernel.sh $(KERNEL_BIN) "$(PREFIX)"

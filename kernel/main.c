@@ -52,23 +52,23 @@ static int serve(const char *path)
 int main(int argc, char **argv)
 {
     sm_log_init();
-    /* Jupyter keeps a kernel's stdout in the server log; nothing of ours
-     * belongs there, so C libraries' stray prints go to stderr too. */
-    dup2(STDERR_FILENO, STDOUT_FILENO);
     if (argc == 2 && strcmp(argv[1], "--magics-markdown") == 0) {
         char *md = sm_magics_reference_markdown();
-        fputs(md, stderr == stdout ? stdout : stderr);
+        fputs(md, stdout);
         free(md);
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        fprintf(stderr, "sagemagic 0.1.0\n");
+        puts("sagemagic 0.1.0");
         return 0;
     }
     if (argc != 2 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
     }
+    /* Jupyter keeps a kernel's stdout in the server log; nothing of ours
+     * belongs there, so C libraries' stray prints go to stderr too. */
+    dup2(STDERR_FILENO, STDOUT_FILENO);
     if (sodium_init() < 0) {
         sm_error("libsodium cannot start");
         return 1;

@@ -30,7 +30,7 @@ static const sm_flag clear_flags[] = {
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
      "lists the magics, or shows one magic's usage, flags and an example", NULL,
-     "%help train", no_flags, 0, 1, SM_LINE, false},
+     "%help config", no_flags, 0, 1, SM_LINE, false},
     {"config", magic_config, "%config [KEY[=VALUE] ...]",
      "shows or sets settings; %%config takes one KEY = VALUE per line",
      "the settings", "%config backend=local region=us-west-2", no_flags, 0, -1,
