@@ -30,6 +30,17 @@ AWS_BIN := $(BUILD)/sagemagic-aws
 TEST_BIN := $(BUILD)/test-runner
 BINS := $(KERNEL_BIN) $(AWS_BIN) $(TEST_BIN)
 
+# sagemagic-local: the offline service (local/), with its own libraries.
+LOCAL_PKGS := libmicrohttpd sqlite3 xgboost
+LOCAL_SRC := $(wildcard local/*.c)
+LOCAL_BIN := $(BUILD)/sagemagic-local
+LOCAL_CFLAGS := -Ilocal $(shell pkg-config --cflags $(LOCAL_PKGS) 2>/dev/null)
+LOCAL_LDLIBS := $(shell pkg-config --libs $(LOCAL_PKGS) 2>/dev/null)
+LOCAL_LIB_OBJ := $(call obj,$(filter-out local/main.c,$(LOCAL_SRC)))
+ifneq ($(LOCAL_SRC),)
+BINS += $(LOCAL_BIN)
+endif
+
 .PHONY: all deps test test-c test-py asan bench fuzz install clang-check \
         demo clean format
 
@@ -48,9 +59,23 @@ $(AWS_BIN): $(call obj,client/cli.c) $(LIB_OBJ)
 	@echo "  LD $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(TEST_BIN): $(call obj,$(TEST_SRC)) $(LIB_OBJ)
+$(TEST_BIN): $(call obj,$(TEST_SRC)) $(LIB_OBJ) $(LOCAL_LIB_OBJ)
 	@echo "  LD $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
+$(BUILD)/obj/tests/c/%.o: tests/c/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) $(LOCAL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/local/%.o: local/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) $(LOCAL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LOCAL_BIN): $(call obj,local/main.c) $(LOCAL_LIB_OBJ) $(call obj,$(COMMON_SRC) $(CLIENT_SRC))
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -59,8 +84,11 @@ deps:
 
 # Both compilers must build the tree without a warning.
 clang-check:
-	@for f in $(LIB_SRC) kernel/main.c client/cli.c $(TEST_SRC); do \
+	@for f in $(LIB_SRC) kernel/main.c client/cli.c; do \
 	  clang $(filter-out -O2 -g,$(ALL_CFLAGS)) -fsyntax-only $$f || exit 1; \
+	done
+	@for f in $(LOCAL_SRC) $(TEST_SRC); do \
+	  clang $(filter-out -O2 -g,$(ALL_CFLAGS)) $(LOCAL_CFLAGS) -fsyntax-only $$f || exit 1; \
 	done
 
 test: deps

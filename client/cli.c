@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws_cli.h"
 #include "error.h"
 #include "request_text.h"
+#include "s3_cli.h"
 #include "sigv4.h"
 
 #define PROG       "sagemagic-aws"
@@ -28,6 +30,11 @@ static const command commands[] = {
     {"sign", cmd_sign,
      "sign a request with SigV4 and show the canonical request, the string "
      "to sign and the signature"},
+    {"s3", sm_s3_cli, "S3: cp (multipart uploads), ls, rm, mb"},
+    {"whoami", sm_aws_cli_whoami,
+     "the account and identity of the credentials in use (STS)"},
+    {"call", sm_aws_cli_call,
+     "one SageMaker or CloudWatch Logs API call with a JSON request"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

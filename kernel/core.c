@@ -410,10 +410,9 @@ static void set_status(sm_kernel *k, const sm_wire_msg *msg, const char *state)
                       json_pack("{s:s}", "execution_state", state), NULL);
 }
 
-static void dispatch(sm_kernel *k, sm_channel ch, const sm_wire_msg *msg)
+static void route_request(sm_kernel *k, sm_channel ch, const sm_wire_msg *msg)
 {
     unsigned mask = ch == SM_CHANNEL_CONTROL ? ON_CONTROL : ON_SHELL;
-    set_status(k, msg, "busy");
     size_t i = 0;
     while (i < sizeof routes / sizeof *routes &&
            strcmp(routes[i].msg_type, msg->msg_type) != 0)
@@ -423,6 +422,12 @@ static void dispatch(sm_kernel *k, sm_channel ch, const sm_wire_msg *msg)
     else
         sm_info("no handler for %s on %s", msg->msg_type,
                 ch == SM_CHANNEL_CONTROL ? "control" : "shell");
+}
+
+static void dispatch(sm_kernel *k, sm_channel ch, const sm_wire_msg *msg)
+{
+    set_status(k, msg, "busy");
+    route_request(k, ch, msg);
     set_status(k, msg, "idle");
 }
 
@@ -452,9 +457,13 @@ static void abort_queued(sm_kernel *k)
 void sm_kernel_handle(void *kernel, sm_channel channel, const sm_wire_msg *msg)
 {
     sm_kernel *k = kernel;
-    dispatch(k, channel, msg);
+    set_status(k, msg, "busy");
+    route_request(k, channel, msg);
+    /* Abort the queue before the failed cell's idle goes out: a request sent
+     * after the client saw that idle must run, not be aborted. */
     if (channel == SM_CHANNEL_SHELL && k->aborting)
         abort_queued(k);
+    set_status(k, msg, "idle");
 }
 
 static json_t *kernel_info_new(const sm_interp *interp)

@@ -16,7 +16,8 @@ sm_kernel *sm_kernel_new(sm_server *server, sm_interp interp);
 /* Entry point the server calls for each request (an sm_server_handler). */
 void sm_kernel_handle(void *kernel, sm_channel channel, const sm_wire_msg *msg);
 
-/* After the server's loop ends: tell the interpreter and free the core. */
+/* After the server is destroyed (so no thread is left in a handler): tell
+ * the interpreter and free the core. */
 void sm_kernel_destroy(sm_kernel **self);
 
 #endif

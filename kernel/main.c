@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "connection.h"
 #include "core.h"
@@ -41,8 +44,10 @@ static int serve(const char *path)
     } else {
         sm_error("cannot start: %s", err.message[0] ? err.message : "out of memory");
     }
-    sm_kernel_destroy(&kernel);
+    /* The server first: it joins the control thread, which may still be in
+     * a handler using the kernel (the idle after a shutdown_request). */
     sm_server_destroy(&server);
+    sm_kernel_destroy(&kernel);
     sm_magics_destroy(&magics);
     sm_wire_auth_destroy(&auth);
     sm_info("kernel stopped");
@@ -52,6 +57,12 @@ static int serve(const char *path)
 int main(int argc, char **argv)
 {
     sm_log_init();
+#ifdef __GLIBC__
+    /* Messages can be megabytes. glibc raises its mmap threshold each time
+     * such a block is freed, so later big blocks come from heaps it seldom
+     * gives back; a fixed threshold returns them to the system. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     if (argc == 2 && strcmp(argv[1], "--magics-markdown") == 0) {
         char *md = sm_magics_reference_markdown();
         fputs(md, stdout);

@@ -31,6 +31,7 @@ struct sm_server {
     sm_server_handler handler;
     void *core;
     int wake[2]; /* self-pipe: signals and other threads wake the shell loop */
+    pid_t parent, jupyter_parent; /* watched: the kernel stops when gone */
 };
 
 /* The one server of this process, for the signal handlers. */
@@ -125,6 +126,9 @@ sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
         return NULL;
     }
     self->auth = auth;
+    self->parent = getppid();
+    const char *jpy = getenv("JPY_PARENT_PID");
+    self->jupyter_parent = jpy ? (pid_t)atol(jpy) : 0;
     snprintf(self->session, sizeof self->session, "%s", session);
     pthread_mutex_init(&self->publish_lock, NULL);
     self->wake[0] = self->wake[1] = -1;
@@ -337,15 +341,36 @@ static void *hb_main(void *arg)
     return NULL;
 }
 
+/* A kernel whose parent (the Jupyter server or client that started it)
+ * has died is an orphan nobody can reach: stop, as ipykernel's parent
+ * poller does. The parent is JPY_PARENT_PID, which jupyter_client sets,
+ * else the parent the process had when the server was made; nothing is
+ * watched when that was init. */
+static int parent_gone(const sm_server *self)
+{
+    if (self->jupyter_parent > 1 && kill(self->jupyter_parent, 0) != 0 &&
+        errno == ESRCH)
+        return 1;
+    return self->parent > 1 && getppid() != self->parent;
+}
+
 static void *control_main(void *arg)
 {
     sm_server *self = arg;
     while (!stopping_flag) {
         zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, -1) < 0) {
+        int n = zmq_poll(&item, 1, 1000);
+        if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             break;
+        }
+        if (n == 0) {
+            if (parent_gone(self)) {
+                sm_warn("the process that started the kernel is gone; stopping");
+                sm_server_stop(self);
+            }
+            continue;
         }
         sm_wire_msg msg;
         int rc = recv_message(self, self->control, ZMQ_DONTWAIT, &msg);

@@ -2,130 +2,137 @@
  * "The Wire Protocol"). Signatures are checked before JSON is parsed. */
 #include "wire.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Replay guard: two generations of a set of 64-bit digest prefixes. When the
- * young one is half full it becomes the old one, so memory stays bounded and
- * at least the last REPLAY_GENERATION signatures are always remembered. */
-#define REPLAY_GENERATION 32768
-#define REPLAY_SLOTS_MAX (2 * REPLAY_GENERATION)
+/* Replay guard: the last REPLAY_WINDOW signatures (their first 64 bits) in
+ * a ring, indexed by an open-addressing table with linear probing. Both are
+ * allocated and touched once, so memory never grows with traffic. */
+#define REPLAY_WINDOW 8192
+#define REPLAY_SLOTS (2 * REPLAY_WINDOW) /* a power of two, load <= 1/2 */
 
-struct replay_set {
-    uint64_t *slots;
-    size_t capacity, count;
+struct replay_guard {
+    uint64_t ring[REPLAY_WINDOW]; /* keys in arrival order */
+    uint16_t slots[REPLAY_SLOTS]; /* ring position + 1; 0 is empty */
+    size_t next;                  /* ring position written next */
+    size_t count;
 };
+
+/* HMAC with SHA-256 or SHA-512 through libsodium: the key is absorbed once
+ * into a template state, which each message copies. */
+enum hmac_kind { HMAC_NONE, HMAC_SHA256, HMAC_SHA512 };
 
 struct sm_wire_auth {
-    int enabled;
-    EVP_MAC *mac;
-    EVP_MAC_CTX *keyed; /* template duplicated per message */
+    enum hmac_kind kind;
     size_t digest_len;
+    union {
+        crypto_auth_hmacsha256_state sha256;
+        crypto_auth_hmacsha512_state sha512;
+    } keyed;
     pthread_mutex_t lock;
-    struct replay_set young, old;
+    struct replay_guard *guard;
 };
 
-static void replay_free(struct replay_set *set)
+static size_t slot_of(uint64_t key)
 {
-    free(set->slots);
-    *set = (struct replay_set){0};
+    return (size_t)(key ^ (key >> 29)) & (REPLAY_SLOTS - 1);
 }
 
-static int replay_contains(const struct replay_set *set, uint64_t key)
+static long guard_find(const struct replay_guard *g, uint64_t key)
 {
-    if (!set->capacity)
-        return 0;
-    size_t mask = set->capacity - 1;
-    for (size_t i = key & mask;; i = (i + 1) & mask) {
-        if (set->slots[i] == key)
-            return 1;
-        if (set->slots[i] == 0)
-            return 0;
+    for (size_t i = slot_of(key);; i = (i + 1) & (REPLAY_SLOTS - 1)) {
+        if (g->slots[i] == 0)
+            return -1;
+        if (g->ring[g->slots[i] - 1] == key)
+            return (long)i;
     }
 }
 
-static void replay_put(struct replay_set *set, uint64_t key)
+/* Remove slot `i`, shifting later entries of its probe run back (linear
+ * probing's deletion, which needs no tombstones). */
+static void guard_remove_slot(struct replay_guard *g, size_t i)
 {
-    size_t mask = set->capacity - 1;
-    size_t i = key & mask;
-    while (set->slots[i] && set->slots[i] != key)
-        i = (i + 1) & mask;
-    if (!set->slots[i])
-        set->count++;
-    set->slots[i] = key;
+    size_t mask = REPLAY_SLOTS - 1;
+    for (size_t j = (i + 1) & mask; g->slots[j]; j = (j + 1) & mask) {
+        size_t home = slot_of(g->ring[g->slots[j] - 1]);
+        /* move j into the hole at i unless its home lies in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            g->slots[i] = g->slots[j];
+            i = j;
+        }
+    }
+    g->slots[i] = 0;
 }
 
-/* Grow a set by doubling (load factor at most one half). */
-static int replay_grow(struct replay_set *set)
+/* Remember `key`; returns 1 when it is among the last REPLAY_WINDOW. */
+static int guard_check_and_add(struct replay_guard *g, uint64_t key)
 {
-    size_t capacity = set->capacity ? set->capacity * 2 : 1024;
-    struct replay_set bigger = {calloc(capacity, sizeof(uint64_t)), capacity, 0};
-    if (!bigger.slots)
-        return -1;
-    for (size_t i = 0; i < set->capacity; i++)
-        if (set->slots[i])
-            replay_put(&bigger, set->slots[i]);
-    free(set->slots);
-    *set = bigger;
-    return 0;
-}
-
-/* Remember `key`; returns 1 when it was seen before. */
-static int replay_check_and_add(sm_wire_auth *self, uint64_t key)
-{
-    if (replay_contains(&self->young, key) || replay_contains(&self->old, key))
+    if (guard_find(g, key) >= 0)
         return 1;
-    if (self->young.count >= REPLAY_GENERATION) {
-        replay_free(&self->old);
-        self->old = self->young;
-        self->young = (struct replay_set){0};
+    if (g->count == REPLAY_WINDOW) {
+        long oldest = guard_find(g, g->ring[g->next]);
+        if (oldest >= 0)
+            guard_remove_slot(g, (size_t)oldest);
+        g->count--;
     }
-    if (self->young.count * 2 >= self->young.capacity &&
-        self->young.capacity < REPLAY_SLOTS_MAX && replay_grow(&self->young))
-        return 0;
-    if (self->young.count * 2 < self->young.capacity)
-        replay_put(&self->young, key);
+    g->ring[g->next] = key;
+    size_t i = slot_of(key);
+    while (g->slots[i])
+        i = (i + 1) & (REPLAY_SLOTS - 1);
+    g->slots[i] = (uint16_t)(g->next + 1);
+    g->next = (g->next + 1) % REPLAY_WINDOW;
+    g->count++;
     return 0;
+}
+
+static int hmac_setup(sm_wire_auth *self, const char *scheme, const char *key,
+                      size_t key_len)
+{
+    const unsigned char *k = (const unsigned char *)key;
+    if (strcmp(scheme, "hmac-sha256") == 0) {
+        self->kind = HMAC_SHA256;
+        self->digest_len = crypto_auth_hmacsha256_BYTES;
+        return crypto_auth_hmacsha256_init(&self->keyed.sha256, k, key_len);
+    }
+    if (strcmp(scheme, "hmac-sha512") == 0) {
+        self->kind = HMAC_SHA512;
+        self->digest_len = crypto_auth_hmacsha512_BYTES;
+        return crypto_auth_hmacsha512_init(&self->keyed.sha512, k, key_len);
+    }
+    return -1;
 }
 
 sm_wire_auth *sm_wire_auth_new(const char *scheme, const char *key,
                                size_t key_len, sm_error *err)
 {
-    sm_wire_auth *self = calloc(1, sizeof *self);
+    sm_wire_auth *self = sodium_init() < 0 ? NULL : malloc(sizeof *self);
     if (!self) {
         sm_error_set(err, "out of memory");
         return NULL;
     }
+    memset(self, 0, sizeof *self);
     pthread_mutex_init(&self->lock, NULL);
-    if (key_len == 0 || !scheme || !*scheme || strcmp(scheme, "none") == 0)
-        return self;
-    if (strncmp(scheme, "hmac-", 5) != 0 || !EVP_get_digestbyname(scheme + 5)) {
-        sm_error_set(err, "unsupported signature_scheme '%s'", scheme);
+    bool no_scheme = !scheme || !*scheme || strcmp(scheme, "none") == 0;
+    if (!no_scheme && strcmp(scheme, "hmac-sha256") != 0 &&
+        strcmp(scheme, "hmac-sha512") != 0) {
+        sm_error_set(err, "unsupported signature_scheme '%s' (hmac-sha256 and "
+                          "hmac-sha512 are supported)", scheme);
         goto fail;
     }
-    char digest[64];
-    snprintf(digest, sizeof digest, "%s", scheme + 5);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    self->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    self->keyed = self->mac ? EVP_MAC_CTX_new(self->mac) : NULL;
-    if (!self->keyed ||
-        !EVP_MAC_init(self->keyed, (const unsigned char *)key, key_len, params)) {
+    if (key_len == 0 || no_scheme)
+        return self; /* an empty key turns authentication off */
+    self->guard = malloc(sizeof *self->guard);
+    if (!self->guard || hmac_setup(self, scheme, key, key_len) != 0) {
         sm_error_set(err, "cannot set up HMAC for '%s'", scheme);
         goto fail;
     }
-    self->digest_len = EVP_MAC_CTX_get_mac_size(self->keyed);
-    self->enabled = 1;
+    memset(self->guard, 0, sizeof *self->guard); /* touched now, not later */
     return self;
 fail:
     sm_wire_auth_destroy(&self);
@@ -137,53 +144,60 @@ void sm_wire_auth_destroy(sm_wire_auth **pself)
     sm_wire_auth *self = *pself;
     if (!self)
         return;
-    EVP_MAC_CTX_free(self->keyed); /* OpenSSL cleanses the key it holds */
-    EVP_MAC_free(self->mac);
-    replay_free(&self->young);
-    replay_free(&self->old);
+    free(self->guard);
     pthread_mutex_destroy(&self->lock);
+    sodium_memzero(self, sizeof *self); /* the keyed state holds the key */
     free(self);
     *pself = NULL;
 }
 
 /* Lowercase hex HMAC of the four JSON frames into `hex` (2*digest_len+1). */
-static int sign_parts(sm_wire_auth *self, const sm_frame parts[4], char *hex)
+static void sign_parts(sm_wire_auth *self, const sm_frame parts[4], char *hex)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    size_t mac_len = 0;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(self->keyed);
-    int ok = ctx != NULL;
-    for (int i = 0; ok && i < 4; i++)
-        ok = EVP_MAC_update(ctx, parts[i].data, parts[i].size);
-    ok = ok && EVP_MAC_final(ctx, mac, &mac_len, sizeof mac);
-    EVP_MAC_CTX_free(ctx);
-    if (!ok)
-        return -1;
-    sodium_bin2hex(hex, 2 * mac_len + 1, mac, mac_len);
-    sodium_memzero(mac, sizeof mac);
-    return 0;
+    unsigned char mac[crypto_auth_hmacsha512_BYTES];
+    if (self->kind == HMAC_SHA256) {
+        crypto_auth_hmacsha256_state st = self->keyed.sha256;
+        for (int i = 0; i < 4; i++)
+            crypto_auth_hmacsha256_update(&st, parts[i].data, parts[i].size);
+        crypto_auth_hmacsha256_final(&st, mac);
+        sodium_memzero(&st, sizeof st);
+    } else {
+        crypto_auth_hmacsha512_state st = self->keyed.sha512;
+        for (int i = 0; i < 4; i++)
+            crypto_auth_hmacsha512_update(&st, parts[i].data, parts[i].size);
+        crypto_auth_hmacsha512_final(&st, mac);
+        sodium_memzero(&st, sizeof st);
+    }
+    sodium_bin2hex(hex, 2 * self->digest_len + 1, mac, self->digest_len);
+}
+
+/* The first 64 bits of the digest from its hex text. */
+static uint64_t replay_key(const char *hex)
+{
+    uint64_t key = 0;
+    for (int i = 0; i < 16; i++)
+        key = key << 4 |
+              (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+    return key;
 }
 
 /* Check the signature frame against the parts; 0 when it is valid and new. */
 static int verify(sm_wire_auth *self, const sm_frame *sig,
                   const sm_frame parts[4], sm_error *err)
 {
-    if (!self->enabled)
+    if (self->kind == HMAC_NONE)
         return 0;
     size_t hex_len = 2 * self->digest_len;
     if (sig->size == 0)
         return sm_error_set(err, "unsigned message");
     if (sig->size != hex_len)
         return sm_error_set(err, "invalid signature (wrong length)");
-    char expected[2 * EVP_MAX_MD_SIZE + 1];
-    if (sign_parts(self, parts, expected))
-        return sm_error_set(err, "cannot compute the signature");
-    if (CRYPTO_memcmp(expected, sig->data, hex_len) != 0)
+    char expected[2 * crypto_auth_hmacsha512_BYTES + 1];
+    sign_parts(self, parts, expected);
+    if (sodium_memcmp(expected, sig->data, hex_len) != 0)
         return sm_error_set(err, "invalid signature");
-    uint64_t key = 0;
-    memcpy(&key, expected, sizeof key); /* hex text, never all zero bytes */
     pthread_mutex_lock(&self->lock);
-    int replayed = replay_check_and_add(self, key);
+    int replayed = guard_check_and_add(self->guard, replay_key(expected));
     pthread_mutex_unlock(&self->lock);
     if (replayed)
         return sm_error_set(err, "duplicate signature (replayed message)");
@@ -327,14 +341,12 @@ int sm_wire_encode(sm_wire_auth *self, const sm_frame *idents,
         rc = push_json(out, metadata);
     if (!rc)
         rc = push_json(out, content);
-    if (!rc && self->enabled) {
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        rc = sign_parts(self, &out->frames[sig_at + 1], hex);
-        if (!rc) {
-            free((void *)out->frames[sig_at].data);
-            out->frames[sig_at] = (sm_frame){strdup(hex), strlen(hex)};
-            rc = out->frames[sig_at].data ? 0 : -1;
-        }
+    if (!rc && self->kind != HMAC_NONE) {
+        char hex[2 * crypto_auth_hmacsha512_BYTES + 1];
+        sign_parts(self, &out->frames[sig_at + 1], hex);
+        free((void *)out->frames[sig_at].data);
+        out->frames[sig_at] = (sm_frame){strdup(hex), strlen(hex)};
+        rc = out->frames[sig_at].data ? 0 : -1;
     }
     if (rc)
         sm_wire_out_clear(out);

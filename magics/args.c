@@ -39,8 +39,8 @@ const char *sm_closest(const char *word, const char *const *names,
     size_t best_d = 99, wl = strlen(word);
     for (size_t i = 0; i < count; i++) {
         size_t d = edit_distance(word, names[i]);
-        if (wl >= 2 && strncmp(names[i], word, wl) == 0)
-            d = 1; /* a prefix is a good guess */
+        if (d > 1 && wl >= 2 && strncmp(names[i], word, wl) == 0)
+            d = 1; /* a prefix is a good guess, an exact match a better one */
         if (d < best_d) {
             best_d = d;
             best = names[i];
@@ -147,8 +147,8 @@ static int parse_flag(const sm_magic *magic, char *const *words, size_t n,
         return add_flag(args, f, "") ? sm_error_set(err, "out of memory") : 0;
     }
     const char *value = eq ? eq + 1 : NULL;
-    if (!value && *i + 1 < n)
-        value = words[++*i];
+    if (!value && *i + 1 < n && !looks_like_flag(words[*i + 1]))
+        value = words[++*i]; /* not the next flag: --x=-y says that */
     if (!value)
         return sm_error_set(err, "--%s needs a value (%s)", f->name, f->value);
     return add_flag(args, f, value) ? sm_error_set(err, "out of memory") : 0;

@@ -41,10 +41,16 @@ json_t *sm_render_value(const json_t *value)
     return bundle;
 }
 
+/* Item i of `array` when it is a string, else "" (a cell, a header). */
+static const char *text_at(const json_t *array, size_t i)
+{
+    const char *s = json_string_value(json_array_get(array, i));
+    return s ? s : "";
+}
+
 static const char *cell(const json_t *rows, size_t r, size_t c)
 {
-    const char *s = json_string_value(json_array_get(json_array_get(rows, r), c));
-    return s ? s : "";
+    return text_at(json_array_get(rows, r), c);
 }
 
 static size_t width(const char *s)
@@ -74,14 +80,14 @@ static char *plain_table(const json_t *headers, const json_t *rows)
     if (ncols > 32)
         ncols = 32;
     for (size_t c = 0; c < ncols; c++) {
-        widths[c] = width(json_string_value(json_array_get(headers, c)));
+        widths[c] = width(text_at(headers, c));
         for (size_t r = 0; r < nrows; r++)
             if (width(cell(rows, r, c)) > widths[c])
                 widths[c] = width(cell(rows, r, c));
     }
     sm_buf b = {0};
     for (size_t c = 0; c < ncols; c++)
-        cells[c] = json_string_value(json_array_get(headers, c));
+        cells[c] = text_at(headers, c);
     pad_row(&b, cells, widths, ncols);
     for (size_t r = 0; r < nrows; r++) {
         for (size_t c = 0; c < ncols; c++)
@@ -109,7 +115,7 @@ static char *html_table(const json_t *headers, const json_t *rows)
                     "font-size,13px)\"><thead><tr>");
     size_t ncols = json_array_size(headers);
     for (size_t c = 0; c < ncols; c++)
-        html_cell(&b, "th", json_string_value(json_array_get(headers, c)));
+        html_cell(&b, "th", text_at(headers, c));
     sm_buf_puts(&b, "</tr></thead><tbody>");
     for (size_t r = 0; r < json_array_size(rows); r++) {
         sm_buf_puts(&b, "<tr>");

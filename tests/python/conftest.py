@@ -35,3 +35,9 @@ os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 def kernel_bin() -> str:
     assert os.path.exists(KERNEL_BIN), f"build the kernel first: {KERNEL_BIN}"
     return KERNEL_BIN
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: takes more than 20 s; `make asan` leaves these out (-m 'not slow')"
+    )

@@ -151,11 +151,11 @@ def vanilla_flags():
     return suite_flags(case)
 
 
-def test_help_lists_only_sign(aws_bin):
+def test_help_lists_the_commands(aws_bin):
     out = run(aws_bin, "--help")
     assert out.returncode == 0
     commands = out.stdout.split("commands:\n", 1)[1].split("\n\n", 1)[0]
-    assert [l.split()[0] for l in commands.splitlines()] == ["sign"]
+    assert [l.split()[0] for l in commands.splitlines()] == ["sign", "s3", "whoami", "call"]
     out = run(aws_bin, "sign", "--help")
     assert out.returncode == 0 and "--request" in out.stdout
 
@@ -164,7 +164,7 @@ def test_help_lists_only_sign(aws_bin):
     "args, message",
     [
         ([], "usage: sagemagic-aws"),
-        (["whoami"], "unknown command 'whoami'"),
+        (["whoareyou"], "unknown command 'whoareyou'"),
         (["sign", "--bogus"], "unknown flag '--bogus'"),
         (["sign", "stray"], "unknown argument 'stray'"),
         (["sign", "--region"], "--region needs a value"),
