@@ -2,7 +2,11 @@
 # `make deps` installs what the build and tests need; `make test` runs them all.
 
 CC ?= cc
-PKGS := libzmq libsodium jansson libcurl openssl
+# The kernel and the CLI link only these; libcurl's headers are used but the
+# library is loaded on the first AWS call (client/transport.c), so a kernel
+# that never calls AWS never maps it.
+PKGS := libzmq libsodium jansson
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 BUILD ?= build
 PREFIX ?=
 PYTHON_VENV := .venv
@@ -12,8 +16,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icommon -Ikernel \
-              -Imagics -Iclient $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+              -Imagics -Iclient $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+              $(CURL_CFLAGS)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 KERNEL_SRC := $(filter-out kernel/main.c,$(wildcard kernel/*.c))
@@ -31,7 +36,7 @@ TEST_BIN := $(BUILD)/test-runner
 BINS := $(KERNEL_BIN) $(AWS_BIN) $(TEST_BIN)
 
 # sagemagic-local: the offline service (local/), with its own libraries.
-LOCAL_PKGS := libmicrohttpd sqlite3 xgboost
+LOCAL_PKGS := libmicrohttpd sqlite3 xgboost zlib libcrypto
 LOCAL_SRC := $(wildcard local/*.c)
 LOCAL_BIN := $(BUILD)/sagemagic-local
 LOCAL_CFLAGS := -Ilocal $(shell pkg-config --cflags $(LOCAL_PKGS) 2>/dev/null)
@@ -109,23 +114,39 @@ asan:
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined
 FUZZ_SECONDS ?= 60
-fuzz: $(BUILD)/fuzz-wire $(BUILD)/fuzz-sigv4
-	mkdir -p $(BUILD)/fuzz-corpus/wire $(BUILD)/fuzz-corpus/sigv4
-	$(BUILD)/fuzz-wire -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/wire tests/data/fuzz-wire
-	$(BUILD)/fuzz-sigv4 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/sigv4
+FUZZERS := wire sigv4 aws_parsers cli_parsers local_parsers local_training \
+           local_predict
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
+	  -Iclient $(LOCAL_CFLAGS) $(shell pkg-config --cflags $(PKGS))
+LOCAL_FUZZ_SRC := $(filter-out local/main.c,$(LOCAL_SRC))
 
-$(BUILD)/fuzz-sigv4: tests/fuzz/fuzz_sigv4.c $(COMMON_SRC) $(CLIENT_SRC)
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Iclient \
-	  $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)
+fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(BUILD)/fuzz-corpus/$$f; \
+	  seeds=tests/data/fuzz-$$f; [ -d $$seeds ] || seeds=; \
+	  echo "== fuzz $$f for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz-$$f -close_fd_mask=3 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$f $$seeds \
+	    2>$(BUILD)/fuzz-$$f.log || { tail -40 $(BUILD)/fuzz-$$f.log; exit 1; }; \
+	  tail -1 $(BUILD)/fuzz-$$f.log; \
+	done
 
 $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
-	  $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
+$(BUILD)/fuzz-sigv4 $(BUILD)/fuzz-aws_parsers $(BUILD)/fuzz-cli_parsers: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
+$(BUILD)/fuzz-local_parsers $(BUILD)/fuzz-local_training \
+$(BUILD)/fuzz-local_predict: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC) $(LOCAL_FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 bench: deps all
 	$(PY) bench/kernel_bench.py
+	$(PY) bench/sigv4_bench.py
+	$(PY) bench/local_upload_bench.py
 
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install

@@ -3,7 +3,6 @@
  * the clock-skew rule) may send round again. */
 #include "aws.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #define DEFAULT_READ_MS 70000
 #define DEFAULT_CONNECTIONS 8
 #define MAX_ATTEMPTS_LIMIT 50
+#define BACKOFF_SLICE_MS 100 /* a stoppable call looks this often */
 
 struct sm_aws {
     char region[SM_REGION_MAX];
@@ -298,6 +298,10 @@ typedef struct call {
     uint64_t body_offset;
     const char *payload_hash;
     const char *response_file;
+    int response_fd;
+    uint64_t response_offset, response_max;
+    int (*progress)(void *ctx, uint64_t sent, uint64_t received);
+    void *progress_ctx;
     char *url;       /* new: the endpoint, path and query */
     char *full_path; /* new: the endpoint's base path and the path */
     char file_hash[65];
@@ -305,25 +309,24 @@ typedef struct call {
 
 static int hash_file_range(call *c, sm_error *err)
 {
-    unsigned char md[EVP_MAX_MD_SIZE], chunk[65536];
-    unsigned int md_len = 0;
+    unsigned char md[crypto_hash_sha256_BYTES], chunk[65536];
+    crypto_hash_sha256_state st;
     FILE *f = fopen(c->body_file, "rb");
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint64_t left = c->body_len;
-    int ok = f && ctx && fseeko(f, (off_t)c->body_offset, SEEK_SET) == 0 &&
-             EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    int ok = f && fseeko(f, (off_t)c->body_offset, SEEK_SET) == 0;
+    crypto_hash_sha256_init(&st);
     while (ok && left) {
         size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
-        ok = fread(chunk, 1, want, f) == want &&
-             EVP_DigestUpdate(ctx, chunk, want);
+        ok = fread(chunk, 1, want, f) == want;
+        if (ok)
+            crypto_hash_sha256_update(&st, chunk, want);
         left -= want;
     }
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len);
-    for (unsigned i = 0; ok && i < md_len; i++)
+    crypto_hash_sha256_final(&st, md);
+    for (size_t i = 0; ok && i < sizeof md; i++)
         snprintf(c->file_hash + 2 * i, 3, "%02x", md[i]);
     if (f)
         fclose(f);
-    EVP_MD_CTX_free(ctx);
     return ok ? 0 : sm_error_set(err, "cannot read %s", c->body_file);
 }
 
@@ -436,6 +439,11 @@ static int attempt_send(sm_aws *self, const call *c,
             .body_file = c->body_file,
             .body_offset = c->body_offset,
             .response_file = c->response_file,
+            .response_fd = c->response_fd,
+            .response_offset = c->response_offset,
+            .response_max = c->response_max,
+            .progress = c->progress,
+            .progress_ctx = c->progress_ctx,
             .connect_timeout_ms = self->connect_timeout_ms,
             .read_timeout_ms = self->read_timeout_ms,
         };
@@ -458,8 +466,12 @@ static sm_aws_header *response_view(const sm_transport_response *r,
     sm_aws_header *h = calloc(r->header_count + 1, sizeof *h);
     for (size_t i = 0; h && i < r->header_count; i++)
         h[i] = (sm_aws_header){r->headers[i].name, r->headers[i].value};
-    *view = (sm_aws_response){r->status, h, h ? r->header_count : 0,
-                              r->body.data, r->body.len};
+    *view = (sm_aws_response){.status = r->status,
+                              .headers = h,
+                              .header_count = h ? r->header_count : 0,
+                              .body = r->body.data,
+                              .body_len = r->body.len,
+                              .body_written = r->body_written};
     return h;
 }
 
@@ -524,10 +536,41 @@ static sm_retry_kind response_failed(sm_aws *self, const call *c,
     return sm_retry_classify(SM_RETRY_GOT_RESPONSE, resp->status, err->code);
 }
 
+/* The error of a call its progress callback stopped. */
+static void interrupted(sm_aws_error *err)
+{
+    err->http_status = 0;
+    err->request_id[0] = '\0';
+    sm_aws_error_copy(err->code, sizeof err->code, SM_AWS_ERR_INTERRUPTED);
+    sm_aws_error_copy(err->message, sizeof err->message,
+                      "stopped by the caller");
+}
+
+/* Sleep `ms` before the next attempt; a call that can be stopped sleeps in
+ * slices and asks its progress callback before each and after the last.
+ * Nonzero when it said stop. */
+static int backoff_sleep(sm_aws *self, const call *c, long ms)
+{
+    if (!c->progress) {
+        self->active.sleep_ms(self->active.ctx, ms);
+        return 0;
+    }
+    for (;;) {
+        if (c->progress(c->progress_ctx, 0, 0))
+            return 1;
+        if (ms <= 0)
+            return 0;
+        long slice = ms < BACKOFF_SLICE_MS ? ms : BACKOFF_SLICE_MS;
+        self->active.sleep_ms(self->active.ctx, slice);
+        ms -= slice;
+    }
+}
+
 /* Wait before the next attempt, when the policy and the quota allow one.
- * Returns the tokens taken, or 0 for "give up". */
+ * Returns the tokens taken, or 0 for "give up" (`err` says Interrupted
+ * when the progress callback stopped the call during the wait). */
 static int retry_wait(sm_aws *self, const call *c, int attempt,
-                      sm_retry_kind kind, const sm_aws_error *err)
+                      sm_retry_kind kind, sm_aws_error *err)
 {
     if (kind == SM_RETRY_NONE || attempt >= self->max_attempts) {
         if (kind != SM_RETRY_NONE)
@@ -545,7 +588,10 @@ static int retry_wait(sm_aws *self, const call *c, int attempt,
     sm_info("%s: %s; attempt %d of %d in %ld ms", c->operation,
             err->code[0] ? err->code : err->message, attempt + 1,
             self->max_attempts, ms);
-    self->active.sleep_ms(self->active.ctx, ms);
+    if (backoff_sleep(self, c, ms)) {
+        interrupted(err);
+        return 0;
+    }
     return taken;
 }
 
@@ -564,6 +610,7 @@ static int response_take(sm_transport_response *from, sm_aws_response *to)
     from->headers = NULL;
     from->header_count = 0;
     to->status = from->status;
+    to->body_written = from->body_written;
     to->body_len = from->body.len;
     to->body = sm_buf_take(&from->body);
     return to->body ? 0 : -1;
@@ -607,6 +654,10 @@ static int attempt_run(sm_aws *self, const call *c, int *attempt, int *taken,
         rc = response_take(&resp, out);
         if (rc)
             transport_failed(err, &(sm_error){"out of memory"});
+        goto out;
+    }
+    if (r == SM_TRANSPORT_EINTERRUPTED) {
+        interrupted(err);
         goto out;
     }
     if (r != SM_TRANSPORT_OK) {
@@ -786,6 +837,11 @@ int sm_aws_rest_call(sm_aws *self, const sm_aws_rest *req,
         .body_offset = req->body_offset,
         .payload_hash = req->payload_hash,
         .response_file = req->response_file,
+        .response_fd = req->response_fd,
+        .response_offset = req->response_offset,
+        .response_max = req->response_max,
+        .progress = req->progress,
+        .progress_ctx = req->progress_ctx,
     };
     int rc = call_run(self, &c, resp, err);
     if (resp == &ignored)

@@ -38,6 +38,9 @@ typedef struct sm_aws_error {
     char request_id[128];
 } sm_aws_error;
 
+/* The code of a call its progress callback stopped (http_status 0). */
+#define SM_AWS_ERR_INTERRUPTED "Interrupted"
+
 /* One sentence for a user: "CreateTrainingJob failed: ValidationException:
  * <message>" (the AWS CLI's wording). Writes into buf (NUL-terminated). */
 void sm_aws_error_format(const sm_aws_error *err, char *buf, size_t size);
@@ -127,16 +130,30 @@ typedef struct sm_aws_rest {
     uint64_t body_offset;
     const char *payload_hash;  /* NULL: hash the body; or UNSIGNED-PAYLOAD */
     const char *response_file; /* write a 2xx body here (atomically) */
+    int response_fd;           /* or, when > 0, into this open file from
+                                * response_offset on (pwrite: several
+                                * requests may share one descriptor) */
+    uint64_t response_offset;
+    uint64_t response_max; /* with response_fd: a longer body is an error
+                            * before a byte past it is written; 0: none */
+    /* Called on the calling thread as bytes move (and about once a second
+     * while none do) with the body bytes sent and received by the attempt
+     * in flight, and between attempts with 0, 0. Nonzero stops the call
+     * at once: -1 with code SM_AWS_ERR_INTERRUPTED, no retry. NULL: none. */
+    int (*progress)(void *ctx, uint64_t sent, uint64_t received);
+    void *progress_ctx;
 } sm_aws_rest;
 
 /* A response: status, headers (lower-case names), body unless it went to
- * response_file. All owned; free with sm_aws_response_clear. */
+ * response_file or response_fd. All owned; free with
+ * sm_aws_response_clear. */
 typedef struct sm_aws_response {
     long status;
     sm_aws_header *headers; /* strings owned */
     size_t header_count;
     char *body;
     size_t body_len;
+    uint64_t body_written; /* bytes that went to response_file or _fd */
 } sm_aws_response;
 
 /* Send `req` with signing and retries. 0 with `resp` filled for a 2xx;

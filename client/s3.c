@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "md5.h"
 #include "s3_private.h"
 #include "uri.h"
 #include "utf8.h"
@@ -110,54 +110,42 @@ static void hex_encode(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* MD5 and SHA-256 of the same bytes in one pass. */
 typedef struct digest_ctx {
-    EVP_MD_CTX *md5, *sha256;
+    sm_md5 md5;
+    crypto_hash_sha256_state sha256;
 } digest_ctx;
 
-static int digest_begin(digest_ctx *d)
+static void digest_begin(digest_ctx *d)
 {
-    d->md5 = EVP_MD_CTX_new();
-    d->sha256 = EVP_MD_CTX_new();
-    if (!d->md5 || !d->sha256)
-        return -1;
-    if (EVP_DigestInit_ex(d->md5, EVP_md5(), NULL) != 1 ||
-        EVP_DigestInit_ex(d->sha256, EVP_sha256(), NULL) != 1)
-        return -1;
-    return 0;
+    sm_md5_init(&d->md5);
+    crypto_hash_sha256_init(&d->sha256);
 }
 
-static int digest_update(digest_ctx *d, const void *data, size_t len)
+static void digest_update(digest_ctx *d, const void *data, size_t len)
 {
-    return EVP_DigestUpdate(d->md5, data, len) == 1 &&
-                   EVP_DigestUpdate(d->sha256, data, len) == 1
-               ? 0
-               : -1;
+    sm_md5_update(&d->md5, data, len);
+    crypto_hash_sha256_update(&d->sha256, data, len);
 }
 
-static int digest_end(digest_ctx *d, sm_s3_digest *out, int ok)
+static void digest_end(digest_ctx *d, sm_s3_digest *out)
 {
-    unsigned char sha[32];
-    if (ok == 0 && (EVP_DigestFinal_ex(d->md5, out->md5, NULL) != 1 ||
-                    EVP_DigestFinal_ex(d->sha256, sha, NULL) != 1))
-        ok = -1;
-    EVP_MD_CTX_free(d->md5);
-    EVP_MD_CTX_free(d->sha256);
-    if (ok)
-        return -1;
+    unsigned char sha[crypto_hash_sha256_BYTES];
+    sm_md5_final(&d->md5, out->md5);
+    crypto_hash_sha256_final(&d->sha256, sha);
     sodium_bin2base64(out->md5_base64, sizeof out->md5_base64, out->md5, 16,
                       sodium_base64_VARIANT_ORIGINAL);
     hex_encode(out->md5, 16, out->md5_hex);
-    hex_encode(sha, 32, out->sha256_hex);
-    return 0;
+    hex_encode(sha, sizeof sha, out->sha256_hex);
 }
 
 int sm_s3_digest_bytes(const void *data, size_t len, sm_s3_digest *out)
 {
     digest_ctx d;
-    int rc = digest_begin(&d);
-    if (!rc)
-        rc = digest_update(&d, data, len);
-    return digest_end(&d, out, rc);
+    digest_begin(&d);
+    digest_update(&d, data, len);
+    digest_end(&d, out);
+    return 0;
 }
 
 int sm_s3_digest_file(int fd, uint64_t offset, uint64_t len, sm_s3_digest *out)
@@ -165,7 +153,8 @@ int sm_s3_digest_file(int fd, uint64_t offset, uint64_t len, sm_s3_digest *out)
     enum { CHUNK = 1 << 20 };
     digest_ctx d;
     char *buf = malloc(CHUNK);
-    int rc = buf ? digest_begin(&d) : -1;
+    int rc = buf ? 0 : -1;
+    digest_begin(&d);
     while (!rc && len > 0) {
         size_t want = len < CHUNK ? (size_t)len : CHUNK;
         ssize_t got = pread(fd, buf, want, (off_t)offset);
@@ -173,12 +162,13 @@ int sm_s3_digest_file(int fd, uint64_t offset, uint64_t len, sm_s3_digest *out)
             rc = -1; /* an error, or the file shrank under us */
             break;
         }
-        rc = digest_update(&d, buf, (size_t)got);
+        digest_update(&d, buf, (size_t)got);
         offset += (uint64_t)got;
         len -= (uint64_t)got;
     }
     free(buf);
-    return buf ? digest_end(&d, out, rc) : -1;
+    digest_end(&d, out);
+    return rc;
 }
 
 int sm_s3_etag_md5(const char *etag, char hex[33])

@@ -28,10 +28,11 @@
 
 /* Error codes this module sets itself (in sm_aws_error.code, with
  * http_status 0), besides those S3 and the transport report. */
-#define SM_S3_ERR_INTERRUPTED "Interrupted"   /* the caller asked to stop */
 #define SM_S3_ERR_CHECKSUM "ChecksumMismatch" /* bytes arrived changed */
 #define SM_S3_ERR_ARGUMENT "InvalidArgument"  /* a bad name, size, path */
 #define SM_S3_ERR_LOCAL_FILE "LocalFileError" /* reading or writing a file */
+/* The caller asked to stop: the client's own code for it. */
+#define SM_S3_ERR_INTERRUPTED SM_AWS_ERR_INTERRUPTED
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -176,7 +177,9 @@ int sm_s3_error_not_found(const sm_aws_error *err);
 
 /* Progress, interruption and parallelism of one transfer. Zeroes mean the
  * defaults. The callbacks are called on the calling thread only, a few
- * times a second at most, and between requests. */
+ * times a second at most, between requests and while they are in flight:
+ * progress counts the bytes as they move (never backwards), and an
+ * interruption stops the requests in flight at once. */
 typedef struct sm_s3_transfer {
     uint64_t threshold;  /* multipart from this size on; 0: 8 MiB */
     uint64_t part_size;  /* 0: 8 MiB */
@@ -233,15 +236,18 @@ typedef struct sm_s3_download {
 
 /* One GetObject streamed to req->path (with req->range, if given). Fills
  * `out` from the response headers. The size, and the MD5 when the ETag is
- * one and no range was asked, are checked. 0, or -1 with `err` set. */
+ * one and no range was asked, are checked. req->transfer.interrupted is
+ * honoured (progress is not: the size is unknown until the response).
+ * 0, or -1 with `err` set. */
 int sm_s3_get_object(sm_aws *aws, const sm_s3_download_req *req,
                      sm_s3_head *out, sm_aws_error *err);
 
 /* Download a whole object: HeadObject, then one GetObject below the
  * threshold, else ranged GetObjects of part_size in parallel (each pinned
  * to the object's ETag with If-Match, each tried once more on failure)
- * written into a temporary file renamed over req->path at the end. The
- * progress and interruption callbacks are honoured. */
+ * written straight into a temporary file at their offsets, which is
+ * renamed over req->path at the end. The progress and interruption
+ * callbacks are honoured. */
 int sm_s3_download(sm_aws *aws, const sm_s3_download_req *req, sm_s3_head *out,
                    sm_aws_error *err);
 

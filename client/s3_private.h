@@ -33,7 +33,8 @@ typedef struct sm_s3_digest {
     char sha256_hex[65];
 } sm_s3_digest;
 
-/* Digest of `len` bytes in memory. 0, or -1 when OpenSSL fails. */
+/* Digest of `len` bytes in memory (data may be NULL when len is 0).
+ * Always 0: it cannot fail, and reads like sm_s3_digest_file. */
 int sm_s3_digest_bytes(const void *data, size_t len, sm_s3_digest *out);
 
 /* Digest of the bytes [offset, offset + len) of the open file `fd`,

@@ -1,6 +1,9 @@
 /* s3_transfer: PutObject, parallel multipart uploads and ranged downloads,
  * each part checked against its MD5, with progress, interruption and an
- * abort that leaves no parts behind. */
+ * abort that leaves no parts behind. Requests in flight count their bytes
+ * as they move and stop at once when the transfer does: a worker's
+ * request asks the pool, the pool's watcher (the calling thread) asks the
+ * caller. Ranges are written straight into the file, not held. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,8 +35,10 @@ struct pool {
     pthread_cond_t wake;
     uint32_t next, count;
     int active, stop, interrupted;
-    uint64_t bytes_done, total, shown; /* shown: last progress reported */
-    sm_aws_error err;                  /* the first task failure */
+    uint64_t bytes_done;   /* of finished tasks */
+    uint64_t bytes_moving; /* of the requests in flight */
+    uint64_t total, shown; /* shown: last progress reported */
+    sm_aws_error err;      /* the first task failure */
     int failed;
     pool_task run;
     void *ctx;
@@ -45,6 +50,38 @@ static void pool_add_bytes(pool *p, uint64_t n)
     pthread_mutex_lock(&p->lock);
     p->bytes_done += n;
     pthread_mutex_unlock(&p->lock);
+}
+
+/* The request of one task: its bytes count toward the progress while they
+ * move, and it stops as soon as the pool does. */
+typedef struct task_flow {
+    pool *p;
+    int upload;       /* count the bytes sent, else those received */
+    uint64_t counted; /* this request's share of p->bytes_moving */
+} task_flow;
+
+/* sm_aws_rest's progress callback, on a worker thread. A new attempt
+ * starts again from 0, and the unsigned difference takes that off. */
+static int task_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+    task_flow *f = ctx;
+    uint64_t now = f->upload ? sent : received;
+    pthread_mutex_lock(&f->p->lock);
+    f->p->bytes_moving += now - f->counted;
+    f->counted = now;
+    int stop = f->p->stop;
+    pthread_mutex_unlock(&f->p->lock);
+    return stop;
+}
+
+/* The request is over: its bytes are no longer in flight; a task that
+ * succeeded counts them with pool_add_bytes. */
+static void task_flow_end(task_flow *f)
+{
+    pthread_mutex_lock(&f->p->lock);
+    f->p->bytes_moving -= f->counted;
+    f->counted = 0;
+    pthread_mutex_unlock(&f->p->lock);
 }
 
 static void *pool_worker(void *arg)
@@ -87,22 +124,26 @@ static void report(const sm_s3_transfer *cfg, uint64_t done, uint64_t total)
         cfg->progress(cfg->ctx, done, total);
 }
 
-/* The calling thread: report progress, watch for an interruption, and
- * wait until every worker has finished its task in flight. */
+/* The calling thread: report progress (never backwards: a part sent again
+ * counts from 0 again), watch for an interruption, and wait until every
+ * worker has finished its task in flight. */
 static void pool_watch(pool *p)
 {
-    p->shown = (uint64_t)-1;
+    p->shown = 0; /* the caller reported 0 already */
     pthread_mutex_lock(&p->lock);
     while (p->active > 0) {
         struct timespec ts;
         deadline_in(&ts, TICK_MS);
         pthread_cond_timedwait(&p->wake, &p->lock, &ts);
-        uint64_t done = p->bytes_done;
+        uint64_t done = p->bytes_done + p->bytes_moving;
         int stopping = p->stop;
         pthread_mutex_unlock(&p->lock);
-        if (done != p->shown)
+        if (done > p->total)
+            done = p->total;
+        if (done > p->shown) {
             report(p->cfg, done, p->total);
-        p->shown = done;
+            p->shown = done;
+        }
         int stop_now = !stopping && p->cfg->interrupted &&
                        p->cfg->interrupted(p->cfg->ctx);
         pthread_mutex_lock(&p->lock);
@@ -151,16 +192,62 @@ static int pool_run(pool *p, int threads, const char *op, sm_aws_error *err)
         pthread_join(tids[i], NULL);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
+    /* Requests the interruption stopped fail too: say Interrupted. */
+    if (p->interrupted)
+        return sm_s3_fail(err, op, SM_S3_ERR_INTERRUPTED,
+                          "interrupted; nothing was kept");
     if (p->failed) {
         sm_s3_error_keep(err, &p->err);
         return -1;
     }
-    if (p->interrupted)
-        return sm_s3_fail(err, op, SM_S3_ERR_INTERRUPTED,
-                          "interrupted; nothing was kept");
     if (p->shown != p->bytes_done)
         report(p->cfg, p->bytes_done, p->total);
     return 0;
+}
+
+/* ---- one request on the calling thread --------------------------------- */
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A single PutObject or GetObject: the caller's callbacks run on this
+ * thread while the bytes move, every TICK_MS at most. */
+typedef struct call_watch {
+    const sm_s3_transfer *cfg;
+    int upload;         /* count the bytes sent, else those received */
+    uint64_t total;     /* what progress is reported against; 0: none */
+    uint64_t shown;     /* last progress reported */
+    long long asked_ms; /* when the callbacks last ran; 0: not yet */
+} call_watch;
+
+static int call_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+    call_watch *w = ctx;
+    long long now = monotonic_ms();
+    uint64_t moved = w->upload ? sent : received;
+    if (w->asked_ms && now - w->asked_ms < TICK_MS)
+        return 0;
+    w->asked_ms = now;
+    if (moved > w->total)
+        moved = w->total;
+    if (w->total && moved > w->shown && w->cfg->progress) {
+        w->cfg->progress(w->cfg->ctx, moved, w->total);
+        w->shown = moved;
+    }
+    return w->cfg->interrupted && w->cfg->interrupted(w->cfg->ctx);
+}
+
+/* Hook `w` into the request when the caller has callbacks to run. */
+static void call_watch_attach(call_watch *w, sm_aws_rest *r)
+{
+    if (w && (w->cfg->progress || w->cfg->interrupted)) {
+        r->progress = call_progress;
+        r->progress_ctx = w;
+    }
 }
 
 /* ---- what a part may be tried again for -------------------------------- */
@@ -266,9 +353,11 @@ static int etag_check(const sm_aws_response *resp, const sm_s3_digest *dg,
 
 /* ---- PutObject ---------------------------------------------------------- */
 
+/* One PutObject of the whole source; `watch` (may be NULL) runs the
+ * caller's callbacks while it is sent. */
 static int put_source(sm_aws *aws, const sm_s3_upload_req *req,
-                      const source *src, sm_s3_put_result *out,
-                      sm_aws_error *err)
+                      const source *src, call_watch *watch,
+                      sm_s3_put_result *out, sm_aws_error *err)
 {
     static const char op[] = "PutObject";
     sm_s3_digest dg;
@@ -291,6 +380,7 @@ static int put_source(sm_aws *aws, const sm_s3_upload_req *req,
                          .header_count = req->content_type ? 2 : 1,
                          .payload_hash = dg.sha256_hex};
         source_body(src, 0, src->size, &r);
+        call_watch_attach(watch, &r);
         rc = sm_aws_rest_call(aws, &r, &resp, err);
     }
     if (!rc)
@@ -313,7 +403,7 @@ int sm_s3_put_object(sm_aws *aws, const sm_s3_upload_req *req,
     source src;
     int rc = source_open(req, &src, "PutObject", err);
     if (!rc)
-        rc = put_source(aws, req, &src, out, err);
+        rc = put_source(aws, req, &src, NULL, out, err);
     source_close(&src);
     return rc;
 }
@@ -364,7 +454,8 @@ static int upload_create(upload_job *job, sm_aws_error *err)
     return rc;
 }
 
-static int part_send(upload_job *job, uint32_t index, sm_aws_error *err)
+static int part_send(upload_job *job, uint32_t index, task_flow *flow,
+                     sm_aws_error *err)
 {
     static const char op[] = "UploadPart";
     uint64_t offset = (uint64_t)index * job->plan.part_size;
@@ -386,9 +477,12 @@ static int part_send(upload_job *job, uint32_t index, sm_aws_error *err)
                          .query = query,
                          .headers = h,
                          .header_count = 1,
-                         .payload_hash = dg.sha256_hex};
+                         .payload_hash = dg.sha256_hex,
+                         .progress = task_progress,
+                         .progress_ctx = flow};
         source_body(&job->src, offset, len, &r);
         rc = sm_aws_rest_call(job->aws, &r, &resp, err);
+        task_flow_end(flow);
     }
     if (!rc)
         rc = etag_check(&resp, &dg, op, err);
@@ -407,13 +501,14 @@ static int part_task(pool *p, uint32_t index, sm_aws_error *err)
 {
     upload_job *job = p->ctx;
     sm_aws_error first = {0}, second = {0};
-    int rc = part_send(job, index, &first);
+    task_flow flow = {.p = p, .upload = 1};
+    int rc = part_send(job, index, &flow, &first);
     if (rc && worth_another_try(&first)) {
         char why[1400];
         sm_aws_error_format(&first, why, sizeof why);
         sm_warn("s3: part %u of %s: %s; trying it once more", index + 1,
                 job->req->key, why);
-        rc = part_send(job, index, &second);
+        rc = part_send(job, index, &flow, &second);
         if (rc)
             sm_s3_error_keep(err, &second);
     } else if (rc) {
@@ -604,8 +699,10 @@ int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
     if (!rc)
         rc = interrupted_now(&req->transfer, "PutObject", err);
     if (!rc && !job.plan.multipart) {
+        call_watch watch = {
+            .cfg = &req->transfer, .upload = 1, .total = job.src.size};
         report(&req->transfer, 0, job.src.size);
-        rc = put_source(aws, req, &job.src, out, err);
+        rc = put_source(aws, req, &job.src, &watch, out, err);
         if (!rc)
             report(&req->transfer, job.src.size, job.src.size);
     } else if (!rc) {
@@ -623,7 +720,8 @@ int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
 /* ---- downloads ---------------------------------------------------------- */
 
 /* A new temporary file beside `path`: its name in *tmp (new), its open
- * descriptor returned; -1 with `err` set. */
+ * descriptor returned (never 0 to 2, which a stray write could reach, and
+ * which the client reads as "no descriptor"); -1 with `err` set. */
 static int temp_beside(const char *path, char **tmp, const char *op,
                        sm_aws_error *err)
 {
@@ -637,6 +735,13 @@ static int temp_beside(const char *path, char **tmp, const char *op,
     }
     *tmp = sm_buf_take(&b);
     int fd = mkostemp(*tmp, O_CLOEXEC);
+    if (fd >= 0 && fd <= STDERR_FILENO) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        close(fd);
+        fd = high;
+        if (fd < 0)
+            unlink(*tmp);
+    }
     if (fd < 0) {
         sm_s3_fail(err, op, SM_S3_ERR_LOCAL_FILE, "cannot write beside %s: %s",
                    path, strerror(errno));
@@ -681,12 +786,15 @@ static int download_finish(const char *tmp, const sm_s3_download_req *req,
     return rc;
 }
 
-int sm_s3_get_object(sm_aws *aws, const sm_s3_download_req *req,
-                     sm_s3_head *out, sm_aws_error *err)
+/* One GetObject into req->path; progress is reported against `total`
+ * when it is known (from HeadObject), else only interruption is asked. */
+static int object_get(sm_aws *aws, const sm_s3_download_req *req,
+                      uint64_t total, sm_s3_head *out, sm_aws_error *err)
 {
     static const char op[] = "GetObject";
     char *tmp = NULL, *path = sm_s3_path(req->bucket, req->key);
     sm_aws_response resp = {0};
+    call_watch watch = {.cfg = &req->transfer, .total = total};
     int fd = path ? temp_beside(req->path, &tmp, op, err)
                   : sm_s3_fail(err, op, "", "out of memory");
     int rc = fd >= 0 ? 0 : -1;
@@ -701,6 +809,7 @@ int sm_s3_get_object(sm_aws *aws, const sm_s3_download_req *req,
                          .headers = h,
                          .header_count = req->range ? 1 : 0,
                          .response_file = tmp};
+        call_watch_attach(&watch, &r);
         rc = sm_aws_rest_call(aws, &r, &resp, err);
     }
     if (!rc) {
@@ -715,6 +824,12 @@ int sm_s3_get_object(sm_aws *aws, const sm_s3_download_req *req,
     return rc;
 }
 
+int sm_s3_get_object(sm_aws *aws, const sm_s3_download_req *req,
+                     sm_s3_head *out, sm_aws_error *err)
+{
+    return object_get(aws, req, 0, out, err);
+}
+
 typedef struct download_job {
     sm_aws *aws;
     const sm_s3_download_req *req;
@@ -724,8 +839,9 @@ typedef struct download_job {
     uint64_t part_size;
 } download_job;
 
+/* One range written straight into the temporary file at its offset. */
 static int range_fetch(download_job *job, uint64_t offset, uint64_t len,
-                       sm_aws_error *err)
+                       task_flow *flow, sm_aws_error *err)
 {
     static const char op[] = "GetObject";
     char range[64];
@@ -739,21 +855,18 @@ static int range_fetch(download_job *job, uint64_t offset, uint64_t len,
                      .method = "GET",
                      .path = job->path,
                      .headers = h,
-                     .header_count = 2};
+                     .header_count = 2,
+                     .response_fd = job->fd,
+                     .response_offset = offset,
+                     .response_max = len,
+                     .progress = task_progress,
+                     .progress_ctx = flow};
     int rc = sm_aws_rest_call(job->aws, &r, &resp, err);
-    if (!rc && resp.body_len != len)
+    task_flow_end(flow);
+    if (!rc && resp.body_written != len)
         rc = sm_s3_fail(err, op, SM_S3_ERR_CHECKSUM,
-                        "asked for %s, got %zu bytes", range, resp.body_len);
-    for (size_t done = 0; !rc && done < len;) {
-        ssize_t n = pwrite(job->fd, resp.body + done, (size_t)len - done,
-                           (off_t)(offset + done));
-        if (n <= 0)
-            rc =
-                sm_s3_fail(err, op, SM_S3_ERR_LOCAL_FILE, "cannot write %s: %s",
-                           job->req->path, strerror(errno));
-        else
-            done += (size_t)n;
-    }
+                        "asked for %s, got %llu bytes", range,
+                        (unsigned long long)resp.body_written);
     sm_aws_response_clear(&resp);
     return rc;
 }
@@ -766,9 +879,10 @@ static int range_task(pool *p, uint32_t index, sm_aws_error *err)
                        ? job->head->size - offset
                        : job->part_size;
     sm_aws_error first = {0};
-    int rc = range_fetch(job, offset, len, &first);
+    task_flow flow = {.p = p};
+    int rc = range_fetch(job, offset, len, &flow, &first);
     if (rc && worth_another_try(&first))
-        rc = range_fetch(job, offset, len, err);
+        rc = range_fetch(job, offset, len, &flow, err);
     else if (rc)
         sm_s3_error_keep(err, &first);
     if (!rc)
@@ -825,7 +939,7 @@ int sm_s3_download(sm_aws *aws, const sm_s3_download_req *req, sm_s3_head *out,
         rc = sm_s3_head_object(aws, req->bucket, req->key, out, err);
     if (!rc && out->size < threshold) {
         report(cfg, 0, out->size);
-        rc = sm_s3_get_object(aws, req, out, err);
+        rc = object_get(aws, req, out->size, out, err);
         if (!rc)
             report(cfg, out->size, out->size);
     } else if (!rc) {

@@ -150,6 +150,25 @@ typedef struct sm_sagemaker_range {
     size_t value_count;
 } sm_sagemaker_range;
 
+/* A range written as the command language writes it (COMMANDS.md, %tune):
+ * "eta=0.01..0.3" continuous, "max_depth=3..10:int" integer,
+ * "alpha=0.001..10:log" with a scale (":log", ":linear", ":auto",
+ * ":reverse-log"; ":int:log" both), "booster=gbtree|dart" categorical.
+ * `range` borrows from the owned copy and value list. */
+typedef struct sm_sagemaker_range_text {
+    sm_sagemaker_range range;
+    char *copy;
+    const char **values;
+} sm_sagemaker_range_text;
+
+/* Parse `text` (borrowed) into `out` (clear it after, also on failure).
+ * Only the notation is checked here; bounds, scales and counts are
+ * checked when the request is built. 0, or -1 with `err` set to one
+ * sentence. */
+int sm_sagemaker_range_parse(const char *text, sm_sagemaker_range_text *out,
+                             sm_error *err);
+void sm_sagemaker_range_text_clear(sm_sagemaker_range_text *self);
+
 typedef struct sm_sagemaker_tuning_job_spec {
     const char *name;             /* 1-32 letters, digits, hyphens */
     const char *strategy;         /* NULL: Bayesian; Random, Hyperband, Grid */

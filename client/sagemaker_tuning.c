@@ -541,3 +541,121 @@ int sm_sagemaker_list_trials(sm_aws *aws, const char *tuning_job_name,
     return sm_sagemaker_list_trials_via(&caller, tuning_job_name, options, out,
                                         err);
 }
+
+/* ---- ranges as text ----------------------------------------------------- */
+
+/* The suffixes of a numeric range: ":int" and a scale. */
+static const struct {
+    const char *word;
+    const char *scaling; /* NULL: the word makes it an integer range */
+} range_suffixes[] = {
+    {"int", NULL},
+    {"log", "Logarithmic"},
+    {"linear", "Linear"},
+    {"auto", "Auto"},
+    {"reverse-log", "ReverseLogarithmic"},
+};
+
+static int range_suffix(sm_sagemaker_range *r, char *word, sm_error *err)
+{
+    for (size_t i = 0; i < sizeof range_suffixes / sizeof range_suffixes[0];
+         i++) {
+        if (strcasecmp(word, range_suffixes[i].word) != 0)
+            continue;
+        if (range_suffixes[i].scaling)
+            r->scaling = range_suffixes[i].scaling;
+        else
+            r->type = SM_SAGEMAKER_RANGE_INTEGER;
+        return 0;
+    }
+    return sm_error_set(err,
+                        "The range of '%s' ends in ':%s'; it may end in "
+                        ":int, :log, :linear, :auto or :reverse-log.",
+                        r->name, word);
+}
+
+/* "MIN..MAX[:SUFFIX...]" (cut in place) into `r`. */
+static int range_numeric(sm_sagemaker_range *r, char *spec, sm_error *err)
+{
+    char *dots = strstr(spec, "..");
+    r->type = SM_SAGEMAKER_RANGE_CONTINUOUS;
+    *dots = '\0';
+    r->min = spec;
+    r->max = dots + 2;
+    char *suffix = strchr(dots + 2, ':');
+    if (suffix)
+        *suffix++ = '\0';
+    for (char *word = suffix, *next; word; word = next) {
+        next = strchr(word, ':');
+        if (next)
+            *next++ = '\0';
+        if (range_suffix(r, word, err))
+            return -1;
+    }
+    if (!*r->min || !*r->max)
+        return sm_error_set(err,
+                            "The range of '%s' needs a minimum and a "
+                            "maximum: MIN..MAX.",
+                            r->name);
+    return 0;
+}
+
+/* "A|B|C" (cut in place) into `r` and a new list in out->values. */
+static int range_categorical(sm_sagemaker_range_text *out, char *spec,
+                             sm_error *err)
+{
+    size_t n = 1;
+    for (const char *p = spec; *p; p++)
+        n += *p == '|';
+    out->values = calloc(n, sizeof *out->values);
+    if (!out->values)
+        return sm_error_set(err, "out of memory");
+    sm_sagemaker_range *r = &out->range;
+    r->type = SM_SAGEMAKER_RANGE_CATEGORICAL;
+    for (char *p = spec, *bar; p; p = bar ? bar + 1 : NULL) {
+        bar = strchr(p, '|');
+        if (bar)
+            *bar = '\0';
+        if (!*p)
+            return sm_error_set(err, "The range of '%s' has an empty value.",
+                                r->name);
+        out->values[r->value_count++] = p;
+    }
+    r->values = out->values;
+    return 0;
+}
+
+int sm_sagemaker_range_parse(const char *text, sm_sagemaker_range_text *out,
+                             sm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->copy = strdup(text ? text : "");
+    if (!out->copy)
+        return sm_error_set(err, "out of memory");
+    char *eq = strchr(out->copy, '=');
+    if (!eq || eq == out->copy)
+        return sm_error_set(err,
+                            "'%.64s' is not a range; write NAME=MIN..MAX "
+                            "or NAME=A|B.",
+                            out->copy);
+    *eq = '\0';
+    out->range.name = out->copy;
+    char *spec = eq + 1;
+    if (strstr(spec, ".."))
+        return range_numeric(&out->range, spec, err);
+    if (strchr(spec, '|'))
+        return range_categorical(out, spec, err);
+    return sm_error_set(err,
+                        "The range of '%s' is neither MIN..MAX nor a list "
+                        "A|B.",
+                        out->range.name);
+}
+
+void sm_sagemaker_range_text_clear(sm_sagemaker_range_text *self)
+{
+    if (!self)
+        return;
+    free(self->copy);
+    free(self->values);
+    memset(self, 0, sizeof *self);
+}

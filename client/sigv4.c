@@ -1,10 +1,7 @@
 /* sigv4: AWS Signature Version 4, built as a pipeline of small steps. */
 #include "sigv4.h"
 
-#include <limits.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +57,7 @@ static void sb_reserve(strbuf *self, size_t extra)
     }
     if (self->data) {
         memcpy(data, self->data, self->len);
-        OPENSSL_cleanse(self->data, self->cap);
+        sodium_memzero(self->data, self->cap);
         free(self->data);
     }
     self->data = data;
@@ -101,7 +98,7 @@ static void sb_add_encoded(strbuf *self, const char *s, size_t n,
 static void sb_wipe(strbuf *self)
 {
     if (self->data) {
-        OPENSSL_cleanse(self->data, self->cap);
+        sodium_memzero(self->data, self->cap);
         free(self->data);
     }
     *self = (strbuf){0};
@@ -135,7 +132,7 @@ static char *dup_n(const char *s, size_t n)
 static void free_wiped(char *s)
 {
     if (s) {
-        OPENSSL_cleanse(s, strlen(s));
+        sodium_memzero(s, strlen(s));
         free(s);
     }
 }
@@ -251,24 +248,27 @@ static void hex_encode(const unsigned char *bytes, size_t n, char *out)
 
 static int sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[32];
-    unsigned int md_len = 0;
-    if (!EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL))
+    unsigned char md[crypto_hash_sha256_BYTES];
+    if (crypto_hash_sha256(md, data ? data : (const void *)"", len) != 0)
         return -1;
-    hex_encode(md, 32, out);
+    hex_encode(md, sizeof md, out);
     return 0;
 }
 
+/* libsodium's HMAC-SHA256 takes a key of any length (a long one is hashed
+ * first, as RFC 2104 says); the state holds the key and is wiped. */
 static int hmac_sha256(const void *key, size_t key_len, const char *msg,
                        unsigned char out[32])
 {
-    unsigned int out_len = 0;
-    if (key_len > INT_MAX)
-        return -1;
-    return HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg,
-                strlen(msg), out, &out_len)
-               ? 0
-               : -1;
+    crypto_auth_hmacsha256_state st;
+    int rc = crypto_auth_hmacsha256_init(&st, key, key_len) ||
+                     crypto_auth_hmacsha256_update(
+                         &st, (const unsigned char *)msg, strlen(msg)) ||
+                     crypto_auth_hmacsha256_final(&st, out)
+                 ? -1
+                 : 0;
+    sodium_memzero(&st, sizeof st);
+    return rc;
 }
 
 /* ---- one signing in progress -------------------------------------------- */
@@ -846,8 +846,8 @@ static int string_to_sign_make(signing *s)
 }
 
 /* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
- * first by "AWS4" + secret; then hex(HMAC(kSigning, string to sign)).
- * Every derived key is wiped before returning. */
+ * first by "AWS4" + secret; the signature is the hex HMAC of the string
+ * to sign under kSigning. Every derived key is wiped before returning. */
 static int signature_make(signing *s)
 {
     const char *secret = s->req->credentials.secret_key;
@@ -861,7 +861,7 @@ static int signature_make(signing *s)
         memcpy(first, "AWS4", 4);
         memcpy(first + 4, secret, secret_len);
         rc = hmac_sha256(first, secret_len + 4, steps[0], key);
-        OPENSSL_cleanse(first, secret_len + 4);
+        sodium_memzero(first, secret_len + 4);
     }
     for (size_t i = 1; !rc && i < sizeof steps / sizeof steps[0]; i++) {
         rc = hmac_sha256(key, sizeof key, steps[i], next);
@@ -871,8 +871,8 @@ static int signature_make(signing *s)
         hex_encode(key, sizeof key, s->out->signature);
     else
         sm_error_set(s->err, "HMAC-SHA256 is not available");
-    OPENSSL_cleanse(key, sizeof key);
-    OPENSSL_cleanse(next, sizeof next);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(next, sizeof next);
     free(first);
     return rc;
 }
@@ -1009,7 +1009,7 @@ int sm_sigv4_verify(const sm_sigv4_request *req, const char *signed_headers,
     if (rc)
         return rc;
     if (strlen(signature) != 64 ||
-        CRYPTO_memcmp(signature, out->signature, 64) != 0)
+        sodium_memcmp(signature, out->signature, 64) != 0)
         return sm_error_set(err, "the request signature we calculated does "
                                  "not match the signature provided");
     return 0;

@@ -1,12 +1,18 @@
 /* transport: an easy handle per exchange on a shared connection cache (CURLSH,
  * locked with one mutex per kind of shared data); a progress callback
- * makes the read timeout "no byte moved for this long". */
+ * makes the read timeout "no byte moved for this long" and lets the
+ * caller stop an exchange. libcurl itself is opened with dlopen on first
+ * use, so a process that never sends a request never maps it (nor the
+ * twenty libraries it pulls in); <curl/curl.h> gives only types and
+ * constants here, every call goes through the table `libcurl`. */
 #include "transport.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +25,106 @@
 #define DEFAULT_READ_MS 70000
 #define DEFAULT_CONNECTIONS 8
 #define MAX_HEADERS 256
+#define LIBCURL_SONAME "libcurl.so.4"
+#define LIBCURL_OLDEST 0x075500 /* 7.85.0: CURLOPT_PROTOCOLS_STR */
+
+/* ---- libcurl, loaded on first use ---------------------------------------- */
+
+/* The libcurl functions the transport calls. The variadic ones keep their
+ * variadic type, so each argument is passed as libcurl reads it. */
+typedef struct curl_api {
+    curl_version_info_data *(*version_info)(CURLversion stamp);
+    CURLcode (*global_init)(long flags);
+    const char *(*easy_strerror)(CURLcode code);
+    CURLSH *(*share_init)(void);
+    CURLSHcode (*share_setopt)(CURLSH *share, CURLSHoption option, ...);
+    CURLSHcode (*share_cleanup)(CURLSH *share);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    void (*easy_cleanup)(CURL *curl);
+    struct curl_slist *(*slist_append)(struct curl_slist *list,
+                                       const char *line);
+    void (*slist_free_all)(struct curl_slist *list);
+} curl_api;
+
+/* Which symbol fills which member of curl_api. */
+static const struct curl_symbol {
+    const char *name;
+    size_t offset;
+} curl_symbols[] = {
+    {"curl_version_info", offsetof(curl_api, version_info)},
+    {"curl_global_init", offsetof(curl_api, global_init)},
+    {"curl_easy_strerror", offsetof(curl_api, easy_strerror)},
+    {"curl_share_init", offsetof(curl_api, share_init)},
+    {"curl_share_setopt", offsetof(curl_api, share_setopt)},
+    {"curl_share_cleanup", offsetof(curl_api, share_cleanup)},
+    {"curl_easy_init", offsetof(curl_api, easy_init)},
+    {"curl_easy_setopt", offsetof(curl_api, easy_setopt)},
+    {"curl_easy_perform", offsetof(curl_api, easy_perform)},
+    {"curl_easy_getinfo", offsetof(curl_api, easy_getinfo)},
+    {"curl_easy_cleanup", offsetof(curl_api, easy_cleanup)},
+    {"curl_slist_append", offsetof(curl_api, slist_append)},
+    {"curl_slist_free_all", offsetof(curl_api, slist_free_all)},
+};
+
+/* POSIX makes a function pointer fit in a void * (dlsym depends on it). */
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)),
+               "dlsym needs function pointers the size of void *");
+
+/* Written once under libcurl_once, read-only afterwards. */
+static curl_api libcurl;
+static pthread_once_t libcurl_once = PTHREAD_ONCE_INIT;
+static char libcurl_error[512]; /* "" when libcurl is loaded and started */
+
+static void libcurl_load(void)
+{
+    const char *soname = getenv("SAGEMAGIC_LIBCURL");
+    if (!soname || !*soname)
+        soname = LIBCURL_SONAME;
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(libcurl_error, sizeof libcurl_error,
+                 "cannot load libcurl (libcurl4): %s", dlerror());
+        return;
+    }
+    for (size_t i = 0; i < sizeof curl_symbols / sizeof curl_symbols[0]; i++) {
+        void *fn = dlsym(lib, curl_symbols[i].name);
+        if (!fn) {
+            snprintf(libcurl_error, sizeof libcurl_error,
+                     "cannot load libcurl (libcurl4): %s has no %s", soname,
+                     curl_symbols[i].name);
+            return; /* the library stays open: it is only this much */
+        }
+        memcpy((char *)&libcurl + curl_symbols[i].offset, &fn, sizeof fn);
+    }
+    /* An older one would ignore options we rely on, such as the limit to
+     * http and https, without a word. */
+    const curl_version_info_data *v = libcurl.version_info(CURLVERSION_NOW);
+    if (!v || v->version_num < LIBCURL_OLDEST) {
+        snprintf(libcurl_error, sizeof libcurl_error,
+                 "cannot load libcurl (libcurl4): %s is version %s; 7.85.0 "
+                 "or later is needed",
+                 soname, v && v->version ? v->version : "unknown");
+        return;
+    }
+    CURLcode rc = libcurl.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        snprintf(libcurl_error, sizeof libcurl_error,
+                 "libcurl did not start: %s", libcurl.easy_strerror(rc));
+}
+
+/* Load libcurl once per process; 0, or -1 with `err` saying why not. */
+static int libcurl_ready(sm_error *err)
+{
+    pthread_once(&libcurl_once, libcurl_load);
+    return libcurl_error[0] ? sm_error_set(err, "%s", libcurl_error) : 0;
+}
 
 struct sm_transport {
-    CURLSH *share;
+    pthread_mutex_t start_lock; /* guards creating `share` */
+    CURLSH *share;              /* NULL until the first exchange */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     int max_connections;
 };
@@ -36,20 +139,16 @@ typedef struct transfer {
     uint64_t in_left;
     FILE *out; /* response_file: the temporary file */
     char *tmp_path;
-    int local_error; /* reading the body or writing the file failed */
+    uint64_t written; /* 2xx body bytes written to the file or fd */
+    int local_error;  /* reading the body or writing the file failed */
+    int local_errno;  /* and why */
+    int too_long;     /* the body went past response_max */
+    int interrupted;  /* the progress callback said stop */
     long read_timeout_ms;
     curl_off_t last_dl, last_ul;
     long long last_activity_ms;
     int idle_timed_out;
 } transfer;
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
-
-static void global_init(void)
-{
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static long long monotonic_ms(void)
 {
@@ -77,36 +176,47 @@ static void share_unlock(CURL *handle, curl_lock_data data, void *ctx)
 
 sm_transport *sm_transport_new(int max_connections, sm_error *err)
 {
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK) {
-        sm_error_set(err, "libcurl did not start: %s",
-                     curl_easy_strerror(global_rc));
-        return NULL;
-    }
     sm_transport *self = calloc(1, sizeof *self);
-    if (!self || !(self->share = curl_share_init())) {
-        free(self);
+    if (!self) {
         sm_error_set(err, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&self->start_lock, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&self->locks[i], NULL);
     self->max_connections =
         max_connections > 0 ? max_connections : DEFAULT_CONNECTIONS;
-    curl_share_setopt(self->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(self->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(self->share, CURLSHOPT_USERDATA, self);
-    curl_share_setopt(self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     return self;
+}
+
+/* The shared cache, made on the first exchange (after libcurl is loaded). */
+static int transport_start(sm_transport *self, sm_error *err)
+{
+    if (libcurl_ready(err))
+        return -1;
+    pthread_mutex_lock(&self->start_lock);
+    if (!self->share && (self->share = libcurl.share_init()) != NULL) {
+        libcurl.share_setopt(self->share, CURLSHOPT_LOCKFUNC, share_lock);
+        libcurl.share_setopt(self->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        libcurl.share_setopt(self->share, CURLSHOPT_USERDATA, self);
+        libcurl.share_setopt(self->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        libcurl.share_setopt(self->share, CURLSHOPT_SHARE,
+                             CURL_LOCK_DATA_CONNECT);
+        libcurl.share_setopt(self->share, CURLSHOPT_SHARE,
+                             CURL_LOCK_DATA_SSL_SESSION);
+    }
+    int rc = self->share ? 0 : sm_error_set(err, "out of memory");
+    pthread_mutex_unlock(&self->start_lock);
+    return rc;
 }
 
 void sm_transport_destroy(sm_transport **self)
 {
     if (!self || !*self)
         return;
-    curl_share_cleanup((*self)->share);
+    if ((*self)->share)
+        libcurl.share_cleanup((*self)->share);
+    pthread_mutex_destroy(&(*self)->start_lock);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&(*self)->locks[i]);
     free(*self);
@@ -229,7 +339,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ctx)
 static int status_2xx(CURL *curl)
 {
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    libcurl.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     return status >= 200 && status < 300;
 }
 
@@ -255,28 +365,65 @@ static int out_open(transfer *t)
     return 0;
 }
 
+/* Write a 2xx body chunk at its place in response_fd. */
+static int fd_write(transfer *t, const char *data, size_t n)
+{
+    const sm_transport_request *req = t->req;
+    if (req->response_max && n > req->response_max - t->written) {
+        t->too_long = 1;
+        return -1;
+    }
+    for (size_t done = 0; done < n;) {
+        ssize_t w = pwrite(req->response_fd, data + done, n - done,
+                           (off_t)(req->response_offset + t->written));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            t->local_error = 1;
+            t->local_errno = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+        t->written += (uint64_t)w;
+    }
+    return 0;
+}
+
 static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
     transfer *t = ctx;
     size_t n = size * nmemb;
-    if (t->req->response_file && status_2xx(t->curl)) {
-        if (!t->out && out_open(t)) {
-            t->local_error = 1;
-            return 0;
-        }
-        if (fwrite(data, 1, n, t->out) != n) {
-            t->local_error = 1;
-            return 0;
-        }
-        return n;
+    const sm_transport_request *req = t->req;
+    int to_file = req->response_file || req->response_fd > 0;
+    if (!to_file || !status_2xx(t->curl))
+        return sm_buf_append(&t->resp->body, data, n) ? 0 : n;
+    if (!req->response_file)
+        return fd_write(t, data, n) ? 0 : n;
+    if (!t->out && out_open(t)) {
+        t->local_error = 1;
+        t->local_errno = errno;
+        return 0;
     }
-    return sm_buf_append(&t->resp->body, data, n) ? 0 : n;
+    if (fwrite(data, 1, n, t->out) != n) {
+        t->local_error = 1;
+        t->local_errno = errno;
+        return 0;
+    }
+    t->written += n;
+    return n;
 }
 
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {
     transfer *t = ctx;
+    const sm_transport_request *req = t->req;
+    if (req->progress &&
+        req->progress(req->progress_ctx, ulnow > 0 ? (uint64_t)ulnow : 0,
+                      dlnow > 0 ? (uint64_t)dlnow : 0)) {
+        t->interrupted = 1;
+        return 1;
+    }
     long long now = monotonic_ms();
     if (dlnow != t->last_dl || ulnow != t->last_ul) {
         t->last_dl = dlnow;
@@ -318,7 +465,7 @@ static void headers_free(struct curl_slist *list)
 {
     for (struct curl_slist *l = list; l; l = l->next)
         sodium_memzero(l->data, strlen(l->data));
-    curl_slist_free_all(list);
+    libcurl.slist_free_all(list);
 }
 
 static struct curl_slist *header_list(const sm_transport_request *req,
@@ -336,13 +483,13 @@ static struct curl_slist *header_list(const sm_transport_request *req,
         line.len = 0;
         rc = *h->value ? sm_buf_printf(&line, "%s: %s", h->name, h->value)
                        : sm_buf_printf(&line, "%s;", h->name);
-        next = rc ? NULL : curl_slist_append(list, sm_buf_str(&line));
+        next = rc ? NULL : libcurl.slist_append(list, sm_buf_str(&line));
         if (!next)
             rc = sm_error_set(err, "out of memory");
         list = next ? next : list;
     }
     /* No "Expect: 100-continue" round trip before a body. */
-    next = rc ? NULL : curl_slist_append(list, "Expect:");
+    next = rc ? NULL : libcurl.slist_append(list, "Expect:");
     if (!rc && !next)
         rc = sm_error_set(err, "out of memory");
     list = next ? next : list;
@@ -362,21 +509,21 @@ static void set_method(transfer *t)
     CURL *c = t->curl;
     int has_body = req->body_len > 0 || req->body_file;
     if (strcmp(req->method, "HEAD") == 0) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        libcurl.easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (strcmp(req->method, "GET") == 0 && !has_body) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        libcurl.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "DELETE") == 0 && !has_body) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+        libcurl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     } else {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-                         (curl_off_t)req->body_len);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, t);
-        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
+        libcurl.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        libcurl.easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                            (curl_off_t)req->body_len);
+        libcurl.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        libcurl.easy_setopt(c, CURLOPT_READDATA, t);
+        libcurl.easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+        libcurl.easy_setopt(c, CURLOPT_SEEKDATA, t);
         if (strcmp(req->method, "PUT") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+            libcurl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     }
 }
 
@@ -386,39 +533,43 @@ static void set_options(sm_transport *self, transfer *t,
     const sm_transport_request *req = t->req;
     CURL *c = t->curl;
     const char *ca = getenv("AWS_CA_BUNDLE");
-    curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_SHARE, self->share);
-    curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)self->max_connections);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    libcurl.easy_setopt(c, CURLOPT_URL, req->url);
+    /* The path as signed: "/./", "/../" and "//" in S3 keys stay. */
+    libcurl.easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    libcurl.easy_setopt(c, CURLOPT_SHARE, self->share);
+    libcurl.easy_setopt(c, CURLOPT_MAXCONNECTS, (long)self->max_connections);
+    libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca && *ca)
-        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-                                                 : DEFAULT_CONNECT_MS);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+        libcurl.easy_setopt(c, CURLOPT_CAINFO, ca);
+    libcurl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                        req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                                    : DEFAULT_CONNECT_MS);
+    libcurl.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    libcurl.easy_setopt(c, CURLOPT_HEADERDATA, t);
+    libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    libcurl.easy_setopt(c, CURLOPT_WRITEDATA, t);
+    libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, t);
+    libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    libcurl.easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+    libcurl.easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
     set_method(t);
 }
 
 /* Which sm_transport_result a curl failure is. */
 static sm_transport_result classify(const transfer *t, CURLcode rc)
 {
+    if (t->interrupted)
+        return SM_TRANSPORT_EINTERRUPTED;
     if (t->idle_timed_out || rc == CURLE_OPERATION_TIMEDOUT)
         return SM_TRANSPORT_ETIMEOUT;
-    if (t->local_error)
+    if (t->local_error || t->too_long)
         return SM_TRANSPORT_EFATAL;
     switch (rc) {
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -439,18 +590,31 @@ static sm_transport_result classify(const transfer *t, CURLcode rc)
 static sm_transport_result failure(const transfer *t, CURLcode rc,
                                    const char *errbuf, sm_error *err)
 {
+    const sm_transport_request *req = t->req;
     sm_transport_result kind = classify(t, rc);
-    const char *why = *errbuf ? errbuf : curl_easy_strerror(rc);
-    if (t->idle_timed_out)
+    const char *why = *errbuf ? errbuf : libcurl.easy_strerror(rc);
+    if (t->interrupted)
+        sm_error_set(err, "%s %s: stopped by the caller", req->method,
+                     req->url);
+    else if (t->idle_timed_out)
         sm_error_set(err, "%s %s: no data for %ld ms (read timeout)",
-                     t->req->method, t->req->url, t->read_timeout_ms);
-    else if (t->local_error && t->req->response_file && !t->in)
-        sm_error_set(err, "cannot write %s: %s", t->req->response_file,
-                     strerror(errno));
+                     req->method, req->url, t->read_timeout_ms);
+    else if (t->too_long)
+        sm_error_set(err,
+                     "%s %s: the response is longer than the %llu bytes "
+                     "asked for",
+                     req->method, req->url,
+                     (unsigned long long)req->response_max);
+    else if (t->local_error && req->response_file && !t->in)
+        sm_error_set(err, "cannot write %s: %s", req->response_file,
+                     strerror(t->local_errno));
+    else if (t->local_error && req->response_fd > 0 && !t->in)
+        sm_error_set(err, "cannot write the response into its file: %s",
+                     strerror(t->local_errno));
     else if (t->local_error)
-        sm_error_set(err, "cannot read %s", t->req->body_file);
+        sm_error_set(err, "cannot read %s", req->body_file);
     else
-        sm_error_set(err, "%s %s: %s", t->req->method, t->req->url, why);
+        sm_error_set(err, "%s %s: %s", req->method, req->url, why);
     return kind;
 }
 
@@ -486,6 +650,8 @@ sm_transport_result sm_transport_send(sm_transport *self,
     sm_transport_result result = SM_TRANSPORT_EFATAL;
     struct curl_slist *hdrs = NULL;
     memset(resp, 0, sizeof *resp);
+    if (transport_start(self, err))
+        goto out;
     t.read_timeout_ms =
         req->read_timeout_ms > 0 ? req->read_timeout_ms : DEFAULT_READ_MS;
     t.last_activity_ms = monotonic_ms();
@@ -493,29 +659,31 @@ sm_transport_result sm_transport_send(sm_transport *self,
         goto out;
     if (!(hdrs = header_list(req, err)))
         goto out;
-    if (!(t.curl = curl_easy_init())) {
+    if (!(t.curl = libcurl.easy_init())) {
         sm_error_set(err, "out of memory");
         goto out;
     }
     set_options(self, &t, hdrs, errbuf);
-    CURLcode rc = curl_easy_perform(t.curl);
+    CURLcode rc = libcurl.easy_perform(t.curl);
     if (rc != CURLE_OK) {
         result = failure(&t, rc, errbuf, err);
         goto out;
     }
-    curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    libcurl.easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &resp->status);
     int keep = req->response_file && resp->status >= 200 && resp->status < 300;
     if (req->response_file && out_finish(&t, keep, err))
         goto out;
+    resp->body_written = t.written;
     result = SM_TRANSPORT_OK;
 out:
     if (t.tmp_path || t.out)
         out_finish(&t, 0, NULL);
     if (t.in)
         fclose(t.in);
-    headers_free(hdrs);
+    if (hdrs)
+        headers_free(hdrs);
     if (t.curl)
-        curl_easy_cleanup(t.curl);
+        libcurl.easy_cleanup(t.curl);
     if (result != SM_TRANSPORT_OK)
         sm_transport_response_clear(resp);
     return result;
@@ -538,4 +706,5 @@ void sm_transport_response_clear(sm_transport_response *resp)
     fields_clear(resp);
     sm_buf_free(&resp->body);
     resp->status = 0;
+    resp->body_written = 0;
 }

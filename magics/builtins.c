@@ -1,11 +1,13 @@
-/* builtins: the table of magics and the ones that need no SageMaker:
- * %help, %config, %vars, %echo, %sleep, %clear. */
+/* builtins: the table of magics, and the ones that need no SageMaker:
+ * %help, %config, %vars, %echo, %sleep, %clear. The others are declared
+ * in aws_magics.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "aws_magics.h"
 #include "buf.h"
 #include "magic.h"
 #include "magics.h"
@@ -26,6 +28,37 @@ static const sm_flag echo_flags[] = {
 static const sm_flag clear_flags[] = {
     {"wait", 'w', NULL, "clear when the next output arrives (no flicker)"},
     {0}};
+static const sm_flag upload_flags[] = {
+    {"bucket", 0, "B", "the bucket (default: %config bucket, else "
+                       "sagemaker-REGION-ACCOUNT, created when missing)"},
+    {"prefix", 0, "P", "the key prefix (default: %config prefix, and the "
+                       "folder's name for one folder)"},
+    {"key", 0, "K", "the exact key, for one file"},
+    {0}};
+static const sm_flag ls_flags[] = {
+    {"recursive", 'r', NULL, "every key under the prefix, not folder by folder"},
+    {"limit", 0, "N", "show at most N entries (default 1000)"},
+    {0}};
+static const sm_flag image_flags[] = {
+    {"version", 0, "V", "the algorithm's version (xgboost: 1.7-1 unless "
+                        "given)"},
+    {0}};
+static const sm_flag kind_flags[] = {
+    {"kind", 0, "KIND", "training, transform or tuning (default: any)"},
+    {0}};
+static const sm_flag jobs_flags[] = {
+    {"kind", 0, "KIND", "training, transform or tuning (default: all three)"},
+    {"status", 0, "S", "only jobs in this status: InProgress, Completed, "
+                       "Failed, Stopping, Stopped"},
+    {"limit", 0, "N", "at most N jobs (default 20)"},
+    {0}};
+static const sm_flag logs_flags[] = {
+    {"tail", 0, "N", "only the last N lines of each log stream"},
+    {"filter", 0, "TEXT", "only lines matching this CloudWatch Logs filter "
+                          "pattern (plain words: lines holding them all)"},
+    {"follow", 'f', NULL, "keep showing new lines until the job ends (an "
+                          "interrupt stops following, not the job)"},
+    {0}};
 
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
@@ -35,6 +68,49 @@ static const sm_magic table[] = {
      "shows or sets settings; %%config takes one KEY = VALUE per line",
      "the settings", "%config backend=local region=us-west-2", no_flags, 0, -1,
      SM_LINE | SM_CELL, true},
+    {"whoami", sm_magic_whoami, "%whoami",
+     "shows the identity calls run as (STS), the region, the backend and the "
+     "default bucket",
+     "the identity, region, backend and bucket", "%whoami", no_flags, 0, 0,
+     SM_LINE, false},
+    {"upload", sm_magic_upload, "%upload PATH... [--bucket B] [--prefix P] "
+                                "[--key K]",
+     "uploads files or folders to S3 (multipart when large) and shows size, "
+     "checksum and throughput",
+     "the s3:// URI of the file, or of the prefix for a folder or several "
+     "files",
+     "train = %upload data/train.csv", upload_flags, 1, -1, SM_LINE, false},
+    {"ls", sm_magic_ls, "%ls [S3URI] [-r] [--limit N]",
+     "lists objects with sizes and dates (no argument: the default bucket's "
+     "prefix; s3:// alone: the buckets)",
+     "the entries (key, size, last_modified, uri)", "%ls s3://my-bucket/data/",
+     ls_flags, 0, 1, SM_LINE, false},
+    {"download", sm_magic_download, "%download S3URI [PATH]",
+     "downloads an object, or every object under a prefix, to a file or "
+     "folder", "the local path", "%download $train data/copy.csv", no_flags, 1,
+     2, SM_LINE, false},
+    {"image", sm_magic_image, "%image ALGO [--version V]",
+     "the built-in algorithm's container image for the region (xgboost)",
+     "the image URI", "%image xgboost --version 1.7-1", image_flags, 1, 1,
+     SM_LINE, false},
+    {"status", sm_magic_status, "%status [NAME] [--kind KIND]",
+     "one job in detail: status, times, instance, data, metrics (no name: "
+     "the latest job)",
+     "the job's description", "%status my-training-job", kind_flags, 0, 1,
+     SM_LINE, false},
+    {"jobs", sm_magic_jobs, "%jobs [--kind KIND] [--status S] [--limit N]",
+     "lists training, transform and tuning jobs, newest first",
+     "the jobs (name, kind, status, created)", "%jobs --status Failed",
+     jobs_flags, 0, 0, SM_LINE, false},
+    {"logs", sm_magic_logs, "%logs NAME [--tail N] [--filter TEXT] [--follow]",
+     "shows a training or transform job's log lines (or an endpoint's) from "
+     "CloudWatch Logs",
+     NULL, "%logs my-training-job --tail 20", logs_flags, 1, 1, SM_LINE, false},
+    {"api", sm_magic_api, "%%api SERVICE OPERATION",
+     "one API call of sagemaker, logs, sts, s3 or runtime with a JSON body "
+     "(${NAME} expands in it)",
+     "the response", "%%api sagemaker ListTrainingJobs", no_flags, 2, 2,
+     SM_CELL, false},
     {"vars", magic_vars, "%vars", "lists the variables and their values", NULL,
      "%vars", no_flags, 0, 0, SM_LINE, false},
     {"echo", magic_echo, "%echo [-e] [-n] WORDS...",

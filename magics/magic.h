@@ -94,6 +94,12 @@ char *sm_magic_help(const sm_magic *magic);
 /* Access to interpreter state for magic functions. */
 sm_config *sm_magics_config(sm_magics *m);
 json_t *sm_magics_vars(sm_magics *m); /* borrowed object name -> value */
+struct sm_backend;
+struct sm_backend *sm_magics_backend(sm_magics *m); /* borrowed */
+
+/* `text` with ${NAME} and ${NAME.field} expanded and $$ made $ (how cell
+ * bodies that allow it expand): new string, or NULL with `err` set. */
+char *sm_magics_expand(sm_magics *m, const char *text, sm_error *err);
 
 /* Renderings of values and tables (render.c). */
 json_t *sm_render_value(const json_t *value); /* new bundle, text/plain */

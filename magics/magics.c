@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws_magics.h"
+#include "backend.h"
 #include "buf.h"
 #include "magic.h"
 #include "render.h"
@@ -17,6 +19,7 @@
 struct sm_magics {
     sm_config *config;
     json_t *vars; /* name -> value; "_" is the last result */
+    sm_backend *backend;
 };
 
 sm_config *sm_magics_config(sm_magics *m)
@@ -27,6 +30,11 @@ sm_config *sm_magics_config(sm_magics *m)
 json_t *sm_magics_vars(sm_magics *m)
 {
     return m->vars;
+}
+
+sm_backend *sm_magics_backend(sm_magics *m)
+{
+    return m->backend;
 }
 
 /* ---- variables ----------------------------------------------------------- */
@@ -69,6 +77,11 @@ static char *lookup_var(void *ctx, const char *name, const char *path,
     if (json_is_string(value))
         return strdup(json_string_value(value));
     return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+char *sm_magics_expand(sm_magics *m, const char *text, sm_error *err)
+{
+    return sm_words_expand(text, true, lookup_var, m, err);
 }
 
 /* ---- running one line or cell ------------------------------------------ */
@@ -332,7 +345,7 @@ static int run_cell_magic(sm_magics *m, sm_out *out, const char *code)
 {
     const char *first = code + strspn(code, " \t\r\n");
     size_t n = strcspn(first, "\n");
-    char *head = strndup(first + 2, n);
+    char *head = strndup(first + 2, n - 2); /* n counts the %% too */
     const char *body = first[n] ? first + n + 1 : "";
     json_t *value = NULL, *shown = NULL;
     const char *ename = "UsageError";
@@ -427,6 +440,9 @@ static void complete_word(sm_magics *m, const char *line, const char *word,
         const char *prefix = word[1] == '{' ? "${" : "$";
         json_object_foreach(m->vars, key, value) add_match(matches, prefix, key,
                                                            word);
+    } else if (magic && !first_word && word[0] != '-' &&
+               sm_complete_aws(m, magic, line, word, matches)) {
+        /* S3 keys, local paths, job names */
     } else if (magic && word[0] == '-') {
         for (const sm_flag *f = magic->flags; f && f->name; f++)
             add_match(matches, "--", f->name, word);
@@ -573,7 +589,8 @@ sm_magics *sm_magics_new(void)
         return NULL;
     m->config = sm_config_new();
     m->vars = json_object();
-    if (!m->config || !m->vars)
+    m->backend = sm_backend_new();
+    if (!m->config || !m->vars || !m->backend)
         sm_magics_destroy(&m);
     return m;
 }
@@ -585,6 +602,7 @@ void sm_magics_destroy(sm_magics **pm)
         return;
     sm_config_destroy(&m->config);
     json_decref(m->vars);
+    sm_backend_destroy(&m->backend);
     free(m);
     *pm = NULL;
 }

@@ -1,8 +1,10 @@
 /* render: plain-text and HTML renderings shared by the magics. */
 #include "render.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "magic.h"
@@ -135,4 +137,42 @@ json_t *sm_render_table(const json_t *headers, const json_t *rows)
     free(plain);
     free(html);
     return bundle;
+}
+
+void sm_render_bytes(uint64_t bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) {
+        snprintf(out, size, "%llu B", (unsigned long long)bytes);
+        return;
+    }
+    double v = (double)bytes / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, size, "%.1f %s", v, units[u]);
+}
+
+void sm_render_time(double epoch_seconds, char *out, size_t size)
+{
+    struct tm tm;
+    time_t t = (time_t)epoch_seconds;
+    if (epoch_seconds <= 0 || !gmtime_r(&t, &tm) ||
+        strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(out, size, "%s", "");
+}
+
+void sm_render_duration(double seconds, char *out, size_t size)
+{
+    if (seconds < 0)
+        seconds = 0;
+    long s = (long)(seconds + 0.5);
+    if (seconds < 60)
+        snprintf(out, size, "%.1f s", seconds);
+    else if (s < 3600)
+        snprintf(out, size, "%ld min %02ld s", s / 60, s % 60);
+    else
+        snprintf(out, size, "%ld h %02ld min", s / 3600, (s % 3600) / 60);
 }

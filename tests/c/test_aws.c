@@ -1,6 +1,7 @@
 /* test_aws: the client's call pipeline over a fake transport, clock, sleep
  * and random: request shapes, the standard retry loop, the retry quota,
- * clock-skew correction, error parsing, roles, secrets kept out of errors. */
+ * clock-skew correction, error parsing, roles, secrets kept out of errors,
+ * the progress callback that stops a call, responses into a descriptor. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ typedef struct seen {
     char method[8], url[256], target[96], date[20], auth[512], token[128];
     char sha256[80], host[64];
     char body[512];
+    int response_fd, has_progress;
+    uint64_t response_offset, response_max;
 } seen;
 
 typedef struct fake {
@@ -71,6 +74,15 @@ static int fake_send(void *ctx, const sm_transport_request *req,
     snprintf(s->host, sizeof s->host, "%s", header_of(req, "Host"));
     snprintf(s->body, sizeof s->body, "%.*s", (int)req->body_len,
              req->body ? (const char *)req->body : "");
+    s->response_fd = req->response_fd;
+    s->response_offset = req->response_offset;
+    s->response_max = req->response_max;
+    s->has_progress = req->progress != NULL;
+    /* As a transport does: the callback hears of the body and may stop. */
+    if (req->progress && req->progress(req->progress_ctx, req->body_len, 0)) {
+        sm_error_set(err, "stopped by the caller (fake)");
+        return SM_TRANSPORT_EINTERRUPTED;
+    }
     if (a->result != SM_TRANSPORT_OK) {
         sm_error_set(err, "fake transport failure %d", a->result);
         return a->result;
@@ -82,7 +94,9 @@ static int fake_send(void *ctx, const sm_transport_request *req,
         resp->headers[0].value = strdup(a->header_value);
         resp->header_count = 1;
     }
-    if (a->body)
+    if (a->body && req->response_fd > 0 && a->status / 100 == 2)
+        resp->body_written = strlen(a->body); /* as if written there */
+    else if (a->body)
         sm_buf_puts(&resp->body, a->body);
     return SM_TRANSPORT_OK;
 }
@@ -706,4 +720,116 @@ ENV_TEST(aws_calls_from_many_threads)
     CHECK(f.sent >= 400);
     sm_aws_destroy(&aws);
     pthread_mutex_destroy(&f.lock);
+}
+
+/* ---- progress and stopping ---------------------------------------------- */
+
+typedef struct stopper {
+    int calls, stop_at_call; /* say stop on this call (1-based); 0: never */
+    uint64_t last_sent;
+    int zero_calls; /* calls with 0, 0: between attempts */
+} stopper;
+
+static int stopper_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+    stopper *st = ctx;
+    st->calls++;
+    st->last_sent = sent;
+    st->zero_calls += sent == 0 && received == 0;
+    return st->stop_at_call && st->calls >= st->stop_at_call;
+}
+
+ENV_TEST(aws_rest_progress_and_response_fd_reach_the_transport)
+{
+    fake f;
+    fake_init(&f);
+    script(&f, (answer){SM_TRANSPORT_OK, 206, NULL, NULL, "0123456"});
+    sm_aws *aws = client(&f, 1);
+    stopper st = {0};
+    sm_aws_rest req = {.service = SM_AWS_S3,
+                       .operation = "GetObject",
+                       .method = "GET",
+                       .path = "/bucket/key",
+                       .response_fd = 42,
+                       .response_offset = 1000,
+                       .response_max = 7,
+                       .progress = stopper_progress,
+                       .progress_ctx = &st};
+    sm_aws_response resp;
+    sm_aws_error err;
+    CHECK(sm_aws_rest_call(aws, &req, &resp, &err) == 0);
+    CHECK(f.seen[0].response_fd == 42 && f.seen[0].response_offset == 1000);
+    CHECK(f.seen[0].response_max == 7 && f.seen[0].has_progress);
+    CHECK(resp.body_written == 7 && resp.body_len == 0);
+    CHECK(st.calls == 1);
+    sm_aws_response_clear(&resp);
+    sm_aws_destroy(&aws);
+}
+
+ENV_TEST(aws_progress_stop_is_interrupted_and_not_retried)
+{
+    fake f;
+    fake_init(&f);
+    script(&f, (answer){SM_TRANSPORT_OK, 200, NULL, NULL, ""});
+    sm_aws *aws = client(&f, 3);
+    stopper st = {.stop_at_call = 1};
+    sm_aws_rest req = {.service = SM_AWS_S3,
+                       .operation = "PutObject",
+                       .method = "PUT",
+                       .path = "/bucket/key",
+                       .body = "data",
+                       .body_len = 4,
+                       .progress = stopper_progress,
+                       .progress_ctx = &st};
+    sm_aws_response resp;
+    sm_aws_error err;
+    CHECK(sm_aws_rest_call(aws, &req, &resp, &err) == -1);
+    CHECK_STR(err.code, SM_AWS_ERR_INTERRUPTED);
+    CHECK_STR(err.operation, "PutObject");
+    CHECK(err.http_status == 0);
+    CHECK(st.last_sent == 4);
+    CHECK(f.sent == 1 && f.sleep_count == 0);
+    sm_aws_destroy(&aws);
+}
+
+ENV_TEST(aws_progress_is_asked_while_waiting_to_retry)
+{
+    /* A 503, then the wait of 500 ms goes in 100 ms slices, the callback
+     * asked with 0, 0 before each and after the last. */
+    fake f;
+    fake_init(&f);
+    script(&f, (answer){SM_TRANSPORT_OK, 503, NULL, NULL,
+                        "<Error><Code>SlowDown</Code></Error>"});
+    script(&f, (answer){SM_TRANSPORT_OK, 200, NULL, NULL, ""});
+    sm_aws *aws = client(&f, 3);
+    stopper st = {0};
+    sm_aws_rest req = {.service = SM_AWS_S3,
+                       .operation = "PutObject",
+                       .method = "PUT",
+                       .path = "/bucket/key",
+                       .progress = stopper_progress,
+                       .progress_ctx = &st};
+    sm_aws_response resp;
+    sm_aws_error err;
+    CHECK(sm_aws_rest_call(aws, &req, &resp, &err) == 0);
+    sm_aws_response_clear(&resp);
+    CHECK(f.sent == 2);
+    CHECK(f.sleep_count == 5);
+    long slept = 0;
+    for (int i = 0; i < f.sleep_count; i++)
+        slept += f.sleeps[i];
+    CHECK(slept == 500);
+    CHECK(st.zero_calls == 6 + 2); /* six in the wait, one per attempt */
+
+    /* Stopped during the wait: no second attempt. */
+    fake_init(&f);
+    script(&f, (answer){SM_TRANSPORT_OK, 503, NULL, NULL,
+                        "<Error><Code>SlowDown</Code></Error>"});
+    script(&f, (answer){SM_TRANSPORT_OK, 200, NULL, NULL, ""});
+    st = (stopper){.stop_at_call = 3};
+    CHECK(sm_aws_rest_call(aws, &req, &resp, &err) == -1);
+    CHECK_STR(err.code, SM_AWS_ERR_INTERRUPTED);
+    CHECK(err.http_status == 0);
+    CHECK(f.sent == 1 && f.sleep_count == 1);
+    sm_aws_destroy(&aws);
 }

@@ -10,8 +10,11 @@
 static void parse(sm_aws_protocol proto, long status, const char *body,
                   const sm_aws_header *headers, size_t n, sm_aws_error *err)
 {
-    sm_aws_response resp = {status, (sm_aws_header *)headers, n, (char *)body,
-                            body ? strlen(body) : 0};
+    sm_aws_response resp = {.status = status,
+                            .headers = (sm_aws_header *)headers,
+                            .header_count = n,
+                            .body = (char *)body,
+                            .body_len = body ? strlen(body) : 0};
     memset(err, 0, sizeof *err);
     sm_aws_error_from_response(proto, &resp, err);
 }

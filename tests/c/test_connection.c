@@ -199,7 +199,8 @@ TEST(connection_unknown_signature_scheme)
         "");
     CHECK(sm_wire_auth_new(conn.signature_scheme, conn.key, conn.key_len,
                            &err) == NULL);
-    CHECK_STR(err.message, "unsupported signature_scheme 'hmac-md99'");
+    CHECK_STR(err.message, "unsupported signature_scheme 'hmac-md99' "
+                           "(hmac-sha256 and hmac-sha512 are supported)");
     sm_connection_clear(&conn);
 }
 

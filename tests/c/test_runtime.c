@@ -89,7 +89,11 @@ TEST(runtime_result_take)
         {"content-type", "text/csv; charset=utf-8"},
         {"x-amzn-invoked-production-variant", "AllTraffic"},
     };
-    sm_aws_response resp = {200, headers, 2, strdup("0.43\n0.71\n"), 10};
+    sm_aws_response resp = {.status = 200,
+                            .headers = headers,
+                            .header_count = 2,
+                            .body = strdup("0.43\n0.71\n"),
+                            .body_len = 10};
     sm_runtime_result r;
     CHECK(sm_runtime_result_take(&resp, &r) == 0);
     CHECK(resp.body == NULL);
@@ -101,7 +105,7 @@ TEST(runtime_result_take)
     sm_runtime_result_clear(&r);
     CHECK(r.body == NULL);
 
-    sm_aws_response empty = {204, NULL, 0, NULL, 0};
+    sm_aws_response empty = {.status = 204};
     CHECK(sm_runtime_result_take(&empty, &r) == 0);
     CHECK_STR(r.body, "");
     CHECK(r.body_len == 0);

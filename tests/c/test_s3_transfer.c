@@ -1,6 +1,7 @@
 /* test_s3_transfer: uploads and downloads against a fake S3 behind the
- * client's transport seam: parts, order, retries, aborts, interruption,
- * integrity checks. No sockets. */
+ * client's transport seam: parts, order, retries, aborts, interruption
+ * (between requests and in flight), progress, ranges written into the
+ * file, integrity checks. No sockets. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aws.h"
@@ -33,11 +35,15 @@ typedef struct fake_s3 {
                                 * (PUT_SLOT: for the PutObject) */
     int complete_error_once;   /* 200 with an <Error> body, once */
     int corrupt_range;         /* flip a byte in this range's reply */
+    int slow_ms; /* a body takes this long to move, in SLOW_STEPS steps,
+                  * each asking req->progress as a transport does */
     /* what it saw */
     int tries[PARTS_MAX + 1]; /* [1..63]: parts; [PUT_SLOT]: PutObject */
     char md5[PARTS_MAX + 1][33];
     int creates, completes, aborts, puts, gets, heads;
     int in_flight, most_in_flight;
+    int stopped;                     /* requests req->progress stopped */
+    int ranges_to_fd, ranges_in_ram; /* how ranged GETs wanted their body */
     char *complete_body;
     char content_md5_seen[64];
     /* the object to download */
@@ -106,6 +112,32 @@ static unsigned char *req_body(const sm_transport_request *req)
     return b;
 }
 
+#define SLOW_STEPS 20
+
+/* Move a body of `sent` (upload) or `received` bytes slowly, telling
+ * req->progress as it goes. SM_TRANSPORT_OK, or EINTERRUPTED when the
+ * callback said stop. */
+static int slow_body(fake_s3 *f, const sm_transport_request *req, uint64_t sent,
+                     uint64_t received, sm_error *err)
+{
+    long step_ns = (long)f->slow_ms * 1000000L / SLOW_STEPS;
+    for (int i = 1; f->slow_ms && i <= SLOW_STEPS; i++) {
+        nanosleep(
+            &(struct timespec){step_ns / 1000000000L, step_ns % 1000000000L},
+            NULL);
+        if (req->progress &&
+            req->progress(req->progress_ctx, sent * (uint64_t)i / SLOW_STEPS,
+                          received * (uint64_t)i / SLOW_STEPS)) {
+            pthread_mutex_lock(&f->lock);
+            f->stopped++;
+            pthread_mutex_unlock(&f->lock);
+            sm_error_set(err, "stopped by the caller (fake)");
+            return SM_TRANSPORT_EINTERRUPTED;
+        }
+    }
+    return SM_TRANSPORT_OK;
+}
+
 static int on_part(fake_s3 *f, const sm_transport_request *req, int n,
                    sm_transport_response *resp, sm_error *err)
 {
@@ -128,6 +160,9 @@ static int on_part(fake_s3 *f, const sm_transport_request *req, int n,
         sm_error_set(err, "Connection reset by peer (fake)");
         return SM_TRANSPORT_ECONNECT;
     }
+    int moved = slow_body(f, req, req->body_len, 0, err);
+    if (moved != SM_TRANSPORT_OK)
+        return moved;
     if (!sent_md5 || strcmp(sent_md5, d.md5_base64) != 0)
         return reply(resp, 400, NULL, "<Error><Code>BadDigest</Code></Error>",
                      37);
@@ -162,15 +197,42 @@ static int on_complete(fake_s3 *f, const sm_transport_request *req,
     return reply(resp, 200, NULL, body, (size_t)len);
 }
 
+/* A 2xx body where the request wants it, as the transport puts it:
+ * response_file, else response_fd at response_offset, else memory. */
+static int deliver(const sm_transport_request *req, sm_transport_response *resp,
+                   const unsigned char *body, size_t len, sm_error *err)
+{
+    if (req->response_file) {
+        FILE *out = fopen(req->response_file, "wb");
+        fwrite(body, 1, len, out);
+        fclose(out);
+        resp->body_written = len;
+    } else if (req->response_fd > 0) {
+        if (req->response_max && len > req->response_max) {
+            sm_error_set(err, "the response is longer than asked for");
+            return SM_TRANSPORT_EFATAL;
+        }
+        if (pwrite(req->response_fd, body, len, (off_t)req->response_offset) !=
+            (ssize_t)len)
+            return SM_TRANSPORT_EFATAL;
+        resp->body_written = len;
+    } else {
+        sm_buf_append(&resp->body, body, len);
+    }
+    return SM_TRANSPORT_OK;
+}
+
 /* A GET of the object, whole (maybe into response_file) or a range. */
 static int on_get(fake_s3 *f, const sm_transport_request *req,
-                  sm_transport_response *resp)
+                  sm_transport_response *resp, sm_error *err)
 {
     const char *range = req_header(req, "Range");
     const char *if_match = req_header(req, "If-Match");
     unsigned long long a = 0, b = f->object_len ? f->object_len - 1 : 0;
     pthread_mutex_lock(&f->lock);
     f->gets++;
+    if (range)
+        *(req->response_fd > 0 ? &f->ranges_to_fd : &f->ranges_in_ram) += 1;
     pthread_mutex_unlock(&f->lock);
     if (if_match && strcmp(if_match, f->object_etag) != 0)
         return reply(resp, 412, NULL,
@@ -180,23 +242,20 @@ static int on_get(fake_s3 *f, const sm_transport_request *req,
     if (range && sscanf(range, "bytes=%llu-%llu", &a, &b) != 2)
         return reply(resp, 416, NULL, NULL, 0);
     size_t len = f->object_len ? (size_t)(b - a + 1) : 0;
+    int rc = slow_body(f, req, 0, len, err);
+    if (rc != SM_TRANSPORT_OK)
+        return rc;
     unsigned char *copy = malloc(len + 1);
     memcpy(copy, f->object + a, len);
     if (range && f->corrupt_range == (int)(a / (5 * MIB)) + 1)
         copy[len / 2] ^= 1;
     reply(resp, range ? 206 : 200, f->object_etag, NULL, 0);
-    if (req->response_file) {
-        FILE *out = fopen(req->response_file, "wb");
-        fwrite(copy, 1, len, out);
-        fclose(out);
-    } else {
-        sm_buf_append(&resp->body, copy, len);
-    }
+    rc = deliver(req, resp, copy, len, err);
     char size[32];
     snprintf(size, sizeof size, "%zu", len);
     add_header(resp, "content-length", size);
     free(copy);
-    return SM_TRANSPORT_OK;
+    return rc;
 }
 
 static int on_head(fake_s3 *f, sm_transport_response *resp)
@@ -245,7 +304,7 @@ static int fake_send(void *ctx, const sm_transport_request *req,
     } else if (strcmp(req->method, "HEAD") == 0) {
         rc = on_head(f, resp);
     } else {
-        rc = on_get(f, req, resp);
+        rc = on_get(f, req, resp, err);
     }
     pthread_mutex_lock(&f->lock);
     f->in_flight--;
@@ -297,6 +356,7 @@ static unsigned char *pattern(size_t len, unsigned seed)
 
 typedef struct progress_log {
     uint64_t last, total;
+    uint64_t first_moved; /* the first report above 0 */
     int calls, backwards;
     int stop_after; /* interrupt once this many calls were made */
 } progress_log;
@@ -306,6 +366,8 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     progress_log *p = ctx;
     if (done < p->last)
         p->backwards = 1;
+    if (done > 0 && !p->first_moved)
+        p->first_moved = done;
     p->last = done;
     p->total = total;
     p->calls++;
@@ -575,6 +637,8 @@ TEST(s3_download_in_ranges_and_whole)
     CHECK_STR(err.message, "");
     CHECK(rc == 0 && same);
     CHECK(f.heads == 1 && f.gets == 4);
+    /* Every range went straight into the file, none through memory. */
+    CHECK(f.ranges_to_fd == 4 && f.ranges_in_ram == 0);
     CHECK(head.size == len && log.last == len);
     /* Below the threshold: one GET into the file. */
     req.transfer.threshold = 64 * MIB;
@@ -609,6 +673,138 @@ TEST(s3_download_with_a_changed_byte_fails_and_leaves_nothing)
     free(data);
     CHECK(rc == -1);
     CHECK_STR(err.code, SM_S3_ERR_CHECKSUM);
+    CHECK(access(req.path, F_OK) != 0);
+    CHECK(no_temp_files_in_tmp());
+    fake_done(&f, &aws);
+}
+
+/* ---- in flight ---------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+TEST(s3_multipart_progress_counts_bytes_in_flight)
+{
+    /* Three parts of 5 MiB at once, each taking 600 ms: progress shows
+     * bytes long before the first part is done. */
+    fake_s3 f = {.slow_ms = 600};
+    sm_aws *aws = fake_client(&f);
+    size_t len = 15 * MIB;
+    unsigned char *data = pattern(len, 10);
+    progress_log log = {0};
+    sm_s3_upload_req req = upload_of(data, len, &log);
+    sm_s3_put_result out;
+    sm_aws_error err = {0};
+    int rc = sm_s3_upload(aws, &req, &out, &err);
+    free(data);
+    CHECK_STR(err.message, "");
+    CHECK(rc == 0 && f.stopped == 0);
+    CHECK(log.first_moved > 0 && log.first_moved < 5 * MIB);
+    CHECK(log.calls > 3 && !log.backwards);
+    CHECK(log.last == len && log.total == len);
+    fake_done(&f, &aws);
+}
+
+TEST(s3_single_put_interrupted_in_flight)
+{
+    fake_s3 f = {.slow_ms = 3000};
+    sm_aws *aws = fake_client(&f);
+    size_t len = 1 * MIB; /* below the threshold: one PutObject */
+    unsigned char *data = pattern(len, 11);
+    progress_log log = {.stop_after = 2};
+    sm_s3_upload_req req = upload_of(data, len, &log);
+    sm_s3_put_result out;
+    sm_aws_error err = {0};
+    long long t0 = now_ms();
+    int rc = sm_s3_upload(aws, &req, &out, &err);
+    long long ms = now_ms() - t0;
+    free(data);
+    CHECK(rc == -1);
+    CHECK_STR(err.code, SM_S3_ERR_INTERRUPTED);
+    CHECK(f.puts == 1 && f.stopped == 1);
+    CHECK(ms < 1500);                      /* not the 3 s the body would take */
+    CHECK(log.last > 0 && log.last < len); /* bytes counted as they went */
+    fake_done(&f, &aws);
+}
+
+TEST(s3_multipart_interrupted_in_flight_stops_every_part)
+{
+    fake_s3 f = {.slow_ms = 3000};
+    sm_aws *aws = fake_client(&f);
+    size_t len = 15 * MIB; /* three parts, all in flight at once */
+    unsigned char *data = pattern(len, 12);
+    progress_log log = {.stop_after = 2};
+    sm_s3_upload_req req = upload_of(data, len, &log);
+    sm_s3_put_result out;
+    sm_aws_error err = {0};
+    long long t0 = now_ms();
+    int rc = sm_s3_upload(aws, &req, &out, &err);
+    long long ms = now_ms() - t0;
+    free(data);
+    CHECK(rc == -1);
+    CHECK_STR(err.code, SM_S3_ERR_INTERRUPTED);
+    CHECK_STR(err.operation, "UploadPart");
+    CHECK(f.stopped == 3);
+    CHECK(f.tries[1] == 1 && f.tries[2] == 1 && f.tries[3] == 1);
+    CHECK(f.aborts == 1 && f.completes == 0);
+    CHECK(ms < 1500);
+    fake_done(&f, &aws);
+}
+
+static sm_aws *object_client(fake_s3 *f, unsigned char *data, size_t len)
+{
+    char hex[33];
+    f->object = data;
+    f->object_len = len;
+    md5_hex(data, len, hex);
+    snprintf(f->object_etag, sizeof f->object_etag, "\"%s\"", hex);
+    return fake_client(f);
+}
+
+TEST(s3_downloads_interrupted_in_flight_leave_nothing)
+{
+    size_t len = 15 * MIB;
+    unsigned char *data = pattern(len, 13);
+    fake_s3 f = {.slow_ms = 3000};
+    sm_aws *aws = object_client(&f, data, len);
+    progress_log log = {.stop_after = 2};
+    sm_s3_download_req req = {
+        .bucket = "bucket", .key = "k", .path = "/tmp/test-s3-dl-stopped"};
+    req.transfer = (sm_s3_transfer){.threshold = 5 * MIB,
+                                    .part_size = 5 * MIB,
+                                    .max_connections = 3,
+                                    .progress = on_progress,
+                                    .interrupted = on_interrupted,
+                                    .ctx = &log};
+    sm_s3_head head;
+    sm_aws_error err = {0};
+    unlink(req.path);
+    /* In ranges: the three in flight stop. */
+    long long t0 = now_ms();
+    int rc = sm_s3_download(aws, &req, &head, &err);
+    long long ms = now_ms() - t0;
+    CHECK(rc == -1);
+    CHECK_STR(err.code, SM_S3_ERR_INTERRUPTED);
+    CHECK(f.stopped == 3 && ms < 1500);
+    CHECK(access(req.path, F_OK) != 0);
+    CHECK(no_temp_files_in_tmp());
+    /* One GetObject below the threshold stops too. */
+    req.transfer.threshold = 64 * MIB;
+    log = (progress_log){.stop_after = 2};
+    f.stopped = 0;
+    memset(&err, 0, sizeof err);
+    t0 = now_ms();
+    rc = sm_s3_download(aws, &req, &head, &err);
+    ms = now_ms() - t0;
+    free(data);
+    CHECK(rc == -1);
+    CHECK_STR(err.code, SM_S3_ERR_INTERRUPTED);
+    CHECK(f.stopped == 1 && ms < 1500);
+    CHECK(log.last > 0 && log.last < len);
     CHECK(access(req.path, F_OK) != 0);
     CHECK(no_temp_files_in_tmp());
     fake_done(&f, &aws);

@@ -1,8 +1,10 @@
 /* test_transport: libcurl exchanges against a one-shot HTTP server on
  * 127.0.0.1 run by the test: bodies from memory and from a file range,
- * responses to memory or atomically to a file, lower-case headers,
- * connection reuse, the read timeout, connection failures. */
+ * responses to memory, atomically to a file or into a descriptor at an
+ * offset, lower-case headers, connection reuse, the path sent as it is,
+ * progress and stopping, the read timeout, connection failures. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -319,5 +321,165 @@ TEST(transport_read_timeout_and_refused)
     req.url = "gopher://127.0.0.1/";
     sm_error_clear(&err);
     CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_EFATAL);
+    sm_transport_destroy(&t);
+}
+
+TEST(transport_sends_the_path_as_is)
+{
+    /* S3 keys may hold "/./", "/../" and "//": the signed path is the one
+     * that must arrive, not one curl tidied up. */
+    server s;
+    sm_error err = {{0}};
+    CHECK(server_start(&s, REPLY_OK, 1) == 0);
+    sm_transport *t = sm_transport_new(0, &err);
+    sm_transport_request req = {.method = "GET",
+                                .url = url(&s, "/b/a/./c/../d//e?x=1")};
+    sm_transport_response resp;
+    CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_OK);
+    server_stop(&s);
+    CHECK(strstr(s.head, "GET /b/a/./c/../d//e?x=1 HTTP/1.1\r\n") == s.head);
+    sm_transport_response_clear(&resp);
+    sm_transport_destroy(&t);
+}
+
+typedef struct progress_seen {
+    uint64_t max_sent, max_received;
+    int calls;
+    long long stop_at_ms; /* say stop from this monotonic time on; 0: never */
+} progress_seen;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int record_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+    progress_seen *p = ctx;
+    p->calls++;
+    if (sent > p->max_sent)
+        p->max_sent = sent;
+    if (received > p->max_received)
+        p->max_received = received;
+    return p->stop_at_ms && now_ms() >= p->stop_at_ms;
+}
+
+TEST(transport_progress_counts_the_body_bytes)
+{
+    server s;
+    sm_error err = {{0}};
+    static char body[60000];
+    memset(body, 'b', sizeof body);
+    CHECK(server_start(&s, REPLY_OK, 1) == 0);
+    sm_transport *t = sm_transport_new(0, &err);
+    progress_seen seen = {0};
+    sm_transport_request req = {.method = "PUT",
+                                .url = url(&s, "/b/k"),
+                                .body = body,
+                                .body_len = sizeof body,
+                                .progress = record_progress,
+                                .progress_ctx = &seen};
+    sm_transport_response resp;
+    CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_OK);
+    server_stop(&s);
+    CHECK(s.body_len == sizeof body);
+    CHECK(seen.calls > 0);
+    CHECK(seen.max_sent == sizeof body);
+    CHECK(seen.max_received == 5); /* "hello" */
+    sm_transport_response_clear(&resp);
+    sm_transport_destroy(&t);
+}
+
+TEST(transport_progress_callback_stops_the_exchange)
+{
+    /* The server takes 2.5 s to answer; the callback says stop after
+     * 200 ms, and the exchange ends long before the answer would come. */
+    server s;
+    sm_error err = {{0}};
+    CHECK(server_start(&s, REPLY_OK, 1) == 0);
+    s.delay_ms = 2500;
+    sm_transport *t = sm_transport_new(0, &err);
+    long long t0 = now_ms();
+    progress_seen seen = {.stop_at_ms = t0 + 200};
+    sm_transport_request req = {.method = "GET",
+                                .url = url(&s, "/slow"),
+                                .progress = record_progress,
+                                .progress_ctx = &seen};
+    sm_transport_response resp;
+    sm_transport_result r = sm_transport_send(t, &req, &resp, &err);
+    long long ms = now_ms() - t0;
+    server_stop(&s);
+    CHECK(r == SM_TRANSPORT_EINTERRUPTED);
+    CHECK(ms >= 190 && ms < 1800);
+    CHECK(strstr(err.message, "stopped by the caller"));
+    CHECK(resp.status == 0 && resp.header_count == 0);
+    sm_transport_destroy(&t);
+}
+
+/* The whole of a small file as a string (static; valid until the next). */
+static const char *file_text(const char *path)
+{
+    static char text[256];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+ENV_TEST(transport_response_into_a_descriptor_at_an_offset)
+{
+    server s;
+    sm_error err = {{0}};
+    char path[512];
+    snprintf(path, sizeof path, "%s/ranges.bin", home);
+    FILE *f = fopen(path, "wb");
+    CHECK(f);
+    fputs("XXXXXXXXXXXXXXX", f);
+    fclose(f);
+    int fd = open(path, O_WRONLY);
+    CHECK(fd > 0);
+    sm_transport *t = sm_transport_new(0, &err);
+    CHECK(server_start(&s, REPLY_OK, 1) == 0);
+    sm_transport_request req = {.method = "GET",
+                                .url = url(&s, "/b/k"),
+                                .response_fd = fd,
+                                .response_offset = 5,
+                                .response_max = 5};
+    sm_transport_response resp;
+    CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_OK);
+    server_stop(&s);
+    CHECK(resp.status == 200 && resp.body.len == 0);
+    CHECK(resp.body_written == 5);
+    CHECK_STR(file_text(path), "XXXXXhelloXXXXX");
+    sm_transport_response_clear(&resp);
+
+    /* An error body goes to memory; the file is not touched. */
+    CHECK(server_start(&s,
+                       "HTTP/1.1 404 Not Found\r\nContent-Length: 17\r\n"
+                       "\r\n<Error>x</Error>\n",
+                       1) == 0);
+    req.url = url(&s, "/b/missing");
+    req.response_offset = 0;
+    CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_OK);
+    server_stop(&s);
+    CHECK(resp.status == 404 && resp.body_written == 0);
+    CHECK_STR(sm_buf_str(&resp.body), "<Error>x</Error>\n");
+    CHECK_STR(file_text(path), "XXXXXhelloXXXXX");
+    sm_transport_response_clear(&resp);
+
+    /* A body longer than asked for fails before it spills past its range. */
+    CHECK(server_start(&s, REPLY_OK, 1) == 0);
+    req.url = url(&s, "/b/k");
+    req.response_offset = 10;
+    req.response_max = 4;
+    CHECK(sm_transport_send(t, &req, &resp, &err) == SM_TRANSPORT_EFATAL);
+    server_stop(&s);
+    CHECK(strstr(err.message, "longer than the 4 bytes asked for"));
+    CHECK(file_text(path)[14] == 'X');
+    close(fd);
     sm_transport_destroy(&t);
 }

@@ -53,8 +53,11 @@ static void fuzz_errors(const char *s, size_t n, uint8_t pick)
         SM_AWS_PROTOCOL_JSON, SM_AWS_PROTOCOL_REST_JSON,
         SM_AWS_PROTOCOL_REST_XML, SM_AWS_PROTOCOL_QUERY};
     sm_aws_header h[] = {{"x-amzn-ErrorType", s}};
-    sm_aws_response resp = {400 + pick % 200, h, pick & 4 ? 1 : 0, (char *)s,
-                            n};
+    sm_aws_response resp = {.status = 400 + pick % 200,
+                            .headers = h,
+                            .header_count = pick & 4 ? 1 : 0,
+                            .body = (char *)s,
+                            .body_len = n};
     sm_aws_error err;
     char out[2048];
     memset(&err, 0, sizeof err);

@@ -258,6 +258,31 @@ def test_connection_refused_is_one_line(home):
     assert "ListModels failed: POST http://127.0.0.1" in proc.stderr
 
 
+def test_libcurl_that_cannot_be_loaded_is_one_clear_sentence(fake, home):
+    fake.route = lambda req: (200, {}, "{}")
+    env = clean_env(home, AWS_ENDPOINT_URL=fake.url, SAGEMAGIC_LIBCURL="/nonexistent/libcurl.so.4",
+                    **static_keys())
+    proc = run_cli(env, "call", "sagemaker", "ListModels")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "sagemagic-aws call: ListModels failed: cannot load libcurl (libcurl4): "
+        "/nonexistent/libcurl.so.4: cannot open shared object file: No such file or directory"
+    ]
+    assert fake.requests == []  # not retried either: it cannot get better
+
+
+def test_libcurl_is_loaded_on_the_first_request_only(home, tmp_path):
+    """A client is made and an upload begins without libcurl: the missing
+    local file is what fails, not the library nobody needed yet."""
+    env = clean_env(home, AWS_ENDPOINT_URL="http://127.0.0.1:1", SAGEMAGIC_LIBCURL="/nonexistent/libcurl.so.4",
+                    **static_keys())
+    missing = tmp_path / "no-such-file"
+    proc = run_cli(env, "s3", "cp", str(missing), "s3://bucket/key")
+    assert proc.returncode == 1
+    assert f"cannot read {missing}" in proc.stderr
+    assert "cannot load libcurl" not in proc.stderr
+
+
 def test_validation_message_reaches_the_caller_verbatim(fake, home):
     message = (
         "1 validation error detected: Value 'ml.bogus' at 'resourceConfig.instanceType' failed to "

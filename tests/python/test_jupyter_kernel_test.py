@@ -29,7 +29,9 @@ class TestSagemagicKernel(jkt.KernelTests):
         {"text": "%config reg", "matches": ["region"]},
         {
             "text": "%",
-            "matches": ["%help", "%config", "%vars", "%echo", "%sleep", "%clear"],
+            "matches": ["%help", "%config", "%whoami", "%upload", "%ls",
+                        "%download", "%image", "%status", "%jobs", "%logs",
+                        "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
     ]

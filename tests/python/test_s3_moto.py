@@ -247,6 +247,24 @@ def test_keys_that_need_encoding(s3, bucket, env, tmp_path):
     assert back.read_bytes() == b"odd\n"
 
 
+@pytest.mark.parametrize("key", ["a/./b", "a/../b", "x//y"])
+def test_keys_with_dot_segments_and_empty_ones_stay_as_they_are(
+        s3, bucket, env, tmp_path, key):
+    """The path is signed as it is, so it must go out as it is: no "/./",
+    "/../" or "//" tidied away on the way (CURLOPT_PATH_AS_IS)."""
+    src = tmp_path / "dots.txt"
+    body = f"the key is {key}\n".encode()
+    src.write_bytes(body)
+    r = run_cli(env, "cp", str(src), f"s3://{bucket}/{key}")
+    assert r.returncode == 0, r.stderr
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert [o["Key"] for o in listed] == [key]
+    back = tmp_path / "dots.back"
+    r = run_cli(env, "cp", f"s3://{bucket}/{key}", str(back))
+    assert r.returncode == 0, r.stderr
+    assert back.read_bytes() == body
+
+
 # ---- listings and deletes ------------------------------------------------
 
 def test_ls_buckets_prefixes_and_recursive(s3, bucket, env):
@@ -394,17 +412,24 @@ class FaultProxy:
 
     `resets[n]` is how many times part n's request is cut off half-way
     (a TCP reset) before the proxy lets one through; -1 means always.
-    `delay` holds every UploadPart back that many seconds. Every response
-    closes its connection: libcurl silently sends a request again when a
-    reused connection dies, which would blur the counts of attempts.
+    `delay` holds every UploadPart back that many seconds. `throttle`
+    (bytes a second) reads request bodies and writes response bodies that
+    slowly, so that a transfer is still in flight when a test interrupts
+    it; `throttled` counts the bytes moved so. Every response closes its
+    connection: libcurl silently sends a request again when a reused
+    connection dies, which would blur the counts of attempts.
     """
 
+    CHUNK = 64 * 1024
+
     def __init__(self, upstream: str, resets=None, delay: float = 0.0,
-                 fake=None):
+                 fake=None, throttle: float = 0.0):
         u = urllib.parse.urlsplit(upstream)
         self.upstream = (u.hostname, u.port)
         self.resets = dict(resets or {})
         self.delay = delay
+        self.throttle = throttle
+        self.throttled = 0
         self.fake = fake  # (method, path) -> (status, body) or None
         self.lock = threading.Lock()
         self.part_attempts = {}
@@ -450,6 +475,32 @@ class FaultProxy:
                 return "reset"
         return None
 
+    def read_slowly(self, rfile, length):
+        """The request body at `throttle` bytes a second; None when the
+        client went away first."""
+        parts, left = [], length
+        while left:
+            chunk = rfile.read(min(left, self.CHUNK))
+            if not chunk:
+                return None
+            parts.append(chunk)
+            left -= len(chunk)
+            with self.lock:
+                self.throttled += len(chunk)
+            time.sleep(len(chunk) / self.throttle)
+        return b"".join(parts)
+
+    def write_slowly(self, wfile, data):
+        try:
+            for at in range(0, len(data), self.CHUNK):
+                wfile.write(data[at:at + self.CHUNK])
+                wfile.flush()
+                with self.lock:
+                    self.throttled += min(self.CHUNK, len(data) - at)
+                time.sleep(min(self.CHUNK, len(data) - at) / self.throttle)
+        except OSError:
+            pass  # the client stopped reading: that is the point
+
     def handle(self, h):
         url = urllib.parse.urlsplit(h.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -461,7 +512,13 @@ class FaultProxy:
             h.close_connection = True
             h.connection.close()
             return
-        body = h.rfile.read(length) if length else b""
+        if self.throttle and length:
+            body = self.read_slowly(h.rfile, length)
+            if body is None:
+                h.close_connection = True
+                return
+        else:
+            body = h.rfile.read(length) if length else b""
         faked = self.fake(h.command, url.path) if self.fake else None
         if faked:
             h.send_response(faked[0])
@@ -495,7 +552,9 @@ class FaultProxy:
         else:
             h.send_header("Content-Length", str(len(data)))
         h.end_headers()
-        if h.command != "HEAD":
+        if h.command != "HEAD" and self.throttle:
+            self.write_slowly(h.wfile, data)
+        elif h.command != "HEAD":
             h.wfile.write(data)
 
     def count(self, method, name):
@@ -604,3 +663,75 @@ def test_interrupt_aborts_the_upload(s3, bucket, home, tmp_path, make_proxy):
     assert "Interrupted" in err
     assert proxy.count("PUT", "partNumber") < 8  # it stopped early
     assert_aborted(s3, bucket, proxy, "f.bin")
+
+
+def interrupt_when_bytes_move(proc, proxy):
+    """SIGINT `proc` once the proxy has moved some body bytes; return how
+    long it took to exit after that, and its stderr."""
+    deadline = time.monotonic() + 30
+    while True:
+        with proxy.lock:
+            moved = proxy.throttled
+        if moved:
+            break
+        assert time.monotonic() < deadline, "no body bytes moved"
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return time.monotonic() - t0, err
+
+
+# 1 MiB/s per connection: every transfer below needs 6 s or more whole, so
+# an exit within 3 s of the interrupt means the requests in flight stopped.
+THROTTLE = 1 * MIB
+TRANSFERS = [pytest.param(6 * MIB, [], id="single-request"),
+             pytest.param(15 * MIB, PARTS, id="in-parts")]
+
+
+@pytest.mark.parametrize("size,flags", TRANSFERS)
+def test_interrupt_stops_an_upload_in_flight(s3, bucket, home, tmp_path,
+                                             make_proxy, size, flags):
+    proxy = make_proxy(throttle=THROTTLE)
+    src = tmp_path / "f.bin"
+    make_file(src, size, seed=15)
+    proc = subprocess.Popen(
+        [AWS_BIN, "s3", "cp", str(src), f"s3://{bucket}/f.bin", *flags],
+        env=cli_env(home, proxy.url), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    took, err = interrupt_when_bytes_move(proc, proxy)
+    assert proc.returncode == 130, err
+    assert "Interrupted" in err
+    assert took < 3, f"{took:.1f} s from the interrupt to the exit"
+    if flags:
+        assert_aborted(s3, bucket, proxy, "f.bin")
+    else:
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key="f.bin")
+
+
+@pytest.mark.parametrize("size,flags", TRANSFERS)
+def test_interrupt_stops_a_download_in_flight(s3, bucket, home, tmp_path,
+                                              make_proxy, size, flags):
+    src = tmp_path / "f.bin"
+    make_file(src, size, seed=16)
+    s3.upload_file(str(src), bucket, "f.bin")
+    proxy = make_proxy(throttle=THROTTLE)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen(
+        [AWS_BIN, "s3", "cp", f"s3://{bucket}/f.bin", str(out_dir / "f.bin"),
+         *flags],
+        env=cli_env(home, proxy.url), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    took, err = interrupt_when_bytes_move(proc, proxy)
+    assert proc.returncode == 130, err
+    assert "Interrupted" in err
+    assert took < 3, f"{took:.1f} s from the interrupt to the exit"
+    assert list(out_dir.iterdir()) == []  # nothing kept, no temporary file

@@ -155,7 +155,8 @@ def test_help_lists_the_commands(aws_bin):
     out = run(aws_bin, "--help")
     assert out.returncode == 0
     commands = out.stdout.split("commands:\n", 1)[1].split("\n\n", 1)[0]
-    assert [l.split()[0] for l in commands.splitlines()] == ["sign", "s3", "whoami", "call"]
+    assert [l.split()[0] for l in commands.splitlines()] == [
+        "sign", "s3", "whoami", "call", "sagemaker", "logs"]
     out = run(aws_bin, "sign", "--help")
     assert out.returncode == 0 and "--request" in out.stdout
 
@@ -213,6 +214,28 @@ def test_request_from_stdin_and_equals_form(aws_bin):
     out = run(aws_bin, "sign", *joined, stdin=(case / "request.txt").read_text())
     assert out.returncode == 0, out.stderr
     assert out.stdout == suite_expected(case, "header")
+
+
+def test_batch_bench_times_the_lines_in_process(aws_bin):
+    good = {"id": 1, "method": "POST", "path": "/", "headers": [["Host", "h"]],
+            "body_base64": base64.b64encode(b"{}").decode(), "region": "us-east-1",
+            "service": "sagemaker", "time": "20150830T123600Z",
+            "credentials": {"access_key": "A", "secret_key": SECRET}}
+    presigned = dict(good, id=2, presign=True, s3=True, service="s3")
+    stdin = json.dumps(good) + "\n" + json.dumps(presigned) + "\n"
+    out = run(aws_bin, "sign", "--batch", "--bench", "50", stdin=stdin)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["requests"] == 2 and report["rounds"] == 50
+    assert report["signatures"] == 100
+    assert report["seconds"] > 0 and report["per_second"] > 0
+    assert SECRET not in out.stdout + out.stderr
+    out = run(aws_bin, "sign", "--batch", "--bench", "1", stdin=stdin + "{}\n")
+    assert out.returncode == 1
+    assert "line 3: '' is not a UTC time" in out.stderr
+    for bad in (["--batch", "--bench", "0"], ["--bench", "5"]):
+        out = run(aws_bin, "sign", *bad, stdin="")
+        assert out.returncode == 2 and "--bench" in out.stderr
 
 
 def test_batch_reports_bad_lines_and_goes_on(aws_bin):

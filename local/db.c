@@ -1,0 +1,83 @@
+/* db: SQLite does the hard parts; this keeps the connection's settings
+ * and its lock in one place. */
+#include "db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct sm_db {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+int sm_db_fail(sqlite3 *db, sm_error *err, const char *what)
+{
+    return sm_error_set(err, "database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+int sm_db_exec(sqlite3 *db, const char *sql, sm_error *err)
+{
+    char *message = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    sm_error_set(err, "database: %s", message ? message : "failed");
+    sqlite3_free(message);
+    return -1;
+}
+
+sqlite3_stmt *sm_db_prepare(sqlite3 *db, const char *sql, sm_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        sm_db_fail(db, err, "prepare");
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+sm_db *sm_db_open(const char *path, sm_error *err)
+{
+    sm_db *self = calloc(1, sizeof *self);
+    if (!self) {
+        sm_error_set(err, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &self->db, flags, NULL) != SQLITE_OK) {
+        sm_error_set(err, "cannot open the database %s: %s", path,
+                     self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        sm_db_close(&self);
+        return NULL;
+    }
+    sqlite3_busy_timeout(self->db, 5000);
+    if (sm_db_exec(self->db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   "PRAGMA foreign_keys=ON;",
+                   err))
+        sm_db_close(&self);
+    return self;
+}
+
+void sm_db_close(sm_db **self)
+{
+    if (!*self)
+        return;
+    sqlite3_close((*self)->db);
+    pthread_mutex_destroy(&(*self)->lock);
+    free(*self);
+    *self = NULL;
+}
+
+sqlite3 *sm_db_lock(sm_db *self)
+{
+    pthread_mutex_lock(&self->lock);
+    return self->db;
+}
+
+void sm_db_unlock(sm_db *self)
+{
+    pthread_mutex_unlock(&self->lock);
+}

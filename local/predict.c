@@ -1,0 +1,852 @@
+/* predict: what sagemaker_xgboost_container's serve.py and serve_utils.py
+ * do per request, step for step: parse by Content-Type (415), predict
+ * (400), check Accept (406), encode. Prediction is XGBoost's in-place
+ * predict on one booster, which is thread-safe for gbtree and dart since
+ * 1.4 (its output buffer is per thread). */
+#include "predict.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <xgboost/c_api.h>
+
+#define MEDIA_MAX 64
+
+struct sm_predict_model {
+    BoosterHandle booster;
+    char objective[64];
+    size_t features;
+    size_t outputs;
+};
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int xgb_fail(sm_error *err, const char *what)
+{
+    return sm_error_set(err, "%s: %s", what, XGBGetLastError());
+}
+
+/* Objective and feature count from the booster's own configuration. */
+static int model_read_config(sm_predict_model *m, sm_error *err)
+{
+    bst_ulong len = 0;
+    const char *text = NULL;
+    bst_ulong features = 0;
+    if (XGBoosterSaveJsonConfig(m->booster, &len, &text) ||
+        XGBoosterGetNumFeature(m->booster, &features))
+        return xgb_fail(err, "cannot read the model's configuration");
+    m->features = (size_t)features;
+    json_t *config = json_loadb(text, (size_t)len, 0, NULL);
+    const char *objective = NULL;
+    json_unpack(config, "{s:{s:{s:s}}}", "learner", "objective", "name",
+                &objective);
+    snprintf(m->objective, sizeof m->objective, "%s",
+             objective ? objective : "unknown");
+    json_decref(config);
+    return 0;
+}
+
+/* One prediction of a row of missing values: sets up the booster before
+ * the first request (configuration happens once, under XGBoost's lock)
+ * and says how many values each prediction has. */
+static int model_warm_up(sm_predict_model *m, sm_error *err)
+{
+    size_t cols = m->features ? m->features : 1;
+    float *row = malloc(cols * sizeof *row);
+    if (!row)
+        return sm_error_set(err, "out of memory");
+    for (size_t i = 0; i < cols; i++)
+        row[i] = NAN;
+    char array[160];
+    snprintf(array, sizeof array,
+             "{\"data\":[%llu,true],\"shape\":[1,%zu],\"typestr\":\"<f4\","
+             "\"version\":3}",
+             (unsigned long long)(uintptr_t)row, cols);
+    const char *config = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+                         "\"iteration_end\":0,\"strict_shape\":true,"
+                         "\"missing\":NaN,\"cache_id\":0}";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    int rc = XGBoosterPredictFromDense(m->booster, array, config, NULL, &shape,
+                                       &dim, &result);
+    free(row);
+    if (rc)
+        return xgb_fail(err, "the model cannot predict");
+    m->outputs = 1;
+    for (bst_ulong i = 1; i < dim; i++)
+        m->outputs *= (size_t)shape[i];
+    return 0;
+}
+
+sm_predict_model *sm_predict_model_load(const void *data, size_t len,
+                                        int nthread, sm_error *err)
+{
+    sm_predict_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        sm_error_set(err, "out of memory");
+        return NULL;
+    }
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", nthread);
+    int rc = 0;
+    if (XGBoosterCreate(NULL, 0, &m->booster))
+        rc = xgb_fail(err, "cannot create a booster");
+    if (!rc && XGBoosterLoadModelFromBuffer(m->booster, data, (bst_ulong)len))
+        rc = xgb_fail(err, "xgboost-model is not an XGBoost model");
+    if (!rc && XGBoosterSetParam(m->booster, "nthread", threads))
+        rc = xgb_fail(err, "cannot set nthread");
+    if (!rc)
+        rc = model_read_config(m, err);
+    if (!rc)
+        rc = model_warm_up(m, err);
+    if (rc)
+        sm_predict_model_destroy(&m);
+    return m;
+}
+
+sm_predict_model *sm_predict_model_load_targz(sm_targz_read_fn read, void *ctx,
+                                              int nthread, sm_error *err)
+{
+    char *bytes = NULL;
+    size_t len = 0;
+    int rc = sm_targz_extract(read, ctx, SM_PREDICT_MODEL_FILE,
+                              SM_PREDICT_MODEL_MAX, &bytes, &len, err);
+    if (rc == 1)
+        sm_error_set(err, "the model archive holds no " SM_PREDICT_MODEL_FILE);
+    sm_predict_model *m =
+        rc == 0 ? sm_predict_model_load(bytes, len, nthread, err) : NULL;
+    free(bytes);
+    return m;
+}
+
+void sm_predict_model_destroy(sm_predict_model **self)
+{
+    if (!*self)
+        return;
+    if ((*self)->booster)
+        XGBoosterFree((*self)->booster);
+    free(*self);
+    *self = NULL;
+}
+
+const char *sm_predict_model_objective(const sm_predict_model *self)
+{
+    return self->objective;
+}
+
+size_t sm_predict_model_features(const sm_predict_model *self)
+{
+    return self->features;
+}
+
+size_t sm_predict_model_outputs(const sm_predict_model *self)
+{
+    return self->outputs;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+void sm_predict_answer_clear(sm_predict_answer *answer)
+{
+    sm_buf_free(&answer->body);
+    *answer = (sm_predict_answer){0};
+}
+
+void sm_predict_rows_clear(sm_predict_rows *rows)
+{
+    free(rows->values);
+    *rows = (sm_predict_rows){0};
+}
+
+/* The container's error: a status and Flask's default HTML type. Returns
+ * the status, or -1 when out of memory. */
+static int answer_fail(sm_predict_answer *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int answer_fail(sm_predict_answer *a, int status, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    a->status = status;
+    snprintf(a->content_type, sizeof a->content_type, "%s",
+             "text/html; charset=utf-8");
+    a->body.len = 0;
+    return sm_buf_puts(&a->body, text) ? -1 : status;
+}
+
+/* ---- media types -------------------------------------------------------- */
+
+/* What Python's cgi.parse_header keeps of a header: the part before ';',
+ * trimmed, lower-cased when asked. */
+static void media_type(const char *header, int lower, char out[MEDIA_MAX])
+{
+    const char *p = header ? header : "";
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strcspn(p, ";");
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n >= MEDIA_MAX)
+        n = MEDIA_MAX - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = lower ? (char)tolower((unsigned char)p[i]) : p[i];
+    out[n] = '\0';
+}
+
+/* label_size=N among the parameters of a csv content type, or NULL. */
+static const char *csv_label_size(const char *header, char out[16])
+{
+    const char *p = header;
+    while ((p = strchr(p, ';')) != NULL) {
+        p++;
+        while (*p == ' ')
+            p++;
+        if (strncasecmp(p, "label_size", 10) != 0)
+            continue;
+        const char *v = p + 10;
+        while (*v == ' ')
+            v++;
+        if (*v != '=')
+            continue;
+        v++;
+        while (*v == ' ')
+            v++;
+        size_t n = strcspn(v, "; ");
+        snprintf(out, 16, "%.*s", (int)(n < 15 ? n : 15), v);
+        return out;
+    }
+    return NULL;
+}
+
+typedef enum payload_kind {
+    PAYLOAD_CSV,
+    PAYLOAD_LIBSVM,
+    PAYLOAD_PARQUET,
+    PAYLOAD_RECORDIO,
+} payload_kind;
+
+/* data_utils.get_content_type: the kind, or -1 with the 415 answer. */
+static int payload_kind_of(const char *content_type, sm_predict_answer *a)
+{
+    if (!content_type)
+        return PAYLOAD_LIBSVM;
+    char media[MEDIA_MAX], size[16];
+    media_type(content_type, 1, media);
+    if (!strcmp(media, "csv") || !strcmp(media, "text/csv")) {
+        if (csv_label_size(content_type, size) && strcmp(size, "1") != 0) {
+            answer_fail(a, 415,
+                        "%s is not an accepted csv ContentType. Optional "
+                        "parameter label_size must be equal to 1",
+                        content_type);
+            return -1;
+        }
+        return PAYLOAD_CSV;
+    }
+    if (!strcmp(media, "libsvm") || !strcmp(media, "text/libsvm") ||
+        !strcmp(media, "text/x-libsvm"))
+        return PAYLOAD_LIBSVM;
+    if (!strcmp(media, "parquet") || !strcmp(media, "application/x-parquet"))
+        return PAYLOAD_PARQUET;
+    if (!strcmp(media, "recordio-protobuf") ||
+        !strcmp(media, "application/x-recordio-protobuf"))
+        return PAYLOAD_RECORDIO;
+    answer_fail(a, 415,
+                "%s is not an accepted ContentType: csv, libsvm, parquet, "
+                "recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, "
+                "application/x-parquet, application/x-recordio-protobuf.",
+                content_type);
+    return -1;
+}
+
+static const char *const accepts[] = {
+    "application/json", "application/jsonlines",
+    "application/x-recordio-protobuf", "text/csv"};
+
+const char *sm_predict_accept(const char *accept, sm_predict_answer *answer)
+{
+    char media[MEDIA_MAX], lower[MEDIA_MAX];
+    media_type(accept, 0, media);
+    media_type(accept, 1, lower);
+    if (!media[0] || !strcmp(media, "*/*"))
+        return "text/csv";
+    for (size_t i = 0; i < sizeof accepts / sizeof accepts[0]; i++) {
+        if (!strcmp(lower, accepts[i]))
+            return accepts[i];
+    }
+    answer_fail(answer, 406,
+                "Accept type %s is not supported. Please use supported "
+                "accept types: ['application/json', 'application/jsonlines', "
+                "'application/x-recordio-protobuf', 'text/csv'].",
+                media);
+    return NULL;
+}
+
+/* ---- numbers as Python reads and writes them ---------------------------- */
+
+static int py_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* float(text[0..n)): Python's syntax (spaces around, inf, nan), no hex. */
+static int py_float(const char *text, size_t n, double *out)
+{
+    char tmp[128];
+    while (n && py_space(*text))
+        text++, n--;
+    while (n && py_space(text[n - 1]))
+        n--;
+    if (!n || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, text, n);
+    tmp[n] = '\0';
+    const char *digits = tmp + (tmp[0] == '+' || tmp[0] == '-');
+    if (strpbrk(tmp, "xX(_") ||
+        !(isdigit((unsigned char)digits[0]) || digits[0] == '.' ||
+          digits[0] == 'i' || digits[0] == 'I' || digits[0] == 'n' ||
+          digits[0] == 'N'))
+        return -1;
+    char *end = NULL;
+    *out = strtod(tmp, &end);
+    return end && *end == '\0' ? 0 : -1;
+}
+
+/* int(text): an optional sign and decimal digits, spaces around. */
+static int py_int(const char *text, size_t n, long *out)
+{
+    char tmp[32];
+    while (n && py_space(*text))
+        text++, n--;
+    while (n && py_space(text[n - 1]))
+        n--;
+    if (!n || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, text, n);
+    tmp[n] = '\0';
+    const char *d = tmp + (tmp[0] == '+' || tmp[0] == '-');
+    for (const char *p = d; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    }
+    if (!*d)
+        return -1;
+    *out = strtol(tmp, NULL, 10);
+    return 0;
+}
+
+/* Python's repr of a str, shortened: '...' with escapes for quotes and
+ * control characters. */
+static void py_repr(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (n > 200)
+        n = 200;
+    out[o++] = '\'';
+    for (size_t i = 0; i < n && o + 6 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\'' || c == '\\')
+            o += (size_t)snprintf(out + o, cap - o, "\\%c", c);
+        else if (c == '\n')
+            o += (size_t)snprintf(out + o, cap - o, "\\n");
+        else if (c == '\r')
+            o += (size_t)snprintf(out + o, cap - o, "\\r");
+        else if (c == '\t')
+            o += (size_t)snprintf(out + o, cap - o, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+}
+
+/* Shortest "%.*e" that reads back as `v`: digits and decimal exponent. */
+static void shortest_digits(double v, char *digits, int *exp10)
+{
+    char e[40];
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(e, sizeof e, "%.*e", mid - 1, v);
+        if (strtod(e, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(e, sizeof e, "%.*e", lo - 1, fabs(v));
+    size_t n = 0;
+    const char *p = e;
+    for (; *p && *p != 'e'; p++) {
+        if (isdigit((unsigned char)*p))
+            digits[n++] = *p;
+    }
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    *exp10 = atoi(p + 1);
+}
+
+void sm_predict_format_double(double v, char out[32])
+{
+    if (isnan(v)) {
+        strcpy(out, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        strcpy(out, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    if (v == 0) {
+        strcpy(out, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    char digits[24];
+    int e = 0;
+    shortest_digits(v, digits, &e);
+    int nd = (int)strlen(digits);
+    char *o = out;
+    if (v < 0)
+        *o++ = '-';
+    if (e < -4 || e >= 16) { /* d[.ddd]e+XX */
+        *o++ = digits[0];
+        if (nd > 1)
+            o += sprintf(o, ".%s", digits + 1);
+        sprintf(o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    } else if (e < 0) { /* 0.000ddd */
+        o += sprintf(o, "0.");
+        for (int i = 0; i < -e - 1; i++)
+            *o++ = '0';
+        sprintf(o, "%s", digits);
+    } else { /* ddd.ddd, with .0 when whole */
+        for (int i = 0; i <= e; i++)
+            *o++ = i < nd ? digits[i] : '0';
+        *o++ = '.';
+        if (nd > e + 1)
+            sprintf(o, "%s", digits + e + 1);
+        else
+            sprintf(o, "0");
+    }
+}
+
+/* ---- text/csv ----------------------------------------------------------- */
+
+/* csv.Sniffer's pick on the first line, as the container uses it: an
+ * alphanumeric guess becomes ','. */
+static char csv_delimiter(const char *line, size_t n)
+{
+    static const char candidates[] = ",\t;| :";
+    if (n > 512)
+        n = 512;
+    for (const char *c = candidates; *c; c++) {
+        if (memchr(line, *c, n))
+            return *c;
+    }
+    return ',';
+}
+
+static int rows_alloc(sm_predict_rows *out, size_t rows, size_t cols)
+{
+    if (cols && rows > SIZE_MAX / sizeof(float) / cols)
+        return -1;
+    out->values = malloc((rows && cols ? rows * cols : 1) * sizeof(float));
+    out->rows = rows;
+    out->cols = cols;
+    return out->values ? 0 : -1;
+}
+
+static const char CSV_FAILED[] =
+    "Loading csv data failed with Exception, please ensure data is in csv "
+    "format:\n <class '%s'>\n %s";
+
+/* Count rows and the first row's fields, then check every row against
+ * it (numpy refuses ragged rows). */
+static int csv_shape(const char *p, size_t n, char delim, size_t *rows,
+                     size_t *cols, sm_predict_answer *a)
+{
+    size_t r = 0, c = 1, first = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] == delim) {
+            c++;
+            continue;
+        }
+        if (i < n && p[i] != '\n')
+            continue;
+        if (r == 0)
+            first = c;
+        else if (c != first) {
+            char why[256];
+            snprintf(why, sizeof why,
+                     "setting an array element with a sequence. The "
+                     "requested array has an inhomogeneous shape after 1 "
+                     "dimensions. The detected shape was (%zu,) + "
+                     "inhomogeneous part.",
+                     r + 1);
+            return answer_fail(a, 415, CSV_FAILED, "ValueError", why);
+        }
+        r++;
+        c = 1;
+    }
+    *rows = r;
+    *cols = first;
+    return 0;
+}
+
+static int csv_fill(const char *p, size_t n, char delim, sm_predict_rows *out,
+                    sm_predict_answer *a)
+{
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != delim && p[i] != '\n')
+            continue;
+        double v = NAN;
+        if (i > start && py_float(p + start, i - start, &v)) {
+            char text[256], why[300];
+            py_repr(p + start, i - start, text, sizeof text);
+            snprintf(why, sizeof why, "could not convert string to float: %s",
+                     text);
+            return answer_fail(a, 415, CSV_FAILED, "ValueError", why);
+        }
+        out->values[k++] = (float)v;
+        start = i + 1;
+    }
+    return 0;
+}
+
+static int parse_csv(const char *p, size_t n, sm_predict_rows *out,
+                     sm_predict_answer *a)
+{
+    if (n == 0)
+        return answer_fail(a, 415, CSV_FAILED, "_csv.Error",
+                           "Could not determine delimiter");
+    const char *nl = memchr(p, '\n', n);
+    char delim = csv_delimiter(p, nl ? (size_t)(nl - p) : n);
+    size_t rows = 0, cols = 0;
+    int rc = csv_shape(p, n, delim, &rows, &cols, a);
+    if (rc)
+        return rc;
+    if (rows_alloc(out, rows, cols))
+        return -1;
+    return csv_fill(p, n, delim, out, a);
+}
+
+/* ---- text/libsvm -------------------------------------------------------- */
+
+static const char LIBSVM_FAILED[] =
+    "Loading libsvm data failed with Exception, please ensure data is in "
+    "libsvm format:\n <class '%s'>\n %s";
+
+typedef struct libsvm_entry {
+    size_t row;
+    long col;
+    double value;
+} libsvm_entry;
+
+/* One "index:value" item; ill-formed ones are the container's errors. */
+static int libsvm_item(const char *item, size_t n, size_t row, libsvm_entry *e,
+                       sm_predict_answer *a)
+{
+    const char *colon = memchr(item, ':', n);
+    size_t key_n = (size_t)(colon - item);
+    const char *val = colon + 1;
+    size_t rest = n - key_n - 1; /* the item is not NUL-terminated */
+    const char *next = memchr(val, ':', rest);
+    size_t val_n = next ? (size_t)(next - val) : rest;
+    char text[256], why[300];
+    if (py_int(item, key_n, &e->col)) {
+        py_repr(item, key_n, text, sizeof text);
+        snprintf(why, sizeof why, "invalid literal for int() with base 10: %s",
+                 text);
+        return answer_fail(a, 415, LIBSVM_FAILED, "ValueError", why);
+    }
+    if (py_float(val, val_n, &e->value)) {
+        py_repr(val, val_n, text, sizeof text);
+        snprintf(why, sizeof why, "could not convert string to float: %s",
+                 text);
+        return answer_fail(a, 415, LIBSVM_FAILED, "ValueError", why);
+    }
+    e->row = row;
+    return 0;
+}
+
+/* Every item with a ':' of lines split at '\n' and items at ' '. */
+static int libsvm_entries(const char *p, size_t n, libsvm_entry **out,
+                          size_t *count, sm_predict_answer *a)
+{
+    size_t cap = 0, row = 0, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != ' ' && p[i] != '\n')
+            continue;
+        if (memchr(p + start, ':', i - start)) {
+            if (*count == cap) {
+                cap = cap ? cap * 2 : 64;
+                libsvm_entry *grown = realloc(*out, cap * sizeof **out);
+                if (!grown)
+                    return -1;
+                *out = grown;
+            }
+            int rc = libsvm_item(p + start, i - start, row, &(*out)[*count], a);
+            if (rc)
+                return rc;
+            (*count)++;
+        }
+        if (i < n && p[i] == '\n')
+            row++;
+        start = i + 1;
+    }
+    return 0;
+}
+
+/* scipy's csr_matrix((data, (row, col))): shape from the largest indices,
+ * absent entries missing, duplicates summed; 1-based columns shifted. */
+static int parse_libsvm(const char *p, size_t n, sm_predict_rows *out,
+                        sm_predict_answer *a)
+{
+    libsvm_entry *e = NULL;
+    size_t count = 0;
+    int rc = libsvm_entries(p, n, &e, &count, a);
+    if (!rc && count == 0)
+        rc = answer_fail(a, 415, LIBSVM_FAILED, "ValueError",
+                         "cannot infer dimensions from zero sized index "
+                         "arrays");
+    long min_col = count ? e[0].col : 0, max_col = 0;
+    size_t max_row = 0;
+    for (size_t i = 0; !rc && i < count; i++) {
+        min_col = e[i].col < min_col ? e[i].col : min_col;
+        max_col = e[i].col > max_col ? e[i].col : max_col;
+        max_row = e[i].row > max_row ? e[i].row : max_row;
+    }
+    long shift = min_col >= 1 ? 1 : 0;
+    if (!rc && min_col < 0)
+        rc = answer_fail(a, 415, LIBSVM_FAILED, "ValueError",
+                         "negative column index found");
+    if (!rc && max_col - shift + 1 > (1L << 24))
+        rc = answer_fail(a, 415, LIBSVM_FAILED, "ValueError",
+                         "column index exceeds matrix dimensions");
+    if (!rc && rows_alloc(out, max_row + 1, (size_t)(max_col - shift + 1)))
+        rc = -1;
+    for (size_t i = 0; !rc && i < out->rows * out->cols; i++)
+        out->values[i] = NAN;
+    for (size_t i = 0; !rc && i < count; i++) {
+        float *cell =
+            &out->values[e[i].row * out->cols + (size_t)(e[i].col - shift)];
+        *cell = isnan(*cell) ? (float)e[i].value
+                             : (float)((double)*cell + e[i].value);
+    }
+    free(e);
+    return rc;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+int sm_predict_parse(const char *content_type, const char *body, size_t len,
+                     sm_predict_rows *out, sm_predict_answer *answer)
+{
+    *out = (sm_predict_rows){0};
+    int kind = payload_kind_of(content_type, answer);
+    if (kind < 0)
+        return answer->status ? answer->status : -1;
+    /* payload.strip() */
+    while (len && py_space(*body))
+        body++, len--;
+    while (len && py_space(body[len - 1]))
+        len--;
+    int rc;
+    if (kind == PAYLOAD_CSV)
+        rc = parse_csv(body, len, out, answer);
+    else if (kind == PAYLOAD_LIBSVM)
+        rc = parse_libsvm(body, len, out, answer);
+    else
+        rc = answer_fail(answer, 415, "Content-type %s is not supported.",
+                         content_type);
+    if (rc)
+        sm_predict_rows_clear(out);
+    return rc;
+}
+
+/* ---- predicting --------------------------------------------------------- */
+
+/* XGBoost's message without its stack trace: the first line. */
+static void xgb_message(char *out, size_t cap)
+{
+    const char *text = XGBGetLastError();
+    size_t n = strcspn(text, "\n");
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), text);
+}
+
+/* A DMatrix takes fewer columns than the booster has features (the rest
+ * are missing); in-place prediction wants them all: pad with NAN. */
+static int rows_pad(sm_predict_rows *rows, size_t cols)
+{
+    float *wide = malloc((rows->rows ? rows->rows : 1) * cols * sizeof *wide);
+    if (!wide)
+        return -1;
+    for (size_t i = 0; i < rows->rows; i++) {
+        for (size_t j = 0; j < cols; j++)
+            wide[i * cols + j] =
+                j < rows->cols ? rows->values[i * rows->cols + j] : NAN;
+    }
+    free(rows->values);
+    rows->values = wide;
+    rows->cols = cols;
+    return 0;
+}
+
+/* In-place prediction of `rows` into a new array `*preds` of rows x width
+ * values; 0, or the 400 answer (-1: out of memory). */
+static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
+                        float **preds, size_t *width, sm_predict_answer *a)
+{
+    if (rows->cols > m->features && m->features)
+        return answer_fail(a, 400,
+                           "Unable to evaluate payload provided: Check "
+                           "failed: learner_model_param_.num_feature >= "
+                           "p_fmat->Info().num_col_ (%zu vs. %zu) : Number "
+                           "of columns does not match number of features in "
+                           "booster.",
+                           m->features, rows->cols);
+    if (rows->cols < m->features && rows_pad(rows, m->features))
+        return -1;
+    char array[192];
+    snprintf(array, sizeof array,
+             "{\"data\":[%llu,true],\"shape\":[%zu,%zu],\"typestr\":\"<f4\","
+             "\"version\":3}",
+             (unsigned long long)(uintptr_t)rows->values, rows->rows,
+             rows->cols);
+    static const char config[] =
+        "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+        "\"iteration_end\":0,\"strict_shape\":true,\"missing\":NaN,\"cache_"
+        "id\":0}";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    if (XGBoosterPredictFromDense(m->booster, array, config, NULL, &shape, &dim,
+                                  &result)) {
+        char why[1024];
+        xgb_message(why, sizeof why);
+        return answer_fail(a, 400, "Unable to evaluate payload provided: %s",
+                           why);
+    }
+    size_t w = 1;
+    for (bst_ulong i = 1; i < dim; i++)
+        w *= (size_t)shape[i];
+    size_t total = rows->rows * w;
+    *preds = malloc((total ? total : 1) * sizeof **preds);
+    if (!*preds)
+        return -1;
+    memcpy(*preds, result, total * sizeof **preds);
+    *width = w;
+    return 0;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+static int put_value(sm_buf *out, float v, const char *nan_word)
+{
+    char text[32];
+    sm_predict_format_double((double)v, text);
+    return sm_buf_puts(out, isnan(v) && nan_word ? nan_word : text);
+}
+
+/* [a, b, c] as Python's str(list) writes it, or a lone value. */
+static int put_list(sm_buf *out, const float *v, size_t width,
+                    const char *nan_word)
+{
+    int rc = 0;
+    if (width == 1)
+        return put_value(out, v[0], nan_word);
+    rc |= sm_buf_putc(out, '[');
+    for (size_t j = 0; j < width; j++) {
+        if (j)
+            rc |= sm_buf_puts(out, ", ");
+        rc |= put_value(out, v[j], nan_word);
+    }
+    return rc | sm_buf_putc(out, ']');
+}
+
+int sm_predict_encode(const float *preds, size_t rows, size_t width,
+                      const char *accept, sm_predict_mode mode, sm_buf *out)
+{
+    int rc = 0;
+    int json =
+        mode == SM_PREDICT_REALTIME && !strcmp(accept, "application/json");
+    int lines =
+        mode == SM_PREDICT_REALTIME && !strcmp(accept, "application/jsonlines");
+    if (json)
+        rc |= sm_buf_puts(out, "{\"predictions\": [");
+    for (size_t i = 0; i < rows; i++) {
+        const float *v = preds + i * width;
+        if (json || lines) {
+            rc |=
+                sm_buf_puts(out, json && i ? ", {\"score\": " : "{\"score\": ");
+            rc |= put_list(out, v, width, "NaN");
+            rc |= sm_buf_puts(out, lines ? "}\n" : "}");
+        } else if (mode == SM_PREDICT_BATCH) { /* str(list) per line */
+            rc |= put_list(out, v, width, NULL);
+            rc |= sm_buf_putc(out, '\n');
+        } else { /* np.savetxt(delimiter=",", fmt="%s") */
+            for (size_t j = 0; j < width; j++) {
+                rc |= j ? sm_buf_putc(out, ',') : 0;
+                rc |= put_value(out, v[j], NULL);
+            }
+            rc |= sm_buf_putc(out, '\n');
+        }
+    }
+    if (json)
+        rc |= sm_buf_puts(out, "]}");
+    return rc ? -1 : 0;
+}
+
+/* ---- one invocation ----------------------------------------------------- */
+
+static int answer_ok(sm_predict_answer *a, const char *accept,
+                     const float *preds, size_t rows, size_t width,
+                     sm_predict_mode mode)
+{
+    if (!strcmp(accept, "application/x-recordio-protobuf"))
+        return answer_fail(a, 500,
+                           "Content type %s is not supported by this "
+                           "framework.",
+                           accept) < 0
+                   ? -1
+                   : 0;
+    a->status = 200;
+    a->records = rows;
+    /* Flask adds a charset to text types */
+    snprintf(a->content_type, sizeof a->content_type, "%s%s", accept,
+             strncmp(accept, "text/", 5) == 0 ? "; charset=utf-8" : "");
+    a->body.len = 0;
+    return sm_predict_encode(preds, rows, width, accept, mode, &a->body);
+}
+
+int sm_predict_invoke(const sm_predict_model *model,
+                      const sm_predict_request *req, sm_predict_answer *answer)
+{
+    *answer = (sm_predict_answer){0};
+    if (req->body_len == 0) {
+        answer->status = 204;
+        return 0;
+    }
+    sm_predict_rows rows = {0};
+    float *preds = NULL;
+    size_t width = 0;
+    int rc = sm_predict_parse(req->content_type, req->body, req->body_len,
+                              &rows, answer);
+    if (!rc)
+        rc = predict_rows(model, &rows, &preds, &width, answer);
+    const char *accept = rc ? NULL : sm_predict_accept(req->accept, answer);
+    if (accept)
+        rc = answer_ok(answer, accept, preds, rows.rows, width, req->mode);
+    sm_predict_rows_clear(&rows);
+    free(preds);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,66 @@
+/* fuzz_local_predict: libFuzzer target for what sagemagic-local's serving
+ * parses from a caller: InvokeEndpoint bodies under each content type
+ * (text/csv, text/libsvm, none), Accept headers, and model.tar.gz
+ * archives (gzip, tar headers, long names, pax paths). The first input
+ * byte picks the parser. Build as fuzz_local_parsers is built. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predict.h"
+#include "targz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+typedef struct source {
+    const uint8_t *data;
+    size_t len, pos, step;
+} source;
+
+/* Hands the bytes out in slices of `step`, as a stored object would. */
+static ssize_t source_read(void *ctx, void *buf, size_t len)
+{
+    source *s = ctx;
+    size_t n = s->len - s->pos;
+    if (n > len)
+        n = len;
+    if (s->step && n > s->step)
+        n = s->step;
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    return (ssize_t)n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const types[] = {"text/csv", "text/libsvm", NULL,
+                                        "csv;label_size=1"};
+    if (size < 2)
+        return 0;
+    uint8_t pick = data[0], arg = data[1];
+    const char *body = (const char *)data + 2;
+    size_t n = size - 2;
+    if (pick % 3 == 0) {
+        sm_predict_rows rows;
+        sm_predict_answer a = {0};
+        if (sm_predict_parse(types[arg % 4], body, n, &rows, &a) == 0)
+            sm_predict_rows_clear(&rows);
+        sm_predict_answer_clear(&a);
+    } else if (pick % 3 == 1) {
+        char *accept = strndup(body, n);
+        sm_predict_answer a = {0};
+        sm_predict_accept(accept, &a);
+        sm_predict_answer_clear(&a);
+        free(accept);
+    } else {
+        source src = {data + 2, n, 0, arg};
+        char *out = NULL;
+        size_t len = 0;
+        sm_error err = {0};
+        if (sm_targz_extract(source_read, &src, SM_PREDICT_MODEL_FILE, 1 << 20,
+                             &out, &len, &err) == 0)
+            free(out);
+    }
+    return 0;
+}

@@ -1,0 +1,569 @@
+"""sagemagic-local's serving against boto3: models, endpoint configs and
+endpoints (SageMaker), InvokeEndpoint (SageMaker Runtime) answering as the
+XGBoost container does, batch transform, many clients at once, and a
+restart. The models are trained here with Python's xgboost (the 1.7 line,
+as the container and Debian's libxgboost) and compared with its own
+predictions."""
+import http.client
+import io
+import json
+import statistics
+import tarfile
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, WaiterError
+
+from local_service import LocalService
+
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
+BUCKET = "serving-tests"
+FAST = {"Delay": 1, "MaxAttempts": 60}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("local-serving")
+
+
+@pytest.fixture(scope="module")
+def svc(root):
+    service = LocalService(root / "data")
+    try:
+        yield service.start()
+    finally:
+        service.stop()
+        service.kill()
+
+
+@pytest.fixture(scope="module")
+def clients(svc):
+    """(s3, sagemaker, runtime); re-made after a restart (the port changes)."""
+    state = {}
+
+    def make():
+        state["s3"] = svc.client("s3")
+        state["sm"] = svc.client("sagemaker")
+        state["rt"] = svc.client("sagemaker-runtime")
+        state["logs"] = svc.client("logs")
+        return state
+
+    make()
+    state["remake"] = make
+    return state
+
+
+def train(objective, rows=400, features=4, rounds=30, **params):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(rows, features))
+    y = X[:, 0] * 2 + X[:, 1] - X[:, 2] * 0.5 + rng.normal(size=rows) * 0.1
+    if objective == "binary:logistic":
+        y = (y > 0).astype(float)
+    elif objective == "multi:softprob":
+        y = np.digitize(y, [-1, 1]).astype(float)
+        params["num_class"] = 3
+    booster = xgb.train(dict(params, objective=objective, max_depth=4, eta=0.3),
+                        xgb.DMatrix(X, label=y), rounds)
+    return booster, X
+
+
+def model_tar(booster, name="xgboost-model", prefix="./"):
+    raw = booster.save_raw("deprecated")  # what 1.7's save_model("xgboost-model") writes
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo(prefix + name)
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(bytes(raw)))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def models(clients):
+    """Three trained models uploaded as model.tar.gz and created in SageMaker."""
+    s3, sm = clients["s3"], clients["sm"]
+    s3.create_bucket(Bucket=BUCKET)
+    out = {}
+    for key, objective in [("reg", "reg:squarederror"),
+                           ("bin", "binary:logistic"),
+                           ("multi", "multi:softprob")]:
+        booster, X = train(objective)
+        s3.put_object(Bucket=BUCKET, Key=f"models/{key}/model.tar.gz",
+                      Body=model_tar(booster))
+        name = f"model-{key}"
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": IMAGE,
+                                          "ModelDataUrl": f"s3://{BUCKET}/models/{key}/model.tar.gz"})
+        out[key] = {"name": name, "booster": booster, "X": X}
+    return out
+
+
+def csv_rows(X):
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in X)
+
+
+def expected(booster, X):
+    return booster.predict(xgb.DMatrix(X))
+
+
+def deploy(sm, endpoint, model, variant="AllTraffic"):
+    config = f"{endpoint}-config-{uuid.uuid4().hex[:6]}"
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+        "VariantName": variant, "ModelName": model, "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}])
+    return config
+
+
+def invoke(rt, endpoint, body, content_type="text/csv", accept=None, **kw):
+    args = dict(EndpointName=endpoint, Body=body, ContentType=content_type, **kw)
+    if accept:
+        args["Accept"] = accept
+    r = rt.invoke_endpoint(**args)
+    return r, r["Body"].read().decode()
+
+
+def error(excinfo):
+    return excinfo.value.response["Error"]
+
+
+# ---- models and configs ------------------------------------------------------
+
+def test_create_model_checks_image_data_and_names(clients, models):
+    sm = clients["sm"]
+    d = sm.describe_model(ModelName="model-reg")
+    assert d["ModelArn"] == "arn:aws:sagemaker:us-east-1:000000000000:model/model-reg"
+    assert d["PrimaryContainer"]["Image"] == IMAGE
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="model-reg", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": IMAGE,
+                                          "ModelDataUrl": f"s3://{BUCKET}/models/reg/model.tar.gz"})
+    assert error(e)["Code"] == "ValidationException"
+    assert "Cannot create already existing model" in error(e)["Message"]
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="other-image", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1",
+                                          "ModelDataUrl": f"s3://{BUCKET}/models/reg/model.tar.gz"})
+    assert "XGBoost" in error(e)["Message"]
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="no-data", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": IMAGE,
+                                          "ModelDataUrl": f"s3://{BUCKET}/nothing/model.tar.gz"})
+    assert error(e)["Message"] == f"Could not find model data at s3://{BUCKET}/nothing/model.tar.gz."
+    with pytest.raises(ClientError) as e:
+        sm.describe_model(ModelName="never-made")
+    assert error(e)["Code"] == "ValidationException"
+    assert error(e)["Message"].startswith("Could not find model")
+    names = [m["ModelName"] for m in sm.list_models(SortBy="Name", SortOrder="Ascending")["Models"]]
+    assert names == sorted(names) and "model-reg" in names
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint_config(EndpointConfigName="bad-config", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "never-made",
+            "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    assert error(e)["Message"].startswith("Could not find model")
+
+
+def test_model_archive_without_booster_fails_the_endpoint(clients, models):
+    s3, sm = clients["s3"], clients["sm"]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("notes.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    s3.put_object(Bucket=BUCKET, Key="models/empty/model.tar.gz", Body=buf.getvalue())
+    sm.create_model(ModelName="model-empty", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": IMAGE,
+                                      "ModelDataUrl": f"s3://{BUCKET}/models/empty/model.tar.gz"})
+    sm.create_endpoint(EndpointName="ep-broken",
+                       EndpointConfigName=deploy(sm, "ep-broken", "model-empty"))
+    deadline = time.monotonic() + 20
+    while sm.describe_endpoint(EndpointName="ep-broken")["EndpointStatus"] == "Creating":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    d = sm.describe_endpoint(EndpointName="ep-broken")
+    assert d["EndpointStatus"] == "Failed"
+    assert "xgboost-model" in d["FailureReason"]
+    sm.delete_endpoint(EndpointName="ep-broken")
+
+
+# ---- an endpoint's life ------------------------------------------------------
+
+def test_endpoint_serves_like_the_container(clients, models):
+    sm, rt = clients["sm"], clients["rt"]
+    reg = models["reg"]
+    config = deploy(sm, "ep-main", reg["name"])
+    arn = sm.create_endpoint(EndpointName="ep-main", EndpointConfigName=config)["EndpointArn"]
+    assert arn == "arn:aws:sagemaker:us-east-1:000000000000:endpoint/ep-main"
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep-main", WaiterConfig=FAST)
+    d = sm.describe_endpoint(EndpointName="ep-main")
+    assert d["EndpointStatus"] == "InService"
+    assert d["EndpointConfigName"] == config
+    pv = d["ProductionVariants"][0]
+    assert pv["VariantName"] == "AllTraffic" and pv["CurrentInstanceCount"] == 1
+    assert pv["DeployedImages"][0]["SpecifiedImage"] == IMAGE
+
+    X = reg["X"][:25]
+    want = expected(reg["booster"], X)
+    # one row, CSV answer: one value per line
+    r, body = invoke(rt, "ep-main", csv_rows(X[:1]), accept="text/csv")
+    assert r["ContentType"].startswith("text/csv")
+    assert r["InvokedProductionVariant"] == "AllTraffic"
+    assert body.endswith("\n")
+    assert abs(float(body) - want[0]) < 1e-6
+    # many rows, a trailing newline and spaces
+    payload = "\n".join(" , ".join(repr(float(v)) for v in row) for row in X) + "\n"
+    _, body = invoke(rt, "ep-main", payload)
+    got = [float(v) for v in body.split()]
+    assert np.allclose(got, want, atol=1e-6)
+    # JSON answer
+    r, body = invoke(rt, "ep-main", csv_rows(X), accept="application/json")
+    assert r["ContentType"] == "application/json"
+    scores = [p["score"] for p in json.loads(body)["predictions"]]
+    assert np.allclose(scores, want, atol=1e-6)
+    # libsvm (1-based indices, as the container shifts them)
+    libsvm = "\n".join(" ".join(f"{j + 1}:{v!r}" for j, v in enumerate(row)) for row in X[:3])
+    _, body = invoke(rt, "ep-main", libsvm, content_type="text/libsvm")
+    assert np.allclose([float(v) for v in body.split()], want[:3], atol=1e-6)
+    # a missing value (empty field) is missing, as in a DMatrix
+    row = X[0].copy()
+    row[1] = np.nan
+    _, body = invoke(rt, "ep-main", ",".join("" if np.isnan(v) else repr(float(v)) for v in row))
+    assert abs(float(body) - expected(reg["booster"], row.reshape(1, -1))[0]) < 1e-6
+
+
+def test_classifier_outputs(clients, models):
+    sm, rt = clients["sm"], clients["rt"]
+    for key in ("bin", "multi"):
+        m = models[key]
+        sm.create_endpoint(EndpointName=f"ep-{key}",
+                           EndpointConfigName=deploy(sm, f"ep-{key}", m["name"]))
+    for key in ("bin", "multi"):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=f"ep-{key}", WaiterConfig=FAST)
+    X = models["bin"]["X"][:5]
+    _, body = invoke(rt, "ep-bin", csv_rows(X), accept="application/json")
+    probs = [p["score"] for p in json.loads(body)["predictions"]]
+    assert all(0 <= p <= 1 for p in probs)
+    assert np.allclose(probs, expected(models["bin"]["booster"], X), atol=1e-6)
+    _, body = invoke(rt, "ep-multi", csv_rows(X), accept="application/json")
+    rows = [p["score"] for p in json.loads(body)["predictions"]]
+    assert np.allclose(rows, expected(models["multi"]["booster"], X), atol=1e-6)
+    _, body = invoke(rt, "ep-multi", csv_rows(X[:2]), accept="text/csv")
+    lines = body.strip().split("\n")
+    assert len(lines) == 2 and len(lines[0].split(",")) == 3
+    for key in ("bin", "multi"):
+        sm.delete_endpoint(EndpointName=f"ep-{key}")
+
+
+def test_bad_payloads_get_the_containers_errors(clients, models):
+    rt = clients["rt"]
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", "1.0,abc,2.0,3.0")
+    err = e.value.response
+    assert err["Error"]["Code"] == "ModelError"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert err["OriginalStatusCode"] == 415
+    assert "could not convert string to float: 'abc'" in err["OriginalMessage"]
+    assert "Loading csv data failed with Exception" in err["OriginalMessage"]
+    assert err["Error"]["Message"].startswith("Received client error (415) from primary")
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", '{"instances": [[1, 2, 3, 4]]}', content_type="application/json")
+    assert e.value.response["OriginalStatusCode"] == 415
+    assert "application/json is not an accepted ContentType" in e.value.response["OriginalMessage"]
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", "1,2,3,4,5,6")  # more features than the model
+    assert e.value.response["OriginalStatusCode"] == 400
+    assert e.value.response["OriginalMessage"].startswith("Unable to evaluate payload provided")
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", "1,2,3,4", accept="text/libsvm")
+    assert e.value.response["OriginalStatusCode"] == 406
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "no-such-endpoint", "1,2,3,4")
+    assert error(e)["Code"] == "ValidationError"
+    assert error(e)["Message"] == "Endpoint no-such-endpoint of account 000000000000 not found."
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ValidationError"
+
+
+def test_list_endpoints_filters_sorts_and_pages(clients, models):
+    sm = clients["sm"]
+    for i in range(3):
+        sm.create_endpoint(EndpointName=f"listed-{i}",
+                           EndpointConfigName=deploy(sm, f"listed-{i}", "model-reg"))
+    for i in range(3):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=f"listed-{i}", WaiterConfig=FAST)
+    page = sm.list_endpoints(NameContains="listed", SortBy="Name", SortOrder="Ascending", MaxResults=2)
+    assert [e["EndpointName"] for e in page["Endpoints"]] == ["listed-0", "listed-1"]
+    rest = sm.list_endpoints(NameContains="listed", SortBy="Name", SortOrder="Ascending",
+                             MaxResults=2, NextToken=page["NextToken"])
+    assert [e["EndpointName"] for e in rest["Endpoints"]] == ["listed-2"]
+    assert "NextToken" not in rest
+    newest = sm.list_endpoints(NameContains="LISTED")["Endpoints"]  # CreationTime, Descending
+    assert newest[0]["EndpointName"] == "listed-2"
+    assert all(e["EndpointStatus"] == "InService" for e in newest)
+    assert sm.list_endpoints(StatusEquals="Failed", NameContains="listed")["Endpoints"] == []
+    for i in range(3):
+        sm.delete_endpoint(EndpointName=f"listed-{i}")
+
+
+def test_update_endpoint_swaps_the_model(clients, models):
+    sm, rt = clients["sm"], clients["rt"]
+    config = deploy(sm, "ep-main", models["bin"]["name"], variant="Blue")
+    sm.update_endpoint(EndpointName="ep-main", EndpointConfigName=config)
+    status = sm.describe_endpoint(EndpointName="ep-main")["EndpointStatus"]
+    assert status in ("Updating", "InService")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep-main", WaiterConfig=FAST)
+    d = sm.describe_endpoint(EndpointName="ep-main")
+    assert d["EndpointConfigName"] == config
+    assert d["ProductionVariants"][0]["VariantName"] == "Blue"
+    X = models["bin"]["X"][:4]
+    r, body = invoke(rt, "ep-main", csv_rows(X))
+    assert r["InvokedProductionVariant"] == "Blue"
+    assert np.allclose([float(v) for v in body.split()], expected(models["bin"]["booster"], X), atol=1e-6)
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", csv_rows(X), TargetVariant="Green")
+    assert error(e)["Code"] == "ValidationError"
+    # back to the regression model for the tests that follow
+    sm.update_endpoint(EndpointName="ep-main", EndpointConfigName=deploy(sm, "ep-main", "model-reg"))
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep-main", WaiterConfig=FAST)
+
+
+def test_delete_endpoint(clients, models):
+    sm, rt = clients["sm"], clients["rt"]
+    sm.create_endpoint(EndpointName="ep-gone", EndpointConfigName=deploy(sm, "ep-gone", "model-reg"))
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="ep-gone", WaiterConfig=FAST)
+    with pytest.raises(ClientError) as e:
+        sm.create_endpoint(EndpointName="ep-gone", EndpointConfigName=deploy(sm, "ep-gone", "model-reg"))
+    assert "Cannot create already existing endpoint" in error(e)["Message"]
+    sm.delete_endpoint(EndpointName="ep-gone")
+    sm.get_waiter("endpoint_deleted").wait(EndpointName="ep-gone", WaiterConfig=FAST)
+    with pytest.raises(ClientError) as e:
+        sm.describe_endpoint(EndpointName="ep-gone")
+    assert error(e)["Code"] == "ValidationException"
+    assert error(e)["Message"] == ('Could not find endpoint '
+                                   '"arn:aws:sagemaker:us-east-1:000000000000:endpoint/ep-gone".')
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-gone", "1,2,3,4")
+    assert error(e)["Code"] == "ValidationError"
+
+
+def test_delete_config_and_model(clients, models):
+    s3, sm = clients["s3"], clients["sm"]
+    s3.put_object(Bucket=BUCKET, Key="models/spare/model.tar.gz",
+                  Body=model_tar(models["reg"]["booster"], prefix=""))
+    sm.create_model(ModelName="model-spare", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": IMAGE,
+                                      "ModelDataUrl": f"s3://{BUCKET}/models/spare/model.tar.gz"})
+    config = deploy(sm, "spare", "model-spare")
+    d = sm.describe_endpoint_config(EndpointConfigName=config)
+    assert d["ProductionVariants"][0]["ModelName"] == "model-spare"
+    assert d["EndpointConfigArn"].endswith(f":endpoint-config/{config}")
+    sm.delete_endpoint_config(EndpointConfigName=config)
+    sm.delete_model(ModelName="model-spare")
+    with pytest.raises(ClientError) as e:
+        sm.describe_endpoint_config(EndpointConfigName=config)
+    assert error(e)["Message"].startswith("Could not find endpoint configuration")
+    with pytest.raises(ClientError) as e:
+        sm.delete_model(ModelName="model-spare")
+    assert error(e)["Message"].startswith("Could not find model")
+
+
+# ---- batch transform ---------------------------------------------------------
+
+def run_transform(sm, name, **extra):
+    job = dict(TransformJobName=name, ModelName="model-reg",
+               TransformInput={"DataSource": {"S3DataSource": {
+                   "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/in"}},
+                   "ContentType": "text/csv", "SplitType": "Line"},
+               TransformOutput={"S3OutputPath": f"s3://{BUCKET}/batch/out/{name}",
+                                "AssembleWith": "Line", "Accept": "text/csv"},
+               TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    job.update(extra)
+    sm.create_transform_job(**job)
+    try:
+        sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name,
+                                                                  WaiterConfig=FAST)
+    except WaiterError:
+        pass  # Failed: the caller looks at why
+    return sm.describe_transform_job(TransformJobName=name)
+
+
+def test_transform_matches_invocations(clients, models):
+    s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
+    X = models["reg"]["X"]
+    files = {"batch/in/part-a.csv": X[:120], "batch/in/sub/part-b.csv": X[120:170]}
+    for key, rows in files.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=(csv_rows(rows) + "\n").encode())
+    for strategy in ("MultiRecord", "SingleRecord"):
+        name = f"transform-{strategy.lower()}"
+        d = run_transform(sm, name, BatchStrategy=strategy, MaxPayloadInMB=1)
+        assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+        assert d["BatchStrategy"] == strategy
+        assert d["TransformStartTime"] <= d["TransformEndTime"]
+        for key, rows in files.items():
+            rel = key[len("batch/"):]
+            out = s3.get_object(Bucket=BUCKET, Key=f"batch/out/{name}/{rel}.out")["Body"].read().decode()
+            _, invoked = invoke(rt, "ep-main", csv_rows(rows))
+            assert out == invoked
+            assert len(out.splitlines()) == len(rows)
+    summaries = sm.list_transform_jobs(NameContains="transform-", SortBy="Name",
+                                       SortOrder="Ascending")["TransformJobSummaries"]
+    assert [s["TransformJobName"] for s in summaries] == ["transform-multirecord",
+                                                          "transform-singlerecord"]
+    logs = clients["logs"]
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TransformJobs",
+                                        logStreamNamePrefix="transform-multirecord/")["logStreams"]
+    assert streams
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs",
+                                 logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
+    text = "\n".join(e["message"] for e in events)
+    assert "part-a.csv.out" in text and "Completed" in text
+
+
+def test_stop_transform_job(clients, models):
+    s3, sm = clients["s3"], clients["sm"]
+    rows = "\n".join(["0.5,1.5,-1.0,2.0"] * 100000) + "\n"
+    s3.put_object(Bucket=BUCKET, Key="batch/long/rows.csv", Body=rows.encode())
+    sm.create_transform_job(
+        TransformJobName="transform-stopped", ModelName="model-reg", BatchStrategy="SingleRecord",
+        TransformInput={"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/long/"}},
+            "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/batch/out/stopped"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    sm.stop_transform_job(TransformJobName="transform-stopped")
+    sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName="transform-stopped",
+                                                              WaiterConfig=FAST)
+    d = sm.describe_transform_job(TransformJobName="transform-stopped")
+    assert d["TransformJobStatus"] in ("Stopped", "Completed")  # it may win the race
+    with pytest.raises(ClientError) as e:
+        sm.stop_transform_job(TransformJobName="transform-stopped")
+    assert error(e)["Code"] == "ValidationException"
+
+
+def test_transform_with_a_bad_record_fails(clients, models):
+    s3, sm = clients["s3"], clients["sm"]
+    s3.put_object(Bucket=BUCKET, Key="batch/bad/x.csv", Body=b"1,2,3,4\nnot,a,number,here\n")
+    d = run_transform(sm, "transform-bad",
+                      TransformInput={"DataSource": {"S3DataSource": {
+                          "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/bad/"}},
+                          "ContentType": "text/csv", "SplitType": "Line"},
+                      BatchStrategy="SingleRecord")
+    assert d["TransformJobStatus"] == "Failed"
+    assert "could not convert string to float" in d["FailureReason"]
+    with pytest.raises(ClientError) as e:
+        sm.describe_transform_job(TransformJobName="never-ran")
+    assert error(e)["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        run_transform(sm, "transform-bad")
+    assert error(e)["Code"] == "ResourceInUse"
+
+
+# ---- trained here, served here -----------------------------------------------
+
+def test_a_model_trained_by_the_service_serves(clients, models):
+    """CreateTrainingJob's model.tar.gz deployed as it is, as %deploy does."""
+    s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
+    X = models["reg"]["X"]
+    y = X[:, 0] * 2 - X[:, 1]
+    train_csv = "".join(",".join(repr(float(v)) for v in [label, *row]) + "\n" for label, row in zip(y, X))
+    s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=train_csv.encode())
+    sm.create_training_job(
+        TrainingJobName="trained-here", RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/trained"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+        HyperParameters={"num_round": "20", "max_depth": "3", "objective": "reg:squarederror"})
+    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="trained-here",
+                                                             WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    job = sm.describe_training_job(TrainingJobName="trained-here")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    sm.create_model(ModelName="trained-here", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    sm.create_endpoint(EndpointName="trained-here", EndpointConfigName=deploy(sm, "trained-here", "trained-here"))
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="trained-here", WaiterConfig=FAST)
+    bucket, key = url[len("s3://"):].split("/", 1)
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
+        booster = xgb.Booster(model_file=bytearray(tar.extractfile("xgboost-model").read()))
+    _, body = invoke(rt, "trained-here", csv_rows(X[:10]))
+    assert np.allclose([float(v) for v in body.split()], expected(booster, X[:10]), atol=1e-6)
+    sm.delete_endpoint(EndpointName="trained-here")
+
+
+# ---- many clients ------------------------------------------------------------
+
+def test_concurrent_invocations(svc, clients, models, capsys):
+    """100 clients, each its own connection, one-row CSV for 10 s."""
+    X = models["reg"]["X"]
+    want = expected(models["reg"]["booster"], X[:100])
+    creds = Credentials(svc.creds["AccessKeyId"], svc.creds["SecretAccessKey"])
+    host, port = "127.0.0.1", svc.info["port"]
+    bodies = [csv_rows(X[i:i + 1]).encode() for i in range(100)]
+    stop_at = time.monotonic() + 10
+    latencies, failures, lock = [], [], threading.Lock()
+
+    def client(i):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        mine = []
+        try:
+            while time.monotonic() < stop_at:
+                k = (i + len(mine)) % 100
+                req = AWSRequest(method="POST", url=f"http://{host}:{port}/endpoints/ep-main/invocations",
+                                 data=bodies[k], headers={"Content-Type": "text/csv", "Accept": "text/csv"})
+                SigV4Auth(creds, "sagemaker", "us-east-1").add_auth(req)
+                t0 = time.perf_counter()
+                conn.request("POST", "/endpoints/ep-main/invocations", body=bodies[k],
+                             headers=dict(req.headers.items()))
+                resp = conn.getresponse()
+                text = resp.read().decode()
+                mine.append(time.perf_counter() - t0)
+                if resp.status != 200 or abs(float(text) - want[k]) > 1e-6:
+                    with lock:
+                        failures.append((resp.status, text[:200]))
+                    break
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            with lock:
+                failures.append(repr(e))
+        finally:
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(100)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    elapsed = time.monotonic() - started
+    assert not failures, failures[:5]
+    assert not any(t.is_alive() for t in threads)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    with capsys.disabled():
+        print(f"\n  InvokeEndpoint, 100 clients, one-row CSV: {len(latencies)} requests in "
+              f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    assert len(latencies) > 1000
+
+
+# ---- a restart ---------------------------------------------------------------
+
+def test_restart_brings_endpoints_back(svc, clients, models):
+    svc.stop()
+    svc.start()
+    clients["remake"]()
+    sm, rt = clients["sm"], clients["rt"]
+    assert sm.describe_endpoint(EndpointName="ep-main")["EndpointStatus"] == "InService"
+    X = models["reg"]["X"][:3]
+    _, body = invoke(rt, "ep-main", csv_rows(X))
+    assert np.allclose([float(v) for v in body.split()], expected(models["reg"]["booster"], X), atol=1e-6)
+    assert sm.describe_endpoint(EndpointName="ep-main")["ProductionVariants"]
