@@ -125,23 +125,29 @@ fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZERS))
 	  mkdir -p $(BUILD)/fuzz-corpus/$$f; \
 	  seeds=tests/data/fuzz-$$f; [ -d $$seeds ] || seeds=; \
 	  echo "== fuzz $$f for $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz-$$f -close_fd_mask=3 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$f $$seeds \
+	  ASAN_OPTIONS=quarantine_size_mb=64:$${ASAN_OPTIONS:-} \
+	  $(BUILD)/fuzz-$$f -close_fd_mask=3 -rss_limit_mb=4096 \
+	    -artifact_prefix=$(BUILD)/fuzz-$$f- \
+	    -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$f $$seeds \
 	    2>$(BUILD)/fuzz-$$f.log || { tail -40 $(BUILD)/fuzz-$$f.log; exit 1; }; \
 	  tail -1 $(BUILD)/fuzz-$$f.log; \
 	done
 
 $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 $(BUILD)/fuzz-sigv4 $(BUILD)/fuzz-aws_parsers $(BUILD)/fuzz-cli_parsers: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 $(BUILD)/fuzz-local_parsers $(BUILD)/fuzz-local_training \
 $(BUILD)/fuzz-local_predict: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC) $(LOCAL_FUZZ_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 bench: deps all
 	$(PY) bench/kernel_bench.py

@@ -1,6 +1,7 @@
 /* aws_magics: the magics that call AWS or sagemagic-local (%whoami,
- * %image, %upload, %ls, %download, %%api, %jobs, %status, %logs), what
- * they share, and their completion. Internal to the magics layer. */
+ * %image, %upload, %ls, %download, %%api, %jobs, %status, %logs, %train,
+ * %stop), what they share, and their completion. Internal to the magics
+ * layer. */
 #ifndef SM_AWS_MAGICS_H
 #define SM_AWS_MAGICS_H
 
@@ -29,6 +30,10 @@ int sm_magic_jobs(sm_call *call);
 int sm_magic_status(sm_call *call);
 int sm_magic_logs(sm_call *call);
 
+/* train_magics.c */
+int sm_magic_train(sm_call *call);
+int sm_magic_stop(sm_call *call);
+
 /* ---- shared (aws_common.c) ---------------------------------------------- */
 
 /* The client for the current settings (borrowed), or NULL with the call's
@@ -52,7 +57,7 @@ int sm_call_count_flag(sm_call *call, const char *name, long fallback,
 
 /* Completions of `word` (borrowed; it ends at the cursor) in `line` of
  * `magic`: S3 keys after s3://, local paths for %upload and %download,
- * job names for %status and %logs, services for %%api. Appends to
+ * job names for %status, %logs and %stop, services for %%api. Appends to
  * `matches`; returns nonzero when it handled the word. Never starts the
  * local service; listings are cached for a few seconds. */
 int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,

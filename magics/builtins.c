@@ -60,6 +60,21 @@ static const sm_flag logs_flags[] = {
                           "interrupt stops following, not the job)"},
     {0}};
 
+static const sm_flag train_flags[] = {
+    {"train", 0, "URI", "the S3 data to train on (required)"},
+    {"validation", 0, "URI", "S3 data to validate on each round"},
+    {"content-type", 0, "T", "the data's content type (default text/csv)"},
+    {"instance", 0, "TYPE", "instance type (default: %config instance_type)"},
+    {"count", 0, "N", "number of instances (default 1)"},
+    {"max-runtime", 0, "S", "stop the job after S seconds (default 86400)"},
+    {"output", 0, "URI", "where the model goes (default: "
+                         "s3://BUCKET/PREFIX/ from %config)"},
+    {"name", 0, "N", "the job's name (default: ALGO-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"version", 0, "V", "the algorithm's version (xgboost: 1.7-1 unless given)"},
+    {"no-wait", 0, NULL, "start the job and return at once"},
+    {"dry-run", 0, NULL, "show the CreateTrainingJob request and send nothing"},
+    {0}};
+
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
      "lists the magics, or shows one magic's usage, flags and an example", NULL,
@@ -93,6 +108,19 @@ static const sm_magic table[] = {
      "the built-in algorithm's container image for the region (xgboost)",
      "the image URI", "%image xgboost --version 1.7-1", image_flags, 1, 1,
      SM_LINE, false},
+    {"train", sm_magic_train,
+     "%train ALGO|IMAGE --train URI [--validation URI] [--content-type T] "
+     "[--instance TYPE] [--count N] [--max-runtime S] [--output URI] "
+     "[--name N] [--no-wait] [--dry-run] key=value...",
+     "creates a training job (hyperparameters as key=value, or one per line "
+     "of %%train's body), then shows it live: status, log lines, metrics "
+     "and a chart",
+     "the job name",
+     "job = %train xgboost --train $train --validation $val num_round=20",
+     train_flags, 1, 1, SM_LINE | SM_CELL, true},
+    {"stop", sm_magic_stop, "%stop NAME",
+     "stops a training, transform or tuning job", "the job name",
+     "%stop $job", no_flags, 1, 1, SM_LINE, false},
     {"status", sm_magic_status, "%status [NAME] [--kind KIND]",
      "one job in detail: status, times, instance, data, metrics (no name: "
      "the latest job)",
@@ -167,8 +195,20 @@ char *sm_magics_reference_markdown(void)
     sm_buf_puts(&b, "| magic | does | returns | example |\n|---|---|---|---|\n");
     for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
         const sm_magic *m = &table[i];
-        sm_buf_printf(&b, "| `%s` | %s | %s | `%s` |\n", m->usage, m->summary,
-                      m->returns ? m->returns : "", m->example);
+        /* a | in a cell (even in a code span) must be \| in GFM tables */
+        const char *cells[] = {m->usage, m->summary,
+                               m->returns ? m->returns : "", m->example};
+        const char *open[] = {"| `", " | ", " | ", " | `"};
+        const char *close[] = {"`", "", "", "` |\n"};
+        for (size_t c = 0; c < 4; c++) {
+            sm_buf_puts(&b, open[c]);
+            for (const char *p = cells[c]; *p; p++) {
+                if (*p == '|')
+                    sm_buf_putc(&b, '\\');
+                sm_buf_putc(&b, *p);
+            }
+            sm_buf_puts(&b, close[c]);
+        }
     }
     return sm_buf_take(&b);
 }

@@ -1,7 +1,8 @@
 /* complete_aws: Tab completion for the magics that name things elsewhere:
  * S3 buckets and keys after s3://, local files for %upload and %download,
- * job names for %status and %logs, services for %%api. Listings come from
- * the client in use (never a service started for it) and are cached. */
+ * job names for %status, %logs and %stop, services for %%api. Listings
+ * come from the client in use (never a service started for it) and are
+ * cached. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,7 +250,8 @@ int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
             json_array_append_new(matches, json_string("s3://"));
         return 1;
     }
-    if (!strcmp(name, "status") || !strcmp(name, "logs")) {
+    if (!strcmp(name, "status") || !strcmp(name, "logs") ||
+        !strcmp(name, "stop")) {
         complete_job(m, word, matches);
         return 1;
     }

@@ -30,7 +30,8 @@ class TestSagemagicKernel(jkt.KernelTests):
         {
             "text": "%",
             "matches": ["%help", "%config", "%whoami", "%upload", "%ls",
-                        "%download", "%image", "%status", "%jobs", "%logs",
+                        "%download", "%image", "%train", "%stop", "%status",
+                        "%jobs", "%logs",
                         "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
