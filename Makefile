@@ -152,7 +152,7 @@ $(BUILD)/fuzz-local_predict: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) 
 bench: deps all
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/sigv4_bench.py
-	$(PY) bench/local_upload_bench.py
+	$(PY) bench/local_bench.py
 
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "profile.h"
 #include "retry.h"
+#include "sha256.h"
 #include "sigv4.h"
 #include "sts.h"
 #include "transport.h"
@@ -309,20 +310,20 @@ typedef struct call {
 
 static int hash_file_range(call *c, sm_error *err)
 {
-    unsigned char md[crypto_hash_sha256_BYTES], chunk[65536];
-    crypto_hash_sha256_state st;
+    unsigned char md[SM_SHA256_SIZE], chunk[65536];
+    sm_sha256 st;
     FILE *f = fopen(c->body_file, "rb");
     uint64_t left = c->body_len;
     int ok = f && fseeko(f, (off_t)c->body_offset, SEEK_SET) == 0;
-    crypto_hash_sha256_init(&st);
+    sm_sha256_init(&st);
     while (ok && left) {
         size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
         ok = fread(chunk, 1, want, f) == want;
         if (ok)
-            crypto_hash_sha256_update(&st, chunk, want);
+            sm_sha256_update(&st, chunk, want);
         left -= want;
     }
-    crypto_hash_sha256_final(&st, md);
+    sm_sha256_final(&st, md);
     for (size_t i = 0; ok && i < sizeof md; i++)
         snprintf(c->file_hash + 2 * i, 3, "%02x", md[i]);
     if (f)

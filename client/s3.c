@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "md5.h"
 #include "s3_private.h"
+#include "sha256.h"
 #include "uri.h"
 #include "utf8.h"
 #include "xml.h"
@@ -113,26 +114,26 @@ static void hex_encode(const unsigned char *in, size_t len, char *out)
 /* MD5 and SHA-256 of the same bytes in one pass. */
 typedef struct digest_ctx {
     sm_md5 md5;
-    crypto_hash_sha256_state sha256;
+    sm_sha256 sha256;
 } digest_ctx;
 
 static void digest_begin(digest_ctx *d)
 {
     sm_md5_init(&d->md5);
-    crypto_hash_sha256_init(&d->sha256);
+    sm_sha256_init(&d->sha256);
 }
 
 static void digest_update(digest_ctx *d, const void *data, size_t len)
 {
     sm_md5_update(&d->md5, data, len);
-    crypto_hash_sha256_update(&d->sha256, data, len);
+    sm_sha256_update(&d->sha256, data, len);
 }
 
 static void digest_end(digest_ctx *d, sm_s3_digest *out)
 {
-    unsigned char sha[crypto_hash_sha256_BYTES];
+    unsigned char sha[SM_SHA256_SIZE];
     sm_md5_final(&d->md5, out->md5);
-    crypto_hash_sha256_final(&d->sha256, sha);
+    sm_sha256_final(&d->sha256, sha);
     sodium_bin2base64(out->md5_base64, sizeof out->md5_base64, out->md5, 16,
                       sodium_base64_VARIANT_ORIGINAL);
     hex_encode(out->md5, 16, out->md5_hex);

@@ -1,11 +1,14 @@
 /* sigv4: AWS Signature Version 4, built as a pipeline of small steps. */
 #include "sigv4.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
 #include "uri.h"
 
 #define SCOPE_TERMINATOR "aws4_request"
@@ -39,15 +42,13 @@ typedef struct strbuf {
     int failed;
 } strbuf;
 
-static void sb_reserve(strbuf *self, size_t extra)
+static void sb_grow(strbuf *self, size_t extra)
 {
-    if (self->failed || self->len + extra < self->cap)
-        return;
     if (extra > ((size_t)-1) / 4 - self->len) {
         self->failed = 1;
         return;
     }
-    size_t cap = self->cap ? self->cap : 128;
+    size_t cap = self->cap ? self->cap : 256;
     while (cap <= self->len + extra)
         cap *= 2;
     char *data = malloc(cap);
@@ -60,8 +61,16 @@ static void sb_reserve(strbuf *self, size_t extra)
         sodium_memzero(self->data, self->cap);
         free(self->data);
     }
+    data[self->len] = '\0'; /* a string even before the first append */
     self->data = data;
     self->cap = cap;
+}
+
+/* Room for `extra` more bytes and the NUL; the common case inline. */
+static inline void sb_reserve(strbuf *self, size_t extra)
+{
+    if (!self->failed && self->len + extra >= self->cap)
+        sb_grow(self, extra);
 }
 
 static void sb_add_n(strbuf *self, const char *s, size_t n)
@@ -79,20 +88,55 @@ static void sb_add(strbuf *self, const char *s)
     sb_add_n(self, s, strlen(s));
 }
 
+/* Byte classes, for the loops that run per byte: 1 for RFC 3986
+ * unreserved (A-Z a-z 0-9 - . _ ~, what sm_uri_unreserved says), 2 for
+ * whitespace as header values count it (space \t \r \n \v \f). */
+#define CLASS_UNRESERVED 1
+#define CLASS_SPACE 2
+static const unsigned char byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static int unreserved(unsigned char c)
+{
+    return byte_class[c] & CLASS_UNRESERVED;
+}
+
 /* Append s[0..n) percent-encoded (see sm_uri_encode). */
 static void sb_add_encoded(strbuf *self, const char *s, size_t n,
                            int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n && !self->failed; i++) {
+    if (n > ((size_t)-1) / 8) {
+        self->failed = 1;
+        return;
+    }
+    sb_reserve(self, 3 * n);
+    if (self->failed)
+        return;
+    char *out = self->data + self->len;
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (sm_uri_unreserved(c) || (keep_slash && c == '/')) {
-            sb_add_n(self, (const char *)&c, 1);
+        if (unreserved(c) || (keep_slash && c == '/')) {
+            *out++ = (char)c;
         } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add_n(self, esc, 3);
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
         }
     }
+    *out = '\0';
+    self->len = (size_t)(out - self->data);
 }
 
 static void sb_wipe(strbuf *self)
@@ -246,29 +290,169 @@ static void hex_encode(const unsigned char *bytes, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int sha256_hex(const void *data, size_t len, char out[65])
+static void sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[crypto_hash_sha256_BYTES];
-    if (crypto_hash_sha256(md, data ? data : (const void *)"", len) != 0)
-        return -1;
+    unsigned char md[SM_SHA256_SIZE];
+    sm_sha256_digest(data, len, md);
     hex_encode(md, sizeof md, out);
-    return 0;
 }
 
-/* libsodium's HMAC-SHA256 takes a key of any length (a long one is hashed
- * first, as RFC 2104 says); the state holds the key and is wiped. */
-static int hmac_sha256(const void *key, size_t key_len, const char *msg,
-                       unsigned char out[32])
+/* ---- derived signing keys ----------------------------------------------- */
+
+/* kSigning depends only on the secret, the date, the region and the
+ * service, and deriving it is four of the five HMACs of a signature, so a
+ * few recent ones are kept. An entry holds the derived key and a
+ * fingerprint of the secret (a domain-separated SHA-256, never the secret
+ * nor an HMAC key), which tells a reused access key with another secret
+ * apart; an evicted or cleared key is wiped. */
+#define KEY_CACHE_SIZE 16
+#define KEY_FINGERPRINT_PREFIX "sigv4 cache\n" /* 40-byte secrets: 1 block */
+
+typedef struct cached_key {
+    char access_key[129];
+    char date[9];
+    char region[64];
+    char service[64];
+    unsigned char fingerprint[SM_SHA256_SIZE];
+    unsigned char key[SM_SHA256_SIZE]; /* kSigning */
+    unsigned long long used;           /* 0: empty */
+} cached_key;
+
+static struct {
+    pthread_mutex_t lock;
+    unsigned long long clock;
+    cached_key items[KEY_CACHE_SIZE];
+} key_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int fits(const char *s, size_t cap)
 {
-    crypto_auth_hmacsha256_state st;
-    int rc = crypto_auth_hmacsha256_init(&st, key, key_len) ||
-                     crypto_auth_hmacsha256_update(
-                         &st, (const unsigned char *)msg, strlen(msg)) ||
-                     crypto_auth_hmacsha256_final(&st, out)
-                 ? -1
-                 : 0;
-    sodium_memzero(&st, sizeof st);
+    return strlen(s) < cap;
+}
+
+static void secret_fingerprint(const char *secret, unsigned char out[32])
+{
+    sm_sha256 ctx;
+    sm_sha256_init(&ctx);
+    sm_sha256_update(&ctx, KEY_FINGERPRINT_PREFIX,
+                     sizeof KEY_FINGERPRINT_PREFIX - 1);
+    sm_sha256_update(&ctx, secret, strlen(secret));
+    sm_sha256_final(&ctx, out);
+    sodium_memzero(&ctx, sizeof ctx);
+}
+
+static int entry_matches(const cached_key *e, const char *access_key,
+                         const char *date, const char *region,
+                         const char *service)
+{
+    return e->used && memcmp(e->date, date, sizeof e->date) == 0 &&
+           strcmp(e->access_key, access_key) == 0 &&
+           strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0;
+}
+
+/* The cached kSigning for this request into `key`: 0, or -1 when there is
+ * none (or the access key's secret is another one). */
+static int key_cache_get(const sm_sigv4_request *req, const char *date,
+                         unsigned char key[32])
+{
+    const sm_sigv4_credentials *c = &req->credentials;
+    unsigned char fp[SM_SHA256_SIZE];
+    int fp_made = 0, rc = -1;
+    pthread_mutex_lock(&key_cache.lock);
+    for (size_t i = 0; i < KEY_CACHE_SIZE && rc; i++) {
+        cached_key *e = &key_cache.items[i];
+        if (!entry_matches(e, c->access_key, date, req->region, req->service))
+            continue;
+        if (!fp_made)
+            secret_fingerprint(c->secret_key, fp);
+        fp_made = 1;
+        if (sodium_memcmp(fp, e->fingerprint, sizeof fp) == 0) {
+            memcpy(key, e->key, SM_SHA256_SIZE);
+            e->used = ++key_cache.clock;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&key_cache.lock);
     return rc;
+}
+
+/* Keep `key` for this request, in place of the least recently used. */
+static void key_cache_put(const sm_sigv4_request *req, const char *date,
+                          const unsigned char key[32])
+{
+    const sm_sigv4_credentials *c = &req->credentials;
+    if (!fits(c->access_key, 129) || !fits(req->region, 64) ||
+        !fits(req->service, 64))
+        return;
+    unsigned char fp[SM_SHA256_SIZE];
+    secret_fingerprint(c->secret_key, fp);
+    pthread_mutex_lock(&key_cache.lock);
+    cached_key *victim = &key_cache.items[0];
+    for (size_t i = 1; i < KEY_CACHE_SIZE; i++) {
+        if (key_cache.items[i].used < victim->used)
+            victim = &key_cache.items[i];
+    }
+    sodium_memzero(victim, sizeof *victim);
+    strcpy(victim->access_key, c->access_key);
+    memcpy(victim->date, date, 9);
+    strcpy(victim->region, req->region);
+    strcpy(victim->service, req->service);
+    memcpy(victim->fingerprint, fp, sizeof fp);
+    memcpy(victim->key, key, SM_SHA256_SIZE);
+    victim->used = ++key_cache.clock;
+    pthread_mutex_unlock(&key_cache.lock);
+}
+
+void sm_sigv4_key_cache_clear(void)
+{
+    pthread_mutex_lock(&key_cache.lock);
+    sodium_memzero(key_cache.items, sizeof key_cache.items);
+    key_cache.clock = 0;
+    pthread_mutex_unlock(&key_cache.lock);
+}
+
+/* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
+ * first by "AWS4" + secret. Only the HMAC states hold the secret's
+ * equivalent, and they are wiped. */
+static void signing_key_derive(const sm_sigv4_request *req, const char *date,
+                               unsigned char key[32])
+{
+    const char *secret = req->credentials.secret_key;
+    const char *steps[] = {date, req->region, req->service, SCOPE_TERMINATOR};
+    size_t secret_len = strlen(secret);
+    sm_hmac_sha256 h;
+    if (secret_len + 4 <= SM_SHA256_BLOCK) {
+        unsigned char first[SM_SHA256_BLOCK];
+        memcpy(first, "AWS4", 4);
+        memcpy(first + 4, secret, secret_len);
+        sm_hmac_sha256_init(&h, first, secret_len + 4);
+        sodium_memzero(first, sizeof first);
+    } else {
+        /* RFC 2104: a key longer than a block is its hash. */
+        sm_sha256 ctx;
+        unsigned char hashed[SM_SHA256_SIZE];
+        sm_sha256_init(&ctx);
+        sm_sha256_update(&ctx, "AWS4", 4);
+        sm_sha256_update(&ctx, secret, secret_len);
+        sm_sha256_final(&ctx, hashed);
+        sm_hmac_sha256_init(&h, hashed, sizeof hashed);
+        sodium_memzero(hashed, sizeof hashed);
+        sodium_memzero(&ctx, sizeof ctx);
+    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (i)
+            sm_hmac_sha256_init(&h, key, SM_SHA256_SIZE);
+        sm_hmac_sha256_update(&h, steps[i], strlen(steps[i]));
+        sm_hmac_sha256_final(&h, key);
+    }
+}
+
+static void signing_key_get(const sm_sigv4_request *req, const char *date,
+                            unsigned char key[32])
+{
+    if (key_cache_get(req, date, key) == 0)
+        return;
+    signing_key_derive(req, date, key);
+    key_cache_put(req, date, key);
 }
 
 /* ---- one signing in progress -------------------------------------------- */
@@ -285,6 +469,8 @@ typedef struct signing {
     char *signed_headers;       /* host;x-amz-date */
     char *canonical_headers;    /* "name:value\n" lines */
     char *canonical_query;
+    size_t signed_headers_len, canonical_headers_len, canonical_query_len;
+    size_t canonical_request_len, string_to_sign_len;
     sm_sigv4_result *out;
     sm_error *err;
 } signing;
@@ -293,8 +479,12 @@ static void signing_free(signing *s)
 {
     free(s->scope);
     free(s->signed_headers);
-    free_wiped(s->canonical_headers);
-    free_wiped(s->canonical_query);
+    if (s->canonical_headers)
+        sodium_memzero(s->canonical_headers, s->canonical_headers_len);
+    free(s->canonical_headers);
+    if (s->canonical_query)
+        sodium_memzero(s->canonical_query, s->canonical_query_len);
+    free(s->canonical_query);
 }
 
 static int out_of_memory(signing *s)
@@ -371,39 +561,41 @@ static int signing_begin(signing *s)
     char hash[65];
     if (req->payload_hash)
         out->payload_hash = dup_n(req->payload_hash, strlen(req->payload_hash));
-    else if (sha256_hex(req->body, req->body_len, hash) == 0)
+    else {
+        sha256_hex(req->body, req->body_len, hash);
         out->payload_hash = dup_n(hash, 64);
-    else
-        return sm_error_set(s->err, "SHA-256 is not available");
+    }
     return s->scope && out->payload_hash ? 0 : out_of_memory(s);
 }
 
 /* ---- canonical headers -------------------------------------------------- */
 
 typedef struct canon_header {
-    char *name;   /* lower case */
-    char *value;  /* trimmed, inner whitespace collapsed */
+    const char *name;  /* lower case, in the list's arena */
+    const char *value; /* trimmed, inner whitespace collapsed; arena */
+    size_t name_len, value_len;
     size_t order; /* keeps repeated headers' values in request order */
 } canon_header;
 
+/* The headers to sign. Items and their strings live in two blocks sized
+ * up front from the request, so collecting them allocates twice. */
 typedef struct header_list {
     canon_header *items;
-    size_t count;
+    size_t count, cap;
+    char *arena; /* names and values, NUL-terminated; wiped when freed */
+    size_t arena_len, arena_cap;
 } header_list;
 
 static int is_space(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
-           c == '\f';
+    return byte_class[(unsigned char)c] & CLASS_SPACE;
 }
 
-/* New copy of `value` trimmed, with each run of whitespace (folded line
- * breaks included) made one space: SigV4's Trimall. */
-static char *header_value_trim(const char *value)
+/* Copy `value` to `out` trimmed, with each run of whitespace (folded line
+ * breaks included) made one space: SigV4's Trimall. Returns its length;
+ * `out` must hold strlen(value) + 1 bytes. */
+static size_t header_value_trim(const char *value, char *out)
 {
-    char *out = malloc(strlen(value) + 1);
-    if (!out)
-        return NULL;
     size_t n = 0;
     int pending_space = 0;
     for (const char *p = value; *p; p++) {
@@ -417,49 +609,71 @@ static char *header_value_trim(const char *value)
         out[n++] = *p;
     }
     out[n] = '\0';
-    return out;
+    return n;
 }
 
-static char *lower_dup(const char *s)
+/* Room for `count` headers whose names and values take `bytes` in all
+ * (terminators included). -1 on no memory. */
+static int header_list_reserve(header_list *self, size_t count, size_t bytes)
 {
-    char *out = dup_n(s, strlen(s));
-    for (char *p = out; p && *p; p++) {
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+    self->items = malloc((count ? count : 1) * sizeof *self->items);
+    self->arena = malloc(bytes ? bytes : 1);
+    self->cap = count;
+    self->arena_cap = bytes;
+    return self->items && self->arena ? 0 : -1;
+}
+
+/* Copy `name` lower-cased into the arena, as the next item's name; the
+ * item is only kept by header_list_push. */
+static canon_header *header_list_next(header_list *self, const char *name,
+                                      size_t name_len)
+{
+    assert(self->count < self->cap &&
+           self->arena_len + name_len + 1 <= self->arena_cap);
+    canon_header *h = &self->items[self->count];
+    char *out = self->arena + self->arena_len;
+    for (size_t i = 0; i < name_len; i++) {
+        char c = name[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
     }
-    return out;
+    out[name_len] = '\0';
+    h->name = out;
+    h->name_len = name_len;
+    return h;
 }
 
-/* Append one header; `name` must already be lower case. -1 on no memory. */
-static int header_list_add(header_list *self, const char *name,
-                           const char *value)
+/* Keep the item header_list_next began, with `value` trimmed. */
+static void header_list_push(header_list *self, const char *value,
+                             size_t value_len)
 {
-    canon_header *items =
-        realloc(self->items, (self->count + 1) * sizeof *items);
-    if (!items)
-        return -1;
-    self->items = items;
-    canon_header *h = &items[self->count];
-    h->name = dup_n(name, strlen(name));
-    h->value = header_value_trim(value);
-    h->order = self->count;
-    self->count++;
-    return h->name && h->value ? 0 : -1;
+    canon_header *h = &self->items[self->count];
+    char *out = self->arena + self->arena_len + h->name_len + 1;
+    assert(self->arena_len + h->name_len + value_len + 2 <= self->arena_cap);
+    h->value = out;
+    h->value_len = header_value_trim(value, out);
+    h->order = self->count++;
+    self->arena_len += h->name_len + 1 + h->value_len + 1;
+}
+
+static void header_list_add(header_list *self, const char *name,
+                            const char *value)
+{
+    header_list_next(self, name, strlen(name));
+    header_list_push(self, value, strlen(value));
 }
 
 static void header_list_free(header_list *self)
 {
-    for (size_t i = 0; i < self->count; i++) {
-        free(self->items[i].name);
-        free_wiped(self->items[i].value);
+    if (self->arena) {
+        sodium_memzero(self->arena, self->arena_cap);
+        free(self->arena);
     }
     free(self->items);
     *self = (header_list){0};
 }
 
-static int name_in_list(const char *name, const char *list, char sep)
+static int name_in_list(const char *name, size_t n, const char *list, char sep)
 {
-    size_t n = strlen(name);
     for (const char *p = list; p && *p;) {
         const char *end = strchr(p, sep);
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -474,17 +688,18 @@ static int is_unsigned_header(const char *name)
 {
     size_t n = sizeof unsigned_headers / sizeof unsigned_headers[0];
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(name, unsigned_headers[i]) == 0)
+        if (name[0] == unsigned_headers[i][0] &&
+            strcmp(name, unsigned_headers[i]) == 0)
             return 1;
     }
     return 0;
 }
 
 /* Whether the caller's header `name` (lower case) is signed as given. */
-static int header_taken(const signing *s, const char *name)
+static int header_taken(const signing *s, const char *name, size_t len)
 {
     if (s->form == FORM_VERIFY)
-        return name_in_list(name, s->verify_headers, ';');
+        return name_in_list(name, len, s->verify_headers, ';');
     if (is_unsigned_header(name) || strcmp(name, "authorization") == 0)
         return 0;
     if (s->form == FORM_QUERY)
@@ -499,33 +714,53 @@ static int header_taken(const signing *s, const char *name)
 }
 
 /* The headers the header form adds and signs. */
-static int headers_add_own(signing *s, header_list *list)
+static void headers_add_own(signing *s, header_list *list)
 {
-    int rc = header_list_add(list, "x-amz-date", s->out->amz_date);
-    if (!rc && s->sign_token)
-        rc = header_list_add(list, "x-amz-security-token", s->token);
-    if (!rc && s->req->options.sign_content_sha256)
-        rc =
-            header_list_add(list, "x-amz-content-sha256", s->out->payload_hash);
-    return rc;
+    header_list_add(list, "x-amz-date", s->out->amz_date);
+    if (s->sign_token)
+        header_list_add(list, "x-amz-security-token", s->token);
+    if (s->req->options.sign_content_sha256)
+        header_list_add(list, "x-amz-content-sha256", s->out->payload_hash);
+}
+
+/* Room for every header the request has and the header form adds. */
+static int headers_reserve(signing *s, header_list *list, size_t *name_lens,
+                           size_t *value_lens)
+{
+    const sm_sigv4_request *req = s->req;
+    size_t bytes = sizeof "x-amz-date" + 17;
+    if (s->token)
+        bytes += sizeof "x-amz-security-token" + strlen(s->token) + 1;
+    bytes += sizeof "x-amz-content-sha256" + strlen(s->out->payload_hash) + 1;
+    for (size_t i = 0; i < req->header_count; i++) {
+        name_lens[i] = strlen(req->headers[i].name);
+        value_lens[i] = strlen(req->headers[i].value);
+        bytes += name_lens[i] + value_lens[i] + 2;
+    }
+    return header_list_reserve(list, req->header_count + 3, bytes);
 }
 
 /* Every header to sign, in request order, into `list`. */
 static int headers_collect(signing *s, header_list *list)
 {
     const sm_sigv4_request *req = s->req;
-    for (size_t i = 0; i < req->header_count; i++) {
-        char *name = lower_dup(req->headers[i].name);
-        int rc = name ? 0 : -1;
-        if (!rc && header_taken(s, name))
-            rc = header_list_add(list, name, req->headers[i].value);
-        free(name);
-        if (rc)
-            return out_of_memory(s);
-    }
-    if (s->form == FORM_HEADER && headers_add_own(s, list))
+    size_t small[2 * 32], *lens = small;
+    if (req->header_count > 32 &&
+        !(lens = malloc(2 * req->header_count * sizeof *lens)))
         return out_of_memory(s);
-    return 0;
+    size_t *value_lens = lens + req->header_count;
+    int rc = headers_reserve(s, list, lens, value_lens);
+    for (size_t i = 0; !rc && i < req->header_count; i++) {
+        const canon_header *h =
+            header_list_next(list, req->headers[i].name, lens[i]);
+        if (header_taken(s, h->name, h->name_len))
+            header_list_push(list, req->headers[i].value, value_lens[i]);
+    }
+    if (!rc && s->form == FORM_HEADER)
+        headers_add_own(s, list);
+    if (lens != small)
+        free(lens);
+    return rc ? out_of_memory(s) : 0;
 }
 
 /* Every name the request must carry: Host for signing, each signed name
@@ -538,8 +773,8 @@ static int headers_check_present(signing *s, const header_list *list)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         int found = 0;
         for (size_t i = 0; i < list->count && !found; i++)
-            found = strlen(list->items[i].name) == len &&
-                    strncmp(list->items[i].name, p, len) == 0;
+            found = list->items[i].name_len == len &&
+                    memcmp(list->items[i].name, p, len) == 0;
         if (!found)
             return sm_error_set(s->err,
                                 "the signed header '%.*s' is not "
@@ -559,30 +794,51 @@ static int canon_header_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* In place: insertion sort for the usual handful, qsort past that. */
+static void headers_sort(header_list *list)
+{
+    canon_header *items = list->items;
+    if (list->count > 48) {
+        qsort(items, list->count, sizeof *items, canon_header_cmp);
+        return;
+    }
+    for (size_t i = 1; i < list->count; i++) {
+        canon_header h = items[i];
+        size_t j = i;
+        for (; j > 0 && canon_header_cmp(&items[j - 1], &h) > 0; j--)
+            items[j] = items[j - 1];
+        items[j] = h;
+    }
+}
+
 /* Sorted "name:v1,v2\n" lines and the "a;b;c" list of their names. */
 static int headers_write(signing *s, header_list *list)
 {
     strbuf lines = {0}, names = {0};
-    if (list->count)
-        qsort(list->items, list->count, sizeof *list->items, canon_header_cmp);
+    headers_sort(list);
+    sb_reserve(&lines, list->arena_len + 1);
+    sb_reserve(&names, list->arena_len + 1);
     for (size_t i = 0; i < list->count; i++) {
         const canon_header *h = &list->items[i];
-        if (i > 0 && strcmp(h->name, list->items[i - 1].name) == 0) {
-            sb_add(&lines, ",");
-            sb_add(&lines, h->value);
+        if (i > 0 && h->name_len == h[-1].name_len &&
+            memcmp(h->name, h[-1].name, h->name_len) == 0) {
+            sb_add_n(&lines, ",", 1);
+            sb_add_n(&lines, h->value, h->value_len);
             continue;
         }
         if (i > 0) {
-            sb_add(&lines, "\n");
-            sb_add(&names, ";");
+            sb_add_n(&lines, "\n", 1);
+            sb_add_n(&names, ";", 1);
         }
-        sb_add(&lines, h->name);
-        sb_add(&lines, ":");
-        sb_add(&lines, h->value);
-        sb_add(&names, h->name);
+        sb_add_n(&lines, h->name, h->name_len);
+        sb_add_n(&lines, ":", 1);
+        sb_add_n(&lines, h->value, h->value_len);
+        sb_add_n(&names, h->name, h->name_len);
     }
     if (list->count)
-        sb_add(&lines, "\n");
+        sb_add_n(&lines, "\n", 1);
+    s->canonical_headers_len = lines.len;
+    s->signed_headers_len = names.len;
     s->canonical_headers = sb_take(&lines);
     s->signed_headers = sb_take(&names);
     return s->canonical_headers && s->signed_headers ? 0 : out_of_memory(s);
@@ -603,87 +859,127 @@ static int canonical_headers_make(signing *s)
 /* ---- canonical query ---------------------------------------------------- */
 
 typedef struct query_param {
-    char *key;   /* percent-encoded, strict */
-    char *value; /* percent-encoded, strict */
+    const char *key;   /* percent-encoded, strict; in the list's arena */
+    const char *value; /* percent-encoded, strict; in the list's arena */
+    size_t key_len, value_len;
 } query_param;
 
+/* The parameters to sign. The arena is sized once from the query, at most
+ * three bytes out for each byte in, so pointers into it stay good. */
 typedef struct query_list {
     query_param *items;
-    size_t count;
+    size_t count, cap;
+    char *arena; /* wiped when freed: the query can carry the token */
+    size_t len, arena_cap;
 } query_list;
 
-/* Append a parameter from raw (decoded) bytes. -1 on no memory. */
-static int query_list_add(query_list *self, const char *key, size_t key_len,
-                          const char *value, size_t value_len)
+static int hex_value(char c)
 {
-    query_param *items =
-        realloc(self->items, (self->count + 1) * sizeof *items);
-    if (!items)
-        return -1;
-    self->items = items;
-    query_param *p = &items[self->count++];
-    p->key = sm_uri_encode(key, key_len, 0);
-    p->value = sm_uri_encode(value, value_len, 0);
-    return p->key && p->value ? 0 : -1;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Copy s[0..n) into the arena encoded strictly (see sm_uri_encode), after
+ * undoing its %XX escapes when `decode` is set (see sm_uri_decode). */
+static const char *query_arena_put(query_list *self, const char *s, size_t n,
+                                   int decode, size_t *len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    assert(self->len + 3 * n + 1 <= self->arena_cap);
+    char *start = self->arena + self->len, *out = start;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int hi = -1, lo = -1;
+        if (decode && c == '%' && n - i > 2) {
+            hi = hex_value(s[i + 1]);
+            lo = hex_value(s[i + 2]);
+        }
+        if (hi >= 0 && lo >= 0) {
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (unreserved(c)) {
+            *out++ = (char)c;
+        } else {
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        }
+    }
+    *out = '\0';
+    *len = (size_t)(out - start);
+    self->len += *len + 1;
+    return start;
+}
+
+static void query_list_add(query_list *self, const char *key, size_t key_len,
+                           const char *value, size_t value_len, int decode)
+{
+    assert(self->count < self->cap);
+    query_param *p = &self->items[self->count++];
+    p->key = query_arena_put(self, key, key_len, decode, &p->key_len);
+    p->value = query_arena_put(self, value, value_len, decode, &p->value_len);
 }
 
 static void query_list_free(query_list *self)
 {
-    for (size_t i = 0; i < self->count; i++) {
-        free_wiped(self->items[i].key);
-        free_wiped(self->items[i].value);
+    if (self->arena) {
+        sodium_memzero(self->arena, self->arena_cap);
+        free(self->arena);
     }
     free(self->items);
     *self = (query_list){0};
 }
 
-/* Whether a received parameter stays out of the canonical query. */
-static int query_param_dropped(const signing *s, const char *key, size_t n)
+/* Whether a received parameter (its key encoded strictly, which matches a
+ * name of unreserved bytes only when the decoded key does) stays out of
+ * the canonical query. */
+static int query_param_dropped(const signing *s, const query_param *p)
 {
     if (s->form != FORM_VERIFY)
         return 0;
-    if (n == 15 && memcmp(key, "X-Amz-Signature", 15) == 0)
+    if (p->key_len == 15 && memcmp(p->key, "X-Amz-Signature", 15) == 0)
         return 1;
-    return s->req->options.omit_session_token && n == 20 &&
-           memcmp(key, "X-Amz-Security-Token", 20) == 0;
+    return s->req->options.omit_session_token && p->key_len == 20 &&
+           memcmp(p->key, "X-Amz-Security-Token", 20) == 0;
 }
 
 /* One "key=value" (or "key") piece of the wire query: decoded, then
  * encoded strictly, so raw UTF-8 and %-escapes sign the same. */
-static int query_add_piece(signing *s, query_list *list, const char *piece,
-                           size_t n)
+static void query_add_piece(signing *s, query_list *list, const char *piece,
+                            size_t n)
 {
     const char *eq = memchr(piece, '=', n);
     size_t key_n = eq ? (size_t)(eq - piece) : n;
     const char *val = eq ? eq + 1 : piece + n;
-    size_t key_len = 0, val_len = 0;
-    char *key = sm_uri_decode(piece, key_n, &key_len);
-    char *value = sm_uri_decode(val, n - (size_t)(val - piece), &val_len);
-    int rc = key && value ? 0 : -1;
-    if (!rc && !query_param_dropped(s, key, key_len))
-        rc = query_list_add(list, key, key_len, value, val_len);
-    free_wiped(key);
-    free_wiped(value);
-    return rc;
+    size_t before = list->len;
+    query_list_add(list, piece, key_n, val, n - (size_t)(val - piece), 1);
+    if (query_param_dropped(s, &list->items[list->count - 1])) {
+        list->count--;
+        list->len = before;
+    }
 }
 
 /* Split the wire query on '&'; empty pieces ("a=1&&b=2") carry nothing. */
-static int query_parse(signing *s, query_list *list)
+static void query_parse(signing *s, query_list *list, const char *q)
 {
-    const char *q = s->req->query ? s->req->query : "";
     while (*q) {
         const char *amp = strchr(q, '&');
         size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        if (n && query_add_piece(s, list, q, n))
-            return out_of_memory(s);
+        if (n)
+            query_add_piece(s, list, q, n);
         q += n + (amp ? 1 : 0);
     }
-    return 0;
 }
 
-static int query_add_str(query_list *list, const char *key, const char *v)
+static void query_add_str(query_list *list, const char *key, const char *v)
 {
-    return query_list_add(list, key, strlen(key), v, strlen(v));
+    query_list_add(list, key, strlen(key), v, strlen(v), 0);
 }
 
 /* The presigned form's own parameters (X-Amz-Signature comes later). */
@@ -695,15 +991,39 @@ static int query_add_auth(signing *s, query_list *list)
     if (n < 0 || (size_t)n >= sizeof credential)
         return sm_error_set(s->err, "the access key is too long");
     snprintf(expires, sizeof expires, "%ld", s->req->options.expires);
-    int rc = query_add_str(list, "X-Amz-Algorithm", SM_SIGV4_ALGORITHM);
-    rc = rc ? rc : query_add_str(list, "X-Amz-Credential", credential);
-    rc = rc ? rc : query_add_str(list, "X-Amz-Date", s->out->amz_date);
-    rc = rc ? rc : query_add_str(list, "X-Amz-Expires", expires);
-    rc =
-        rc ? rc : query_add_str(list, "X-Amz-SignedHeaders", s->signed_headers);
-    if (!rc && s->sign_token)
-        rc = query_add_str(list, "X-Amz-Security-Token", s->token);
-    return rc ? out_of_memory(s) : 0;
+    query_add_str(list, "X-Amz-Algorithm", SM_SIGV4_ALGORITHM);
+    query_add_str(list, "X-Amz-Credential", credential);
+    query_add_str(list, "X-Amz-Date", s->out->amz_date);
+    query_add_str(list, "X-Amz-Expires", expires);
+    query_add_str(list, "X-Amz-SignedHeaders", s->signed_headers);
+    if (s->sign_token)
+        query_add_str(list, "X-Amz-Security-Token", s->token);
+    return 0;
+}
+
+/* Room for every piece of the wire query `q` and the presigned form's own
+ * parameters: their bytes, three out for each in, and the terminators. */
+static int query_list_reserve(signing *s, query_list *list, const char *q,
+                              size_t q_len)
+{
+    size_t pieces = 1, own = 0;
+    for (const char *p = q; (p = strchr(p, '&')) != NULL; p++)
+        pieces++;
+    if (s->form == FORM_QUERY) {
+        /* The names, the algorithm, the date and the expiry (at most 20
+         * digits) take under 200 bytes; then the variable values. */
+        pieces += 6;
+        own = 200 + strlen(s->req->credentials.access_key) + 1 +
+              strlen(s->scope) + s->signed_headers_len +
+              (s->token ? strlen(s->token) : 0);
+    }
+    if (q_len > ((size_t)-1) / 8 || own > ((size_t)-1) / 8)
+        return -1;
+    list->cap = pieces;
+    list->arena_cap = 3 * (q_len + own) + 2 * pieces;
+    list->items = malloc(pieces * sizeof *list->items);
+    list->arena = malloc(list->arena_cap);
+    return list->items && list->arena ? 0 : -1;
 }
 
 static int query_param_cmp(const void *a, const void *b)
@@ -713,23 +1033,44 @@ static int query_param_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
+/* In place: insertion sort for the usual handful, qsort past that. */
+static void query_sort(query_list *list)
+{
+    query_param *items = list->items;
+    if (list->count > 48) {
+        qsort(items, list->count, sizeof *items, query_param_cmp);
+        return;
+    }
+    for (size_t i = 1; i < list->count; i++) {
+        query_param p = items[i];
+        size_t j = i;
+        for (; j > 0 && query_param_cmp(&items[j - 1], &p) > 0; j--)
+            items[j] = items[j - 1];
+        items[j] = p;
+    }
+}
+
 static int canonical_query_make(signing *s)
 {
     query_list list = {0};
-    int rc = query_parse(s, &list);
+    const char *q = s->req->query ? s->req->query : "";
+    int rc = query_list_reserve(s, &list, q, strlen(q)) ? out_of_memory(s) : 0;
+    if (!rc)
+        query_parse(s, &list, q);
     if (!rc && s->form == FORM_QUERY)
         rc = query_add_auth(s, &list);
     if (!rc) {
-        strbuf q = {0};
-        if (list.count)
-            qsort(list.items, list.count, sizeof *list.items, query_param_cmp);
+        strbuf out = {0};
+        query_sort(&list);
+        sb_reserve(&out, list.len + 1);
         for (size_t i = 0; i < list.count; i++) {
-            sb_add(&q, i ? "&" : "");
-            sb_add(&q, list.items[i].key);
-            sb_add(&q, "=");
-            sb_add(&q, list.items[i].value);
+            sb_add_n(&out, "&", i ? 1 : 0);
+            sb_add_n(&out, list.items[i].key, list.items[i].key_len);
+            sb_add_n(&out, "=", 1);
+            sb_add_n(&out, list.items[i].value, list.items[i].value_len);
         }
-        s->canonical_query = sb_take(&q);
+        s->canonical_query_len = out.len;
+        s->canonical_query = sb_take(&out);
         rc = s->canonical_query ? 0 : out_of_memory(s);
     }
     query_list_free(&list);
@@ -740,42 +1081,35 @@ static int canonical_query_make(signing *s)
 
 /* botocore's remove_dot_segments, which AWS services expect: empty and "."
  * segments go, ".." drops the one before; a leading '/' stays, and a
- * trailing '/' stays when any segment is left. */
+ * trailing '/' stays when any segment is left. The kept segments are
+ * written as they come and a ".." cuts back to the last '/'. */
 static void path_normalize(const char *path, strbuf *out)
 {
-    size_t count = 0, max = 1;
-    for (const char *p = path; *p; p++)
-        max += *p == '/';
-    const char **seg = malloc(max * sizeof *seg);
-    size_t *seg_len = malloc(max * sizeof *seg_len);
-    if (!seg || !seg_len) {
-        out->failed = 1;
-        goto out;
-    }
+    size_t count = 0, path_len = strlen(path);
+    if (path[0] == '/')
+        sb_add_n(out, "/", 1);
+    size_t start = out->len; /* where the first segment goes */
     for (const char *p = path;;) {
-        const char *end = strchr(p, '/');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
+        const char *end = memchr(p, '/', path_len - (size_t)(p - path));
+        size_t n = end ? (size_t)(end - p) : path_len - (size_t)(p - path);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (count && !out->failed) {
+                char *cut = memrchr(out->data + start, '/', out->len - start);
+                out->len = cut ? (size_t)(cut - out->data) : start;
+                out->data[out->len] = '\0';
+            }
             count -= count > 0;
-        else if (n > 0 && !(n == 1 && p[0] == '.')) {
-            seg[count] = p;
-            seg_len[count++] = n;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            sb_add_n(out, "/", count ? 1 : 0);
+            sb_add_n(out, p, n);
+            count++;
         }
         if (!end)
             break;
         p = end + 1;
     }
-    if (path[0] == '/')
-        sb_add(out, "/");
-    for (size_t i = 0; i < count; i++) {
-        sb_add(out, i ? "/" : "");
-        sb_add_n(out, seg[i], seg_len[i]);
-    }
-    if (count && path[strlen(path) - 1] == '/')
-        sb_add(out, "/");
-out:
-    free(seg);
-    free(seg_len);
+    if (count && path[path_len - 1] == '/')
+        sb_add_n(out, "/", 1);
 }
 
 /* The canonical URI into `out`: normalised and encoded again for most
@@ -804,77 +1138,65 @@ static void canonical_path_write(const signing *s, strbuf *out)
 
 static void method_write(const char *method, strbuf *out)
 {
-    for (const char *p = method; *p; p++) {
-        char c = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        sb_add_n(out, &c, 1);
+    size_t start = out->len;
+    sb_add(out, method);
+    for (size_t i = start; !out->failed && i < out->len; i++) {
+        char c = out->data[i];
+        out->data[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
     }
 }
 
 static int canonical_request_make(signing *s)
 {
+    const char *hash = s->out->payload_hash;
+    size_t hash_len = strlen(hash);
     strbuf cr = {0};
+    sb_reserve(&cr, strlen(s->req->method) + 3 * strlen(s->req->path) +
+                        s->canonical_query_len + s->canonical_headers_len +
+                        s->signed_headers_len + hash_len + 8);
     method_write(s->req->method, &cr);
-    sb_add(&cr, "\n");
+    sb_add_n(&cr, "\n", 1);
     canonical_path_write(s, &cr);
-    sb_add(&cr, "\n");
-    sb_add(&cr, s->canonical_query);
-    sb_add(&cr, "\n");
-    sb_add(&cr, s->canonical_headers);
-    sb_add(&cr, "\n");
-    sb_add(&cr, s->signed_headers);
-    sb_add(&cr, "\n");
-    sb_add(&cr, s->out->payload_hash);
+    sb_add_n(&cr, "\n", 1);
+    sb_add_n(&cr, s->canonical_query, s->canonical_query_len);
+    sb_add_n(&cr, "\n", 1);
+    sb_add_n(&cr, s->canonical_headers, s->canonical_headers_len);
+    sb_add_n(&cr, "\n", 1);
+    sb_add_n(&cr, s->signed_headers, s->signed_headers_len);
+    sb_add_n(&cr, "\n", 1);
+    sb_add_n(&cr, hash, hash_len);
+    s->canonical_request_len = cr.len;
     s->out->canonical_request = sb_take(&cr);
     return s->out->canonical_request ? 0 : out_of_memory(s);
 }
 
 static int string_to_sign_make(signing *s)
 {
-    const char *cr = s->out->canonical_request;
     char hash[65];
-    if (sha256_hex(cr, strlen(cr), hash))
-        return sm_error_set(s->err, "SHA-256 is not available");
+    sha256_hex(s->out->canonical_request, s->canonical_request_len, hash);
     strbuf sts = {0};
+    sb_reserve(&sts, 128 + strlen(s->scope));
     sb_add(&sts, SM_SIGV4_ALGORITHM "\n");
-    sb_add(&sts, s->out->amz_date);
-    sb_add(&sts, "\n");
+    sb_add_n(&sts, s->out->amz_date, 16);
+    sb_add_n(&sts, "\n", 1);
     sb_add(&sts, s->scope);
-    sb_add(&sts, "\n");
-    sb_add(&sts, hash);
+    sb_add_n(&sts, "\n", 1);
+    sb_add_n(&sts, hash, 64);
+    s->string_to_sign_len = sts.len;
     s->out->string_to_sign = sb_take(&sts);
     return s->out->string_to_sign ? 0 : out_of_memory(s);
 }
 
-/* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
- * first by "AWS4" + secret; the signature is the hex HMAC of the string
- * to sign under kSigning. Every derived key is wiped before returning. */
+/* The hex HMAC of the string to sign under kSigning, which is wiped. */
 static int signature_make(signing *s)
 {
-    const char *secret = s->req->credentials.secret_key;
-    const char *steps[] = {s->date, s->req->region, s->req->service,
-                           SCOPE_TERMINATOR, s->out->string_to_sign};
-    size_t secret_len = strlen(secret);
-    unsigned char *first = malloc(secret_len + 4);
-    unsigned char key[32], next[32];
-    int rc = first ? 0 : out_of_memory(s);
-    if (!rc) {
-        memcpy(first, "AWS4", 4);
-        memcpy(first + 4, secret, secret_len);
-        rc = hmac_sha256(first, secret_len + 4, steps[0], key);
-        sodium_memzero(first, secret_len + 4);
-    }
-    for (size_t i = 1; !rc && i < sizeof steps / sizeof steps[0]; i++) {
-        rc = hmac_sha256(key, sizeof key, steps[i], next);
-        memcpy(key, next, sizeof key);
-    }
-    if (!rc)
-        hex_encode(key, sizeof key, s->out->signature);
-    else
-        sm_error_set(s->err, "HMAC-SHA256 is not available");
+    const char *sts = s->out->string_to_sign;
+    unsigned char key[SM_SHA256_SIZE], mac[SM_SHA256_SIZE];
+    signing_key_get(s->req, s->date, key);
+    sm_hmac_sha256_mac(key, sizeof key, sts, s->string_to_sign_len, mac);
+    hex_encode(mac, sizeof mac, s->out->signature);
     sodium_memzero(key, sizeof key);
-    sodium_memzero(next, sizeof next);
-    free(first);
-    return rc;
+    return 0;
 }
 
 /* The steps every form shares, from the request to its signature. */

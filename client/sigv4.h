@@ -1,6 +1,7 @@
 /* sigv4: AWS Signature Version 4 for one request, as an Authorization header
  * or a presigned query, and the same computation to verify a received one.
- * Pure: no I/O, no clock, no globals; thread-safe. */
+ * No I/O, no clock; thread-safe. Its one piece of global state is a small
+ * locked cache of derived signing keys (never a secret key). */
 #ifndef SM_SIGV4_H
 #define SM_SIGV4_H
 
@@ -124,6 +125,10 @@ size_t sm_sigv4_result_headers(const sm_sigv4_result *self,
 
 /* Free and wipe what `self` holds and zero it; safe on a zeroed result. */
 void sm_sigv4_result_clear(sm_sigv4_result *self);
+
+/* Wipe and forget every cached signing key (kSigning per access key,
+ * date, region and service). Signing works the same without them. */
+void sm_sigv4_key_cache_clear(void);
 
 /* Write `t` as 20150830T123600Z into `out`. Returns 0, or -1 when `t` is
  * before 1970 or after 9999. */

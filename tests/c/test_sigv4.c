@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "request_text.h"
+#include "sha256.h"
 #include "sigv4.h"
 #include "test.h"
 #include "uri.h"
@@ -850,4 +851,80 @@ TEST(sigv4_verify_checks_signed_headers)
     /* The computation is there to show the client what we signed. */
     CHECK(res.canonical_request && res.string_to_sign);
     sm_sigv4_result_clear(&res);
+}
+
+/* Sign GET / for `access_key` and `secret` on 2015-08-30 in `region`; the
+ * signature into `sig`. */
+static int sign_with(const char *access_key, const char *secret,
+                     const char *region, char sig[65], char sts[512])
+{
+    static const sm_sigv4_header host[] = {{"Host", "example.amazonaws.com"}};
+    sm_sigv4_request req = {
+        .method = "GET",
+        .path = "/",
+        .headers = host,
+        .header_count = 1,
+        .region = region,
+        .service = "sagemaker",
+        .credentials = {access_key, secret, NULL},
+        .time = T20150830,
+        .options = sm_sigv4_options_for("sagemaker"),
+    };
+    sm_error err = {{0}};
+    sm_sigv4_result res = {0};
+    int rc = sm_sigv4_sign(&req, &res, &err);
+    if (!rc) {
+        memcpy(sig, res.signature, 65);
+        snprintf(sts, 512, "%s", res.string_to_sign);
+    }
+    sm_sigv4_result_clear(&res);
+    return rc;
+}
+
+/* The signature of `sts` derived by hand: HMAC chain from "AWS4" + secret. */
+static void signature_by_hand(const char *secret, const char *region,
+                              const char *sts, char out[65])
+{
+    char first[256];
+    unsigned char k[SM_SHA256_SIZE];
+    snprintf(first, sizeof first, "AWS4%s", secret);
+    const char *steps[] = {"20150830", region, "sagemaker", "aws4_request"};
+    sm_hmac_sha256_mac(first, strlen(first), steps[0], 8, k);
+    for (int i = 1; i < 4; i++)
+        sm_hmac_sha256_mac(k, sizeof k, steps[i], strlen(steps[i]), k);
+    sm_hmac_sha256_mac(k, sizeof k, sts, strlen(sts), k);
+    for (int i = 0; i < SM_SHA256_SIZE; i++)
+        snprintf(out + 2 * i, 3, "%02x", k[i]);
+}
+
+TEST(sigv4_signing_key_cache_tells_secrets_apart)
+{
+    /* The same access key and scope with another secret must not reuse
+     * the cached key; more scopes than the cache holds still sign right;
+     * a secret longer than an HMAC block is hashed first. */
+    static const char *secrets[] = {
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "other-secret",
+        "a-secret-longer-than-one-sha256-block-of-sixty-four-bytes-0123456789",
+    };
+    char region[32], sig[65], again[65], want[65], sts[512];
+    sm_sigv4_key_cache_clear();
+    for (int round = 0; round < 2; round++) {
+        for (int r = 0; r < 20; r++) {
+            snprintf(region, sizeof region, "region-%d", r);
+            for (size_t i = 0; i < 3; i++) {
+                CHECK(sign_with("AKIDEXAMPLE", secrets[i], region, sig, sts) ==
+                      0);
+                signature_by_hand(secrets[i], region, sts, want);
+                CHECK_STR(sig, want);
+                CHECK(sign_with("AKIDEXAMPLE", secrets[i], region, again,
+                                sts) == 0);
+                CHECK_STR(again, want);
+            }
+        }
+    }
+    sm_sigv4_key_cache_clear();
+    CHECK(sign_with("AKIDEXAMPLE", secrets[0], "us-east-1", sig, sts) == 0);
+    signature_by_hand(secrets[0], "us-east-1", sts, want);
+    CHECK_STR(sig, want);
 }
