@@ -359,7 +359,7 @@ static void *control_main(void *arg)
     sm_server *self = arg;
     while (!stopping_flag) {
         zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 1000);
+        int n = zmq_poll(&item, 1, 200); /* also the stop and parent checks */
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -556,15 +556,18 @@ void sm_server_destroy(sm_server **pself)
     if (!self)
         return;
     if (self->threads_started) {
+        /* The control thread first: it may still be publishing the idle of
+         * the shutdown_request that stopped us. It sees the flag after that
+         * request, or at its next poll timeout. */
+        stopping_flag = 1;
+        pthread_join(self->control_thread, NULL);
         /* The empty message tells the iopub thread everything before it has
          * been forwarded; its socket's linger then delivers it. */
         pthread_mutex_lock(&self->publish_lock);
         zmq_send(self->bridge_in, "", 0, 0);
         pthread_mutex_unlock(&self->publish_lock);
         pthread_join(self->iopub_thread, NULL);
-        stopping_flag = 1;
-        zmq_ctx_shutdown(self->ctx); /* ends the control and hb threads */
-        pthread_join(self->control_thread, NULL);
+        zmq_ctx_shutdown(self->ctx); /* ends the heartbeat thread */
         pthread_join(self->hb_thread, NULL);
     }
     void **sockets[] = {&self->shell, &self->stdin_sock, &self->bridge_in,
