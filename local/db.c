@@ -15,6 +15,27 @@ int sm_db_fail(sqlite3 *db, sm_error *err, const char *what)
     return sm_error_set(err, "database: %s: %s", what, sqlite3_errmsg(db));
 }
 
+int sm_db_run(sm_db *self, const char *sql, const char *const *params,
+              size_t count, double now, int *changed, sm_error *err)
+{
+    sqlite3 *db = sm_db_lock(self);
+    sqlite3_stmt *st = sm_db_prepare(db, sql, err);
+    int rc = -1;
+    if (st) {
+        for (size_t i = 0; i < count; i++)
+            if (params[i])
+                sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 9, now);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0
+                                              : sm_db_fail(db, err, "update");
+        if (changed)
+            *changed = sqlite3_changes(db);
+    }
+    sqlite3_finalize(st);
+    sm_db_unlock(self);
+    return rc;
+}
+
 int sm_db_exec(sqlite3 *db, const char *sql, sm_error *err)
 {
     char *message = NULL;

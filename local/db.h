@@ -31,4 +31,11 @@ sqlite3_stmt *sm_db_prepare(sqlite3 *db, const char *sql, sm_error *err);
 /* Set `err` from the connection's last error; returns -1. */
 int sm_db_fail(sqlite3 *db, sm_error *err, const char *what);
 
+/* Lock, run one statement without results that takes the text parameters
+ * `params` (borrowed; NULL binds NULL) as ?1.. and `now` as ?9, unlock.
+ * *changed (may be NULL) gets the rows it changed. Returns 0, or -1 with
+ * `err` set. */
+int sm_db_run(sm_db *self, const char *sql, const char *const *params,
+              size_t count, double now, int *changed, sm_error *err);
+
 #endif

@@ -376,23 +376,8 @@ static int endpoint_exec(sm_serving *self, const char *sql,
                          const char *const *params, size_t count, int *changed,
                          sm_error *err)
 {
-    sqlite3 *db = sm_db_lock(self->config.db);
-    sqlite3_stmt *st = sm_db_prepare(db, sql, err);
-    int rc = -1;
-    if (st) {
-        for (size_t i = 0; i < count; i++) {
-            if (params[i])
-                sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_STATIC);
-        }
-        sqlite3_bind_double(st, 9, sm_jsonapi_now());
-        rc =
-            sqlite3_step(st) == SQLITE_DONE ? 0 : sm_db_fail(db, err, "update");
-        if (changed)
-            *changed = sqlite3_changes(db);
-    }
-    sqlite3_finalize(st);
-    sm_db_unlock(self->config.db);
-    return rc;
+    return sm_db_run(self->config.db, sql, params, count, sm_jsonapi_now(),
+                     changed, err);
 }
 
 int sm_serving_endpoint_status(sm_serving *self, const char *name, char out[32])
