@@ -26,8 +26,8 @@ int sm_db_run(sm_db *self, const char *sql, const char *const *params,
             if (params[i])
                 sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 9, now);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0
-                                              : sm_db_fail(db, err, "update");
+        rc =
+            sqlite3_step(st) == SQLITE_DONE ? 0 : sm_db_fail(db, err, "update");
         if (changed)
             *changed = sqlite3_changes(db);
     }
