@@ -15,6 +15,25 @@ int sm_db_fail(sqlite3 *db, sm_error *err, const char *what)
     return sm_error_set(err, "database: %s: %s", what, sqlite3_errmsg(db));
 }
 
+int sm_db_get(sm_db *self, const char *sql, const char *key, sm_db_row_fn read,
+              void *row, sm_error *err)
+{
+    sqlite3 *db = sm_db_lock(self);
+    sqlite3_stmt *st = sm_db_prepare(db, sql, err);
+    int rc = st ? 1 : -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            rc = read(st, row, err);
+        else if (step != SQLITE_DONE)
+            rc = sm_db_fail(db, err, "select");
+    }
+    sqlite3_finalize(st);
+    sm_db_unlock(self);
+    return rc;
+}
+
 int sm_db_run(sm_db *self, const char *sql, const char *const *params,
               size_t count, double now, int *changed, sm_error *err)
 {

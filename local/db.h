@@ -31,6 +31,15 @@ sqlite3_stmt *sm_db_prepare(sqlite3 *db, const char *sql, sm_error *err);
 /* Set `err` from the connection's last error; returns -1. */
 int sm_db_fail(sqlite3 *db, sm_error *err, const char *what);
 
+/* Reads the current row of a SELECT into `row`: 0, or -1 with `err` set. */
+typedef int (*sm_db_row_fn)(sqlite3_stmt *st, void *row, sm_error *err);
+
+/* Lock, run `sql` with the text parameter `key` as ?1, read the first row
+ * with `read` into `row`, unlock. Returns 0 when a row was read, 1 when
+ * there is none, -1 with `err` set. */
+int sm_db_get(sm_db *self, const char *sql, const char *key, sm_db_row_fn read,
+              void *row, sm_error *err);
+
 /* Lock, run one statement without results that takes the text parameters
  * `params` (borrowed; NULL binds NULL) as ?1.. and `now` as ?9, unlock.
  * *changed (may be NULL) gets the rows it changed. Returns 0, or -1 with

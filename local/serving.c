@@ -228,31 +228,29 @@ static const char SCHEMA[] =
 
 /* The spec (new) and creation time of `name` in `table`: 0, 1 when there
  * is none, -1 with `err`. */
+struct spec_out {
+    json_t **spec;
+    double *created;
+    const char *table;
+};
+
+static int spec_read(sqlite3_stmt *st, void *row, sm_error *err)
+{
+    struct spec_out *o = row;
+    *o->spec = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    if (o->created)
+        *o->created = sqlite3_column_double(st, 1);
+    return *o->spec ? 0 : sm_error_set(err, "a stored %s is broken", o->table);
+}
+
 static int spec_get(sm_serving *self, const char *table, const char *name,
                     json_t **spec, double *created, sm_error *err)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT spec, created FROM %s WHERE name = ?",
              table);
-    sqlite3 *db = sm_db_lock(self->config.db);
-    sqlite3_stmt *st = sm_db_prepare(db, sql, err);
-    int rc = st ? 1 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *spec =
-                json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-            if (created)
-                *created = sqlite3_column_double(st, 1);
-            rc = *spec ? 0 : sm_error_set(err, "a stored %s is broken", table);
-        } else if (step != SQLITE_DONE) {
-            rc = sm_db_fail(db, err, "select");
-        }
-    }
-    sqlite3_finalize(st);
-    sm_db_unlock(self->config.db);
-    return rc;
+    struct spec_out o = {spec, created, table};
+    return sm_db_get(self->config.db, sql, name, spec_read, &o, err);
 }
 
 /* Insert `name` with `spec`; 1 when the name is taken. */
@@ -346,28 +344,20 @@ static void endpoint_read(sqlite3_stmt *st, endpoint_row *e)
 #define ENDPOINT_COLUMNS                                                       \
     "name, config, status, failure, created, modified, deployed, pending"
 
+static int endpoint_read_row(sqlite3_stmt *st, void *row, sm_error *err)
+{
+    endpoint_read(st, row);
+    return 0;
+}
+
 static int endpoint_get(sm_serving *self, const char *name, endpoint_row *e,
                         sm_error *err)
 {
     *e = (endpoint_row){0};
-    sqlite3 *db = sm_db_lock(self->config.db);
-    sqlite3_stmt *st = sm_db_prepare(
-        db, "SELECT " ENDPOINT_COLUMNS " FROM serving_endpoints WHERE name = ?",
-        err);
-    int rc = st ? 1 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            endpoint_read(st, e);
-            rc = 0;
-        } else if (step != SQLITE_DONE) {
-            rc = sm_db_fail(db, err, "select");
-        }
-    }
-    sqlite3_finalize(st);
-    sm_db_unlock(self->config.db);
-    return rc;
+    return sm_db_get(self->config.db,
+                     "SELECT " ENDPOINT_COLUMNS
+                     " FROM serving_endpoints WHERE name = ?",
+                     name, endpoint_read_row, e, err);
 }
 
 /* Run `sql` with text parameters (NULL binds NULL) and `now` as ?9;

@@ -80,27 +80,19 @@ static void job_read(sqlite3_stmt *st, job_row *j)
     j->spec = s ? json_loads(s, 0, NULL) : NULL;
 }
 
+static int job_read_row(sqlite3_stmt *st, void *row, sm_error *err)
+{
+    job_read(st, row);
+    return 0;
+}
+
 static int job_get(sm_transform *self, const char *name, job_row *j,
                    sm_error *err)
 {
     *j = (job_row){0};
-    sqlite3 *db = sm_db_lock(self->config.db);
-    sqlite3_stmt *st = sm_db_prepare(
-        db, "SELECT " JOB_COLUMNS " FROM transform_jobs WHERE name = ?", err);
-    int rc = st ? 1 : -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            job_read(st, j);
-            rc = 0;
-        } else if (step != SQLITE_DONE) {
-            rc = sm_db_fail(db, err, "select");
-        }
-    }
-    sqlite3_finalize(st);
-    sm_db_unlock(self->config.db);
-    return rc;
+    return sm_db_get(self->config.db,
+                     "SELECT " JOB_COLUMNS " FROM transform_jobs WHERE name = ?",
+                     name, job_read_row, j, err);
 }
 
 /* `sql` with text parameters ?1.. and now as ?9; *changed as changed. */
