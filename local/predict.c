@@ -161,7 +161,23 @@ void sm_predict_answer_clear(sm_predict_answer *answer)
 void sm_predict_rows_clear(sm_predict_rows *rows)
 {
     free(rows->values);
+    free(rows->indptr);
+    free(rows->indices);
+    free(rows->data);
     *rows = (sm_predict_rows){0};
+}
+
+float sm_predict_rows_at(const sm_predict_rows *rows, size_t i, size_t j)
+{
+    if (i >= rows->rows || j >= rows->cols)
+        return NAN;
+    if (!rows->sparse)
+        return rows->values[i * rows->cols + j];
+    for (uint64_t k = rows->indptr[i]; k < rows->indptr[i + 1]; k++) {
+        if (rows->indices[k] == j)
+            return rows->data[k];
+    }
+    return NAN;
 }
 
 /* The container's error: a status and Flask's default HTML type. Returns
@@ -606,8 +622,17 @@ static int libsvm_entries(const char *p, size_t n, libsvm_entry **out,
     return 0;
 }
 
+static int entry_order(const void *x, const void *y)
+{
+    const libsvm_entry *a = x, *b = y;
+    if (a->row != b->row)
+        return a->row < b->row ? -1 : 1;
+    return a->col < b->col ? -1 : a->col > b->col;
+}
+
 /* scipy's csr_matrix((data, (row, col))): shape from the largest indices,
- * absent entries missing, duplicates summed; 1-based columns shifted. */
+ * absent entries missing, duplicates summed; 1-based columns shifted.
+ * Kept sparse, so a large index costs nothing but its one entry. */
 static int parse_libsvm(const char *p, size_t n, sm_predict_rows *out,
                         sm_predict_answer *a)
 {
@@ -632,18 +657,39 @@ static int parse_libsvm(const char *p, size_t n, sm_predict_rows *out,
     if (!rc && max_col - shift + 1 > (1L << 24))
         rc = answer_fail(a, 415, LIBSVM_FAILED, "ValueError",
                          "column index exceeds matrix dimensions");
-    if (!rc && rows_alloc(out, max_row + 1, (size_t)(max_col - shift + 1)))
-        rc = -1;
-    for (size_t i = 0; !rc && i < out->rows * out->cols; i++)
-        out->values[i] = NAN;
-    for (size_t i = 0; !rc && i < count; i++) {
-        float *cell =
-            &out->values[e[i].row * out->cols + (size_t)(e[i].col - shift)];
-        *cell = isnan(*cell) ? (float)e[i].value
-                             : (float)((double)*cell + e[i].value);
+    if (rc) {
+        free(e);
+        return rc;
     }
+    /* rows come in order; sort each row's columns and merge repeats */
+    qsort(e, count, sizeof *e, entry_order);
+    out->sparse = true;
+    out->rows = max_row + 1;
+    out->cols = (size_t)(max_col - shift + 1);
+    out->indptr = calloc(out->rows + 1, sizeof *out->indptr);
+    out->indices = malloc(count * sizeof *out->indices);
+    out->data = malloc(count * sizeof *out->data);
+    if (!out->indptr || !out->indices || !out->data) {
+        free(e);
+        return -1;
+    }
+    size_t nnz = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t col = (uint32_t)(e[i].col - shift);
+        if (nnz && i && e[i].row == e[i - 1].row && e[i].col == e[i - 1].col) {
+            out->data[nnz - 1] = (float)((double)out->data[nnz - 1] +
+                                         e[i].value);
+            continue;
+        }
+        out->indices[nnz] = col;
+        out->data[nnz] = (float)e[i].value;
+        out->indptr[e[i].row + 1]++;
+        nnz++;
+    }
+    for (size_t r = 0; r < out->rows; r++)
+        out->indptr[r + 1] += out->indptr[r];
     free(e);
-    return rc;
+    return 0;
 }
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -701,6 +747,22 @@ static int rows_pad(sm_predict_rows *rows, size_t cols)
     return 0;
 }
 
+/* numpy's __array_interface__ for `n` (x `cols`, when not 0) values of
+ * `type` at `p`, as XGBoost's in-place prediction reads it. */
+static void array_interface(char *out, size_t cap, const void *p, size_t n,
+                            size_t cols, const char *type)
+{
+    char shape[64];
+    if (cols)
+        snprintf(shape, sizeof shape, "%zu,%zu", n, cols);
+    else
+        snprintf(shape, sizeof shape, "%zu", n);
+    snprintf(out, cap,
+             "{\"data\":[%llu,true],\"shape\":[%s],\"typestr\":\"%s\","
+             "\"version\":3}",
+             (unsigned long long)(uintptr_t)p, shape, type);
+}
+
 /* In-place prediction of `rows` into a new array `*preds` of rows x width
  * values; 0, or the 400 answer (-1: out of memory). */
 static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
@@ -714,14 +776,6 @@ static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
                            "of columns does not match number of features in "
                            "booster.",
                            m->features, rows->cols);
-    if (rows->cols < m->features && rows_pad(rows, m->features))
-        return -1;
-    char array[192];
-    snprintf(array, sizeof array,
-             "{\"data\":[%llu,true],\"shape\":[%zu,%zu],\"typestr\":\"<f4\","
-             "\"version\":3}",
-             (unsigned long long)(uintptr_t)rows->values, rows->rows,
-             rows->cols);
     static const char config[] =
         "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
         "\"iteration_end\":0,\"strict_shape\":true,\"missing\":NaN,\"cache_"
@@ -729,8 +783,29 @@ static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *result = NULL;
-    if (XGBoosterPredictFromDense(m->booster, array, config, NULL, &shape, &dim,
-                                  &result)) {
+    int failed;
+    if (rows->sparse) {
+        /* a narrower CSR matrix is padded by naming the booster's width */
+        size_t nnz = (size_t)rows->indptr[rows->rows];
+        size_t ncol = rows->cols < m->features ? m->features : rows->cols;
+        char indptr[128], indices[128], data[128];
+        array_interface(indptr, sizeof indptr, rows->indptr, rows->rows + 1,
+                        0, "<u8");
+        array_interface(indices, sizeof indices, rows->indices, nnz, 0, "<u4");
+        array_interface(data, sizeof data, rows->data, nnz, 0, "<f4");
+        failed = XGBoosterPredictFromCSR(m->booster, indptr, indices, data,
+                                         (bst_ulong)ncol, config, NULL, &shape,
+                                         &dim, &result);
+    } else {
+        if (rows->cols < m->features && rows_pad(rows, m->features))
+            return -1;
+        char array[192];
+        array_interface(array, sizeof array, rows->values, rows->rows,
+                        rows->cols, "<f4");
+        failed = XGBoosterPredictFromDense(m->booster, array, config, NULL,
+                                           &shape, &dim, &result);
+    }
+    if (failed) {
         char why[1024];
         xgb_message(why, sizeof why);
         return answer_fail(a, 400, "Unable to evaluate payload provided: %s",

@@ -7,6 +7,7 @@
 #ifndef SM_PREDICT_H
 #define SM_PREDICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,13 +79,22 @@ int sm_predict_invoke(const sm_predict_model *model,
 
 /* ---- the pieces, for tests ---------------------------------------------- */
 
-/* A dense matrix of features; NAN is missing. Owned. */
+/* A matrix of features, owned: dense (`values`, NAN is missing) from CSV,
+ * or compressed sparse rows (`indptr`, `indices`, `data`; absent entries
+ * missing) from LIBSVM, so a wide sparse payload costs what it holds. */
 typedef struct sm_predict_rows {
     float *values;
     size_t rows, cols;
+    bool sparse;
+    uint64_t *indptr;  /* rows + 1 offsets into indices and data */
+    uint32_t *indices; /* columns, ascending within a row */
+    float *data;
 } sm_predict_rows;
 
 void sm_predict_rows_clear(sm_predict_rows *rows);
+
+/* The value at row `i`, column `j`; NAN when missing. */
+float sm_predict_rows_at(const sm_predict_rows *rows, size_t i, size_t j);
 
 /* Parse `len` bytes of `content_type` as the container does. 0 with
  * `out` filled; otherwise the status (415) with its message in `answer`

@@ -119,15 +119,35 @@ TEST(predict_parses_libsvm_like_the_container)
     sm_predict_rows r;
     /* 1-based indices shift to 0; labels and absent features are missing */
     CHECK(parse_ok("text/libsvm", "0 1:0.5 3:2\n1 2:-1", 2, 3, &r));
-    CHECK(r.values[0] == 0.5f && isnan(r.values[1]) && r.values[2] == 2.0f);
-    CHECK(isnan(r.values[3]) && r.values[4] == -1.0f);
+    CHECK(sm_predict_rows_at(&r, 0, 0) == 0.5f);
+    CHECK(isnan(sm_predict_rows_at(&r, 0, 1)));
+    CHECK(sm_predict_rows_at(&r, 0, 2) == 2.0f);
+    CHECK(isnan(sm_predict_rows_at(&r, 1, 0)));
+    CHECK(sm_predict_rows_at(&r, 1, 1) == -1.0f);
     sm_predict_rows_clear(&r);
     /* 0-based indices stay; no content type means libsvm */
     CHECK(parse_ok(NULL, "0:1 2:3", 1, 3, &r));
-    CHECK(r.values[0] == 1.0f && r.values[2] == 3.0f);
+    CHECK(sm_predict_rows_at(&r, 0, 0) == 1.0f);
+    CHECK(sm_predict_rows_at(&r, 0, 2) == 3.0f);
     sm_predict_rows_clear(&r);
     CHECK(parse_ok("text/x-libsvm", "1:1 1:2", 1, 1, &r)); /* summed */
-    CHECK(r.values[0] == 3.0f);
+    CHECK(sm_predict_rows_at(&r, 0, 0) == 3.0f);
+    sm_predict_rows_clear(&r);
+    /* columns out of order in a row, a blank row between */
+    CHECK(parse_ok("text/libsvm", "0 5:1 2:4\n\n1 3:7 3:1", 3, 5, &r));
+    CHECK(sm_predict_rows_at(&r, 0, 1) == 4.0f);
+    CHECK(sm_predict_rows_at(&r, 0, 4) == 1.0f);
+    CHECK(isnan(sm_predict_rows_at(&r, 1, 1)));
+    CHECK(sm_predict_rows_at(&r, 2, 2) == 8.0f);
+    sm_predict_rows_clear(&r);
+    /* a huge index over many rows stays small: one entry */
+    char wide[300] = "1:1";
+    for (int i = 0; i < 200; i++)
+        strcat(wide, "\n");
+    strcat(wide, "16000000:2");
+    CHECK(parse_ok("text/libsvm", wide, 201, 16000000, &r));
+    CHECK(r.sparse && r.indptr[r.rows] == 2);
+    CHECK(sm_predict_rows_at(&r, 200, 15999999) == 2.0f);
     sm_predict_rows_clear(&r);
     CHECK(parse_fails("text/libsvm", "x:1", 415,
                       "invalid literal for int() with base 10: 'x'"));
