@@ -3,6 +3,7 @@
 #include "s3_cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,7 +77,7 @@ static int s3_mb(const s3_args *args);
 static const s3_command s3_commands[] = {
     {"cp", s3_cp, 2, 2,
      "cp SRC DST      copy a file to S3 (multipart when large) or an "
-     "object to a file"},
+     "object to a file (- is stdout)"},
     {"ls", s3_ls, 0, 1,
      "ls [s3://B[/P]] list buckets, or the objects and prefixes under P"},
     {"rm", s3_rm, 1, 1,
@@ -330,6 +331,25 @@ static int cp_upload(const s3_args *a, sm_aws *aws, const sm_s3_transfer *t,
     return 0;
 }
 
+/* `cp s3://B/K -`, as the AWS CLI has it: the object's bytes on stdout and
+ * nothing else there. */
+static int cp_to_stdout(sm_aws *aws, const sm_s3_uri *src,
+                        const progress_view *v)
+{
+    char *data = NULL;
+    size_t len = 0;
+    sm_aws_error err = {0};
+    if (sm_s3_get_bytes(aws, src->bucket, src->key, &data, &len, &err))
+        return fail("cp", &err, v);
+    int rc = fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0
+                 ? 0
+                 : EXIT_FAIL;
+    if (rc)
+        fprintf(stderr, PROG " cp: writing to stdout: %s\n", strerror(errno));
+    free(data);
+    return rc;
+}
+
 static int cp_download(const s3_args *a, sm_aws *aws, const sm_s3_transfer *t,
                        const progress_view *v)
 {
@@ -346,8 +366,10 @@ static int cp_download(const s3_args *a, sm_aws *aws, const sm_s3_transfer *t,
                 a->pos[0]);
         return EXIT_USAGE;
     }
-    sm_buf path = {0};
     const char *dst = a->pos[1];
+    if (strcmp(dst, "-") == 0)
+        return cp_to_stdout(aws, &src, v);
+    sm_buf path = {0};
     size_t dlen = strlen(dst);
     if ((dlen && dst[dlen - 1] == '/') ||
         (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)))
