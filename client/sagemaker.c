@@ -424,14 +424,15 @@ static int deliver(const sm_sagemaker_pager *pager, json_t *items, size_t *seen,
 
 /* After a page: 0 when everything was read, 1 to ask for the next page,
  * 2 when more remain but listing stops here: the callback or a bound said
- * so, the page was empty though it carried a token (a service quirk seen
- * with time filters), or the token came back unchanged. */
-static int after_page(int answer, int full, size_t page_items, int pages,
-                      int max_pages, const char *sent, const char *next)
+ * so, or the token came back unchanged. An empty page that carries a token
+ * goes on, as botocore's paginators do: SageMaker answers so when a filter
+ * matched nothing in the part of the list it looked at. */
+static int after_page(int answer, int full, int pages, int max_pages,
+                      const char *sent, const char *next)
 {
     if (!*next)
         return 0;
-    if (answer || full || !page_items || pages >= max_pages ||
+    if (answer || full || pages >= max_pages ||
         (sent && strcmp(sent, next) == 0))
         return 2;
     return 1;
@@ -460,8 +461,7 @@ int sm_sagemaker_paginate(const sm_awsjson_caller *caller,
         json_t *items = sm_awsjson_array(response, pager->result_key);
         int answer = deliver(pager, items ? items : empty, &seen, &full, err);
         const char *next = sm_awsjson_str(response, "NextToken");
-        more = after_page(answer, full, json_array_size(items), pages,
-                          max_pages, sent, next);
+        more = after_page(answer, full, pages, max_pages, sent, next);
         if (answer < 0)
             rc = -1;
         if (!rc && more == 1) {

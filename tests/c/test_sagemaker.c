@@ -955,15 +955,15 @@ TEST(sagemaker_list_pages)
     fake_caller_finish(&fake);
 }
 
-TEST(sagemaker_list_stops_on_quirks)
+TEST(sagemaker_list_pages_past_empty_pages_and_stops_on_quirks)
 {
-    /* An empty page that still carries a token ends the listing. */
+    /* An empty page that still carries a token goes on to the next. */
     static const fake_step empty[] = {
         {"ListEndpoints", PAGE(EP("a"), ", \"NextToken\": \"t1\""), NULL, NULL},
         {"ListEndpoints", PAGE("", ", \"NextToken\": \"t2\""), NULL, NULL},
-        {"ListEndpoints", PAGE(EP("never"), ""), NULL, NULL},
+        {"ListEndpoints", PAGE(EP("c"), ""), NULL, NULL},
     };
-    /* So does a token that comes back unchanged. */
+    /* A token that comes back unchanged ends the listing. */
     static const fake_step same[] = {
         {"ListEndpoints", PAGE(EP("a"), ", \"NextToken\": \"t1\""), NULL, NULL},
         {"ListEndpoints", PAGE(EP("b"), ", \"NextToken\": \"t1\""), NULL, NULL},
@@ -980,8 +980,8 @@ TEST(sagemaker_list_stops_on_quirks)
     sm_awsjson_caller caller = fake_caller_start(&fake, empty, 3);
     CHECK(sm_sagemaker_list_via(&caller, SM_SAGEMAKER_ENDPOINT, NULL, &list,
                                 &err) == 0);
-    CHECK(list.count == 1 && list.truncated);
-    CHECK(json_array_size(fake.requests) == 2);
+    CHECK(list.count == 2 && !list.truncated);
+    CHECK(json_array_size(fake.requests) == 3);
     sm_sagemaker_listing_clear(&list);
     fake_caller_finish(&fake);
 
