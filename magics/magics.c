@@ -275,6 +275,11 @@ static int run_line(sm_magics *m, sm_out *out, const char *line,
     if (expr[0] == '%')
         rc = run_magic(m, out, expr + 1, NULL, &res->value, &res->shown, ename,
                        err);
+    else if (rhs && expr[0] == '$' &&
+             (res->value = eval_reference(m, expr, err)))
+        rc = 0; /* `r = $_`, `x = ${job.Metrics}`: the value, as it is */
+    else if (rhs && err->message[0])
+        rc = -1;
     else if (rhs)
         rc = (res->value = literal_value(m, expr, err)) ? 0 : -1;
     else if (!(res->value = eval_reference(m, expr, err)))

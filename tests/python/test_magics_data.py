@@ -173,13 +173,14 @@ def test_api_calls(local):
     k = local.kernel
     me = value(k.ok("%%api sts GetCallerIdentity\n"))
     assert me["Account"] == LOCAL_ACCOUNT and me["Arn"].endswith("sagemagic-local")
-    cell = k.run("%%api sagemaker ListTrainingJobs\n{\"MaxResults\": 5}")
-    if cell.status == "ok":
-        assert "TrainingJobSummaries" in value(cell)
-    else:  # the local service does not offer SageMaker yet: one clear sentence
-        error = cell.error
-        assert error["evalue"].startswith("ListTrainingJobs failed: "), error
-        assert "\n" not in error["evalue"] and error["ename"] == "ClientError"
+    assert "TrainingJobSummaries" in value(k.ok("%%api sagemaker ListTrainingJobs\n"
+                                                "{\"MaxResults\": 5}"))
+    # `r = $_` keeps the response as it is, so its fields can be read
+    k.ok("%%api sts GetCallerIdentity")
+    assert k.ok("r = $_\n${r.Account}").result == LOCAL_ACCOUNT
+    assert k.ok("a = ${r.Account}\na").result == LOCAL_ACCOUNT
+    assert k.ok("t = $r/x\nt").result.endswith("/x")  # text around it: text
+    assert k.fails("n = ${r.NoSuchField}")["evalue"] == "$r has no field 'NoSuchField'"
     # ${...} expands in the body; s3's REST operations answer as JSON
     cell = k.ok('key = sagemagic/small.csv\n')
     cell = k.ok('%%api s3 HeadObject\n{"Bucket": "sagemaker-us-east-1-000000000000", '
