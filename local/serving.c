@@ -1256,8 +1256,7 @@ static int config_must_exist(sm_serving *self, const char *name,
 /* CreateEndpoint's and UpdateEndpoint's members: the endpoint's name and
  * ARN, and an endpoint config that exists. 0, or -1 with the error. */
 static int endpoint_args(sm_serving *self, const json_t *in, const char **name,
-                         const char **config, char arn[256],
-                         sm_http_error *err)
+                         const char **config, char arn[256], sm_http_error *err)
 {
     int rc = sm_sm_name(in, "EndpointName", "EndpointName", name, err);
     if (!rc)
