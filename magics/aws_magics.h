@@ -34,6 +34,12 @@ int sm_magic_logs(sm_call *call);
 int sm_magic_train(sm_call *call);
 int sm_magic_stop(sm_call *call);
 
+/* prepare_magic.c (no AWS: a local CSV made into training files) */
+int sm_magic_prepare(sm_call *call);
+
+/* transform_magics.c */
+int sm_magic_transform(sm_call *call);
+
 /* ---- shared (aws_common.c) ---------------------------------------------- */
 
 /* The client for the current settings (borrowed), or NULL with the call's
@@ -52,6 +58,26 @@ int sm_call_interrupted(void *call);
  * when absent. 0, or -1 with the call's error set. */
 int sm_call_count_flag(sm_call *call, const char *name, long fallback,
                        long max, long *out);
+
+/* The wait between two looks at a job: %config poll, whose "auto" is
+ * 250 ms on the local backend and 5 s on AWS. */
+long sm_call_poll_ms(sm_call *call);
+
+/* Nonzero when the magic should watch what it started: no --no-wait and
+ * %config wait not off. */
+int sm_call_waits(sm_call *call);
+
+/* An interrupt while watching the `label` ("training job") `name`: the
+ * error saying it keeps running and how to stop it. Returns -1. */
+int sm_call_stop_watching(sm_call *call, const char *label, const char *name);
+
+/* `text` (a failure reason) as one sentence into out[size]: whitespace
+ * runs made one space, no final full stop. */
+void sm_call_one_sentence(const char *text, char *out, size_t size);
+
+/* The SDK's default job name: `base` cut to fit, then
+ * -yyyy-mm-dd-HH-MM-SS-mmm in UTC, at most 63 characters. */
+void sm_call_default_name(const char *base, char *out, size_t size);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

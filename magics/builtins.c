@@ -59,6 +59,15 @@ static const sm_flag logs_flags[] = {
     {"follow", 'f', NULL, "keep showing new lines until the job ends (an "
                           "interrupt stops following, not the job)"},
     {0}};
+static const sm_flag prepare_flags[] = {
+    {"label", 0, "COLUMN", "the column to predict (required); it goes first"},
+    {"split", 0, "F,F[,F]", "fractions for train, validation[, test] "
+                            "(default 0.8,0.1,0.1)"},
+    {"seed", 0, "N", "the shuffle's seed (default 42): the same seed gives "
+                     "the same files"},
+    {"out", 0, "DIR", "the folder for train.csv, validation.csv, test.csv "
+                      "(default: FILE without .csv, plus -prepared)"},
+    {0}};
 
 static const sm_flag train_flags[] = {
     {"train", 0, "URI", "the S3 data to train on (required)"},
@@ -88,6 +97,14 @@ static const sm_magic table[] = {
      "default bucket",
      "the identity, region, backend and bucket", "%whoami", no_flags, 0, 0,
      SM_LINE, false},
+    {"prepare", sm_magic_prepare,
+     "%prepare FILE --label COLUMN [--split 0.8,0.1,0.1] [--seed N] "
+     "[--out DIR]",
+     "turns a CSV with a header into SageMaker's training format (label "
+     "first, no header, no index), shuffled with the seed and split into "
+     "train, validation and test files; every value must be a number",
+     "the folder", "data = %prepare housing.csv --label price --seed 7",
+     prepare_flags, 1, 1, SM_LINE, false},
     {"upload", sm_magic_upload, "%upload PATH... [--bucket B] [--prefix P] "
                                 "[--key K]",
      "uploads files or folders to S3 (multipart when large) and shows size, "
