@@ -1,5 +1,6 @@
 /* aws_common: what the magics that call AWS share: the client for the
- * current settings, and an AWS failure as the cell's one sentence. */
+ * current settings, an AWS failure as the cell's one sentence, and the
+ * pieces of watching a job (poll interval, interrupt message, live card). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aws_magics.h"
 
@@ -115,4 +117,44 @@ void sm_call_default_name(const char *base, char *out, size_t size)
              tm.tm_sec % 100, (int)(tv.tv_usec / 1000) % 1000);
     size_t room = 63 - strlen(stamp) - 1;
     snprintf(out, size, "%.*s-%s", (int)room, base, stamp);
+}
+
+double sm_wall_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+void sm_card_init(sm_card *self, sm_call *call, const char *kind)
+{
+    static unsigned serial;
+    self->call = call;
+    self->displayed = 0;
+    snprintf(self->display_id, sizeof self->display_id, "sagemagic-%.32s-%ld-%u",
+             kind, (long)getpid(), ++serial);
+}
+
+void sm_card_html_begin(sm_buf *html, const char *title)
+{
+    char *t = sm_html_escape(title);
+    sm_buf_printf(html, "<div style=\"border:1px solid var(--jp-border-color2);"
+                        "padding:6px 10px;color:var(--jp-ui-font-color1);"
+                        "background:var(--jp-layout-color1);font-family:"
+                        "var(--jp-ui-font-family)\"><b>%s</b>"
+                        "<table style=\"margin-top:4px\">",
+                  t ? t : "");
+    free(t);
+}
+
+void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
+{
+    sm_buf_puts(html, "</table></div>");
+    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(plain),
+                               "text/html", sm_buf_str(html));
+    if (self->displayed)
+        sm_out_update_display(self->call->out, bundle, NULL, self->display_id);
+    else
+        sm_out_display(self->call->out, bundle, NULL, self->display_id);
+    self->displayed = 1;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "aws.h"
+#include "buf.h"
 #include "backend.h"
 #include "magic.h"
 
@@ -78,6 +79,29 @@ void sm_call_one_sentence(const char *text, char *out, size_t size);
 /* The SDK's default job name: `base` cut to fit, then
  * -yyyy-mm-dd-HH-MM-SS-mmm in UTC, at most 63 characters. */
 void sm_call_default_name(const char *base, char *out, size_t size);
+
+/* The time of day in seconds since the epoch, for elapsed times. */
+double sm_wall_now(void);
+
+/* A live card: shown once with display_data, then updated in place
+ * (update_display_data) under the same display id. */
+typedef struct sm_card {
+    sm_call *call;
+    char display_id[96];
+    int displayed;
+} sm_card;
+
+/* A card of `call` with a display id of its own; `kind` (borrowed) is a
+ * word for the id ("train"). */
+void sm_card_init(sm_card *self, sm_call *call, const char *kind);
+
+/* Open a card's HTML in `html`: a box in JupyterLab's theme colours with
+ * `title` (escaped here) in bold, and a table for the rows after it. */
+void sm_card_html_begin(sm_buf *html, const char *title);
+
+/* Show the card's text and HTML (both borrowed; the HTML's table and box
+ * are closed here). */
+void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

@@ -117,12 +117,13 @@ static int read_table(sm_call *call, const char *path, sm_csv *csv)
     if (sm_csv_parse(text, path, csv, &call->err))
         return -1;
     if (csv->rows < 2) {
+        sm_error_set(&call->err,
+                     "%s has %s; %%prepare needs a header row and "
+                     "at least one row of data",
+                     path,
+                     csv->rows ? "a header but no rows" : "no rows at all");
         sm_csv_clear(csv);
-        return sm_error_set(
-            &call->err,
-            "%s has %s; %%prepare needs a header "
-            "row and at least one row of data",
-            path, csv->rows ? "a header but no rows" : "no rows at all");
+        return -1;
     }
     return 0;
 }

@@ -20,13 +20,6 @@
 
 #define MAX_HYPERPARAMETERS 100
 
-static double wall_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
 /* ---- hyperparameters ----------------------------------------------------- */
 
 typedef struct hp_list {
@@ -277,8 +270,7 @@ typedef struct watch {
     sm_call *call;
     sm_aws *aws;
     const char *name;
-    char display_id[96];
-    int displayed;
+    sm_card card;
     double started;
     char *token; /* the log stream's forward token */
     char *stream;
@@ -291,10 +283,10 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     char elapsed[32], t[32];
     double start = job->state.creation_time > 0 ? job->state.creation_time
                                                 : w->started;
-    double end = job->state.end_time > 0 ? job->state.end_time : wall_now();
+    double end = job->state.end_time > 0 ? job->state.end_time : sm_wall_now();
     sm_render_duration(end - start, elapsed, sizeof elapsed);
     sm_buf p = {0}, h = {0};
-    char *ename = sm_html_escape(w->name);
+    char title[128];
     const char *status = job->state.status[0] ? job->state.status : "Starting";
     const char *secondary = job->state.secondary_status;
     if (strcmp(secondary, status) == 0)
@@ -305,11 +297,8 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     sm_buf_printf(&p, "  elapsed    %s\n  instance   %s x %d\n", elapsed,
                   job->instance_type[0] ? job->instance_type : "?",
                   job->instance_count ? job->instance_count : 1);
-    sm_buf_printf(&h, "<div style=\"border:1px solid var(--jp-border-color2);"
-                      "padding:6px 10px;color:var(--jp-ui-font-color1);"
-                      "background:var(--jp-layout-color1);font-family:"
-                      "var(--jp-ui-font-family)\"><b>training job %s</b>"
-                      "<table style=\"margin-top:4px\">", ename ? ename : "");
+    snprintf(title, sizeof title, "training job %s", w->name);
+    sm_card_html_begin(&h, title);
     sm_buf_printf(&h, "<tr><td>status</td><td><b>%s</b>%s%s%s</td></tr>",
                   status, secondary[0] ? " (" : "", secondary,
                   secondary[0] ? ")" : "");
@@ -371,15 +360,7 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
             free(f);
         }
     }
-    sm_buf_puts(&h, "</table></div>");
-    free(ename);
-    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(&p),
-                               "text/html", sm_buf_str(&h));
-    if (w->displayed)
-        sm_out_update_display(w->call->out, bundle, NULL, w->display_id);
-    else
-        sm_out_display(w->call->out, bundle, NULL, w->display_id);
-    w->displayed = 1;
+    sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
 }
@@ -430,11 +411,9 @@ static void read_logs(watch *w)
 
 static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 {
-    static unsigned serial;
-    watch w = {.call = call, .aws = aws, .name = name, .started = wall_now(),
+    watch w = {.call = call, .aws = aws, .name = name, .started = sm_wall_now(),
                .metrics = json_object()};
-    snprintf(w.display_id, sizeof w.display_id, "sagemagic-train-%ld-%u",
-             (long)getpid(), ++serial);
+    sm_card_init(&w.card, call, "train");
     int rc = 0;
     for (;;) {
         sm_aws_error err = {.http_status = 0};
