@@ -156,6 +156,7 @@ bench: deps all
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/sigv4_bench.py
 	$(PY) bench/local_bench.py
+	$(PY) bench/wait_bench.py
 
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install

@@ -1,8 +1,14 @@
 /* aws_common: what the magics that call AWS share: the client for the
- * current settings, and an AWS failure as the cell's one sentence. */
+ * current settings, an AWS failure as the cell's one sentence, and the
+ * pieces of watching a job (poll interval, interrupt message, live card). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "aws_magics.h"
 
@@ -50,4 +56,105 @@ int sm_call_count_flag(sm_call *call, const char *name, long fallback,
                                         "%ld, not '%s'", name, max, v);
     *out = n;
     return 0;
+}
+
+long sm_call_poll_ms(sm_call *call)
+{
+    sm_config *config = sm_magics_config(call->m);
+    const char *poll = sm_config_get(config, "poll");
+    if (strcmp(poll, "auto") != 0)
+        return (long)(atof(poll) * 1000);
+    return strcmp(sm_config_get(config, "backend"), "local") == 0 ? 250 : 5000;
+}
+
+int sm_call_waits(sm_call *call)
+{
+    const char *wait = sm_config_get(sm_magics_config(call->m), "wait");
+    return !sm_args_get(&call->args, "no-wait") &&
+           !(strcasecmp(wait, "false") == 0 || strcasecmp(wait, "no") == 0 ||
+             strcasecmp(wait, "off") == 0 || strcmp(wait, "0") == 0);
+}
+
+int sm_call_stop_watching(sm_call *call, const char *label, const char *name)
+{
+    call->ename = "KeyboardInterrupt";
+    return sm_error_set(&call->err,
+                        "interrupted: stopped watching %s, but the %s keeps "
+                        "running (stop it with %%stop %s)",
+                        name, label, name);
+}
+
+void sm_call_one_sentence(const char *text, char *out, size_t size)
+{
+    size_t n = 0;
+    int space = 0;
+    for (const char *p = text; *p && n + 1 < size; p++) {
+        if (isspace((unsigned char)*p)) {
+            space = n > 0;
+            continue;
+        }
+        if (space && n + 2 < size)
+            out[n++] = ' ';
+        space = 0;
+        out[n++] = *p;
+    }
+    while (n && (out[n - 1] == '.' || out[n - 1] == ' '))
+        n--;
+    out[n] = '\0';
+}
+
+void sm_call_default_name(const char *base, char *out, size_t size)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    time_t secs = tv.tv_sec;
+    gmtime_r(&secs, &tm);
+    char stamp[64];
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02d-%02d-%02d-%02d-%03d",
+             (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+             tm.tm_sec % 100, (int)(tv.tv_usec / 1000) % 1000);
+    size_t room = 63 - strlen(stamp) - 1;
+    snprintf(out, size, "%.*s-%s", (int)room, base, stamp);
+}
+
+double sm_wall_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+void sm_card_init(sm_card *self, sm_call *call, const char *kind)
+{
+    static unsigned serial;
+    self->call = call;
+    self->displayed = 0;
+    snprintf(self->display_id, sizeof self->display_id, "sagemagic-%.32s-%ld-%u",
+             kind, (long)getpid(), ++serial);
+}
+
+void sm_card_html_begin(sm_buf *html, const char *title)
+{
+    char *t = sm_html_escape(title);
+    sm_buf_printf(html, "<div style=\"border:1px solid var(--jp-border-color2);"
+                        "padding:6px 10px;color:var(--jp-ui-font-color1);"
+                        "background:var(--jp-layout-color1);font-family:"
+                        "var(--jp-ui-font-family)\"><b>%s</b>"
+                        "<table style=\"margin-top:4px\">",
+                  t ? t : "");
+    free(t);
+}
+
+void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
+{
+    sm_buf_puts(html, "</table></div>");
+    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(plain),
+                               "text/html", sm_buf_str(html));
+    if (self->displayed)
+        sm_out_update_display(self->call->out, bundle, NULL, self->display_id);
+    else
+        sm_out_display(self->call->out, bundle, NULL, self->display_id);
+    self->displayed = 1;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "aws.h"
+#include "buf.h"
 #include "backend.h"
 #include "magic.h"
 
@@ -34,6 +35,12 @@ int sm_magic_logs(sm_call *call);
 int sm_magic_train(sm_call *call);
 int sm_magic_stop(sm_call *call);
 
+/* prepare_magic.c (no AWS: a local CSV made into training files) */
+int sm_magic_prepare(sm_call *call);
+
+/* transform_magics.c */
+int sm_magic_transform(sm_call *call);
+
 /* ---- shared (aws_common.c) ---------------------------------------------- */
 
 /* The client for the current settings (borrowed), or NULL with the call's
@@ -52,6 +59,49 @@ int sm_call_interrupted(void *call);
  * when absent. 0, or -1 with the call's error set. */
 int sm_call_count_flag(sm_call *call, const char *name, long fallback,
                        long max, long *out);
+
+/* The wait between two looks at a job: %config poll, whose "auto" is
+ * 250 ms on the local backend and 5 s on AWS. */
+long sm_call_poll_ms(sm_call *call);
+
+/* Nonzero when the magic should watch what it started: no --no-wait and
+ * %config wait not off. */
+int sm_call_waits(sm_call *call);
+
+/* An interrupt while watching the `label` ("training job") `name`: the
+ * error saying it keeps running and how to stop it. Returns -1. */
+int sm_call_stop_watching(sm_call *call, const char *label, const char *name);
+
+/* `text` (a failure reason) as one sentence into out[size]: whitespace
+ * runs made one space, no final full stop. */
+void sm_call_one_sentence(const char *text, char *out, size_t size);
+
+/* The SDK's default job name: `base` cut to fit, then
+ * -yyyy-mm-dd-HH-MM-SS-mmm in UTC, at most 63 characters. */
+void sm_call_default_name(const char *base, char *out, size_t size);
+
+/* The time of day in seconds since the epoch, for elapsed times. */
+double sm_wall_now(void);
+
+/* A live card: shown once with display_data, then updated in place
+ * (update_display_data) under the same display id. */
+typedef struct sm_card {
+    sm_call *call;
+    char display_id[96];
+    int displayed;
+} sm_card;
+
+/* A card of `call` with a display id of its own; `kind` (borrowed) is a
+ * word for the id ("train"). */
+void sm_card_init(sm_card *self, sm_call *call, const char *kind);
+
+/* Open a card's HTML in `html`: a box in JupyterLab's theme colours with
+ * `title` (escaped here) in bold, and a table for the rows after it. */
+void sm_card_html_begin(sm_buf *html, const char *title);
+
+/* Show the card's text and HTML (both borrowed; the HTML's table and box
+ * are closed here). */
+void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

@@ -59,6 +59,15 @@ static const sm_flag logs_flags[] = {
     {"follow", 'f', NULL, "keep showing new lines until the job ends (an "
                           "interrupt stops following, not the job)"},
     {0}};
+static const sm_flag prepare_flags[] = {
+    {"label", 0, "COLUMN", "the column to predict (required); it goes first"},
+    {"split", 0, "F,F[,F]", "fractions for train, validation[, test] "
+                            "(default 0.8,0.1,0.1)"},
+    {"seed", 0, "N", "the shuffle's seed (default 42): the same seed gives "
+                     "the same files"},
+    {"out", 0, "DIR", "the folder for train.csv, validation.csv, test.csv "
+                      "(default: FILE without .csv, plus -prepared)"},
+    {0}};
 
 static const sm_flag train_flags[] = {
     {"train", 0, "URI", "the S3 data to train on (required)"},
@@ -74,6 +83,22 @@ static const sm_flag train_flags[] = {
     {"no-wait", 0, NULL, "start the job and return at once"},
     {"dry-run", 0, NULL, "show the CreateTrainingJob request and send nothing"},
     {0}};
+static const sm_flag transform_flags[] = {
+    {"input", 0, "URI", "the S3 data to transform: an object or a prefix "
+                        "(required)"},
+    {"output", 0, "URI", "where the results go, one INPUT.out per input "
+                         "object (required)"},
+    {"instance", 0, "TYPE", "instance type (default: %config instance_type)"},
+    {"count", 0, "N", "number of instances (default 1)"},
+    {"split", 0, "line|none", "line: each line a record, results one per "
+                              "line (default: each object whole)"},
+    {"content-type", 0, "T", "the input's content type (default text/csv)"},
+    {"name", 0, "N", "the job's name (default: MODEL-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"no-wait", 0, NULL, "start the job and return at once"},
+    {"dry-run", 0, NULL, "show the CreateModel and CreateTransformJob "
+                         "requests and create nothing (only Describe calls "
+                         "are sent)"},
+    {0}};
 
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
@@ -88,6 +113,14 @@ static const sm_magic table[] = {
      "default bucket",
      "the identity, region, backend and bucket", "%whoami", no_flags, 0, 0,
      SM_LINE, false},
+    {"prepare", sm_magic_prepare,
+     "%prepare FILE --label COLUMN [--split 0.8,0.1,0.1] [--seed N] "
+     "[--out DIR]",
+     "turns a CSV with a header into SageMaker's training format (label "
+     "first, no header, no index), shuffled with the seed and split into "
+     "train, validation and test files; every value must be a number",
+     "the folder", "data = %prepare housing.csv --label price --seed 7",
+     prepare_flags, 1, 1, SM_LINE, false},
     {"upload", sm_magic_upload, "%upload PATH... [--bucket B] [--prefix P] "
                                 "[--key K]",
      "uploads files or folders to S3 (multipart when large) and shows size, "
@@ -134,6 +167,17 @@ static const sm_magic table[] = {
      "shows a training or transform job's log lines (or an endpoint's) from "
      "CloudWatch Logs",
      NULL, "%logs my-training-job --tail 20", logs_flags, 1, 1, SM_LINE, false},
+    {"transform", sm_magic_transform,
+     "%transform JOB|MODEL --input URI --output URI [--instance TYPE] "
+     "[--count N] [--split line] [--content-type T] [--name N] [--no-wait] "
+     "[--dry-run]",
+     "runs a batch transform job with a model (made from a completed "
+     "training job when given one), shown live, then where the output is "
+     "and its first lines",
+     "the job name",
+     "%transform $job --input $test --output s3://my-bucket/predictions/ "
+     "--split line",
+     transform_flags, 1, 1, SM_LINE, false},
     {"api", sm_magic_api, "%%api SERVICE OPERATION",
      "one API call of sagemaker, logs, sts, s3 or runtime with a JSON body "
      "(${NAME} expands in it)",

@@ -13,6 +13,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "files.h"
 #include "render.h"
 #include "s3.h"
 
@@ -571,21 +572,6 @@ int sm_magic_upload(sm_call *call)
 
 /* ---- %download ----------------------------------------------------------- */
 
-static int mkdirs(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int make_parent(sm_call *call, const char *path)
 {
     char dir[PATH_MAX];
@@ -594,7 +580,7 @@ static int make_parent(sm_call *call, const char *path)
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    if (mkdirs(dir) != 0) {
+    if (sm_files_mkdirs(dir, 0777) != 0) {
         call->ename = "OSError";
         return sm_error_set(&call->err, "cannot create folder %s: %s", dir,
                             strerror(errno));

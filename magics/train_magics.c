@@ -20,13 +20,6 @@
 
 #define MAX_HYPERPARAMETERS 100
 
-static double wall_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
 /* ---- hyperparameters ----------------------------------------------------- */
 
 typedef struct hp_list {
@@ -277,8 +270,7 @@ typedef struct watch {
     sm_call *call;
     sm_aws *aws;
     const char *name;
-    char display_id[96];
-    int displayed;
+    sm_card card;
     double started;
     char *token; /* the log stream's forward token */
     char *stream;
@@ -291,10 +283,10 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     char elapsed[32], t[32];
     double start = job->state.creation_time > 0 ? job->state.creation_time
                                                 : w->started;
-    double end = job->state.end_time > 0 ? job->state.end_time : wall_now();
+    double end = job->state.end_time > 0 ? job->state.end_time : sm_wall_now();
     sm_render_duration(end - start, elapsed, sizeof elapsed);
     sm_buf p = {0}, h = {0};
-    char *ename = sm_html_escape(w->name);
+    char title[128];
     const char *status = job->state.status[0] ? job->state.status : "Starting";
     const char *secondary = job->state.secondary_status;
     if (strcmp(secondary, status) == 0)
@@ -305,11 +297,8 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     sm_buf_printf(&p, "  elapsed    %s\n  instance   %s x %d\n", elapsed,
                   job->instance_type[0] ? job->instance_type : "?",
                   job->instance_count ? job->instance_count : 1);
-    sm_buf_printf(&h, "<div style=\"border:1px solid var(--jp-border-color2);"
-                      "padding:6px 10px;color:var(--jp-ui-font-color1);"
-                      "background:var(--jp-layout-color1);font-family:"
-                      "var(--jp-ui-font-family)\"><b>training job %s</b>"
-                      "<table style=\"margin-top:4px\">", ename ? ename : "");
+    snprintf(title, sizeof title, "training job %s", w->name);
+    sm_card_html_begin(&h, title);
     sm_buf_printf(&h, "<tr><td>status</td><td><b>%s</b>%s%s%s</td></tr>",
                   status, secondary[0] ? " (" : "", secondary,
                   secondary[0] ? ")" : "");
@@ -371,15 +360,7 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
             free(f);
         }
     }
-    sm_buf_puts(&h, "</table></div>");
-    free(ename);
-    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(&p),
-                               "text/html", sm_buf_str(&h));
-    if (w->displayed)
-        sm_out_update_display(w->call->out, bundle, NULL, w->display_id);
-    else
-        sm_out_display(w->call->out, bundle, NULL, w->display_id);
-    w->displayed = 1;
+    sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
 }
@@ -428,58 +409,20 @@ static void read_logs(watch *w)
     sm_logs_events_clear(&events);
 }
 
-static long poll_ms(sm_call *call)
-{
-    sm_config *config = sm_magics_config(call->m);
-    const char *poll = sm_config_get(config, "poll");
-    if (strcmp(poll, "auto") != 0)
-        return (long)(atof(poll) * 1000);
-    return strcmp(sm_config_get(config, "backend"), "local") == 0 ? 250 : 5000;
-}
-
-static int interrupted(sm_call *call, const char *name)
-{
-    call->ename = "KeyboardInterrupt";
-    return sm_error_set(&call->err, "interrupted: stopped watching %s, but the "
-                                    "training job keeps running (stop it with "
-                                    "%%stop %s)", name, name);
-}
-
-/* The reason as one sentence: whitespace runs made one space. */
-static void one_sentence(const char *text, char *out, size_t size)
-{
-    size_t n = 0;
-    int space = 0;
-    for (const char *p = text; *p && n + 1 < size; p++) {
-        if (isspace((unsigned char)*p)) {
-            space = n > 0;
-            continue;
-        }
-        if (space && n + 2 < size)
-            out[n++] = ' ';
-        space = 0;
-        out[n++] = *p;
-    }
-    while (n && (out[n - 1] == '.' || out[n - 1] == ' '))
-        n--;
-    out[n] = '\0';
-}
-
 static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 {
-    static unsigned serial;
-    watch w = {.call = call, .aws = aws, .name = name, .started = wall_now(),
+    watch w = {.call = call, .aws = aws, .name = name, .started = sm_wall_now(),
                .metrics = json_object()};
-    snprintf(w.display_id, sizeof w.display_id, "sagemagic-train-%ld-%u",
-             (long)getpid(), ++serial);
+    sm_card_init(&w.card, call, "train");
     int rc = 0;
     for (;;) {
         sm_aws_error err = {.http_status = 0};
         sm_sagemaker_training_job job;
         memset(&job, 0, sizeof job);
         if (sm_sagemaker_describe_training_job(aws, name, &job, &err)) {
-            rc = sm_out_interrupted(call->out) ? interrupted(call, name)
-                                               : sm_call_fail_aws(call, &err);
+            rc = sm_out_interrupted(call->out)
+                     ? sm_call_stop_watching(call, "training job", name)
+                     : sm_call_fail_aws(call, &err);
             break;
         }
         int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRAINING_JOB,
@@ -490,9 +433,10 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
             show_charts(call, name, w.metrics);
             if (strcmp(job.state.status, "Completed") != 0) {
                 char reason[512];
-                one_sentence(job.state.failure_reason[0]
-                                 ? job.state.failure_reason
-                                 : "no reason given", reason, sizeof reason);
+                sm_call_one_sentence(job.state.failure_reason[0]
+                                         ? job.state.failure_reason
+                                         : "no reason given",
+                                     reason, sizeof reason);
                 call->ename = strcmp(job.state.status, "Failed") == 0
                                   ? "TrainingJobFailed" : "TrainingJobStopped";
                 rc = sm_error_set(&call->err, "training job %s %s: %s", name,
@@ -504,8 +448,8 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
             break;
         }
         sm_sagemaker_training_job_clear(&job);
-        if (sm_out_wait(call->out, poll_ms(call)) != 0) {
-            rc = interrupted(call, name);
+        if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0) {
+            rc = sm_call_stop_watching(call, "training job", name);
             break;
         }
     }
@@ -528,22 +472,6 @@ static void base_of_image(const char *image, char *out, size_t size)
     for (char *p = out; *p; p++)
         if (!isalnum((unsigned char)*p))
             *p = '-';
-}
-
-static void default_name(const char *base, char *out, size_t size)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t secs = tv.tv_sec;
-    gmtime_r(&secs, &tm);
-    char stamp[64];
-    snprintf(stamp, sizeof stamp, "%04d-%02d-%02d-%02d-%02d-%02d-%03d",
-             (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (int)(tv.tv_usec / 1000) % 1000);
-    size_t room = 63 - strlen(stamp) - 1;
-    snprintf(out, size, "%.*s-%s", (int)room, base, stamp);
 }
 
 static int positive_flag(sm_call *call, const char *flag, long max, long *out)
@@ -638,7 +566,7 @@ int sm_magic_train(sm_call *call)
     if (name_flag && *name_flag)
         snprintf(name, sizeof name, "%.63s", name_flag);
     else
-        default_name(base, name, sizeof name);
+        sm_call_default_name(base, name, sizeof name);
     const char *content_type = sm_args_get(a, "content-type");
     if (!content_type || !*content_type)
         content_type = "text/csv";
@@ -680,11 +608,7 @@ int sm_magic_train(sm_call *call)
     }
     sm_backend_note_job(backend, "training", name);
     call->result = json_string(name);
-    const char *wait = sm_config_get(config, "wait");
-    int waiting = !sm_args_get(a, "no-wait") &&
-                  !(strcasecmp(wait, "false") == 0 || strcasecmp(wait, "no") == 0 ||
-                    strcasecmp(wait, "off") == 0 || strcmp(wait, "0") == 0);
-    if (!waiting) {
+    if (!sm_call_waits(call)) {
         char line[512];
         snprintf(line, sizeof line, "started training job %s (see it with "
                                     "%%status %s)\n", name, name);

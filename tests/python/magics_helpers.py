@@ -274,3 +274,43 @@ def stop_process(proc, timeout=10):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+# ---- a kernel on the local backend ------------------------------------------
+
+class LocalKernel:
+    """A kernel whose sagemagic-local serves a private data dir, with boto3
+    clients that use the service's own credentials."""
+
+    def __init__(self, base):
+        self.data_dir = base / "local-data"
+        self.work = base / "work"
+        self.work.mkdir()
+        env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
+        self.kernel = Kernel(env, self.work, stderr_path=base / "kernel.stderr")
+
+    def client(self, service):
+        from botocore.config import Config
+        import boto3
+        info = json.loads((self.data_dir / "service.json").read_text())
+        c = json.loads((self.data_dir / "credentials.json").read_text())
+        return boto3.client(
+            service, endpoint_url=info["endpoint_url"], region_name=c["Region"],
+            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+
+    def sagemaker(self):
+        return self.client("sagemaker")
+
+
+def local_kernel(tmp_path_factory, name):
+    """A started LocalKernel for a module fixture to yield from; stopped,
+    with its service, when the generator closes."""
+    assert os.path.exists(LOCAL_BIN), f"build it first: {LOCAL_BIN}"
+    loc = LocalKernel(tmp_path_factory.mktemp(name))
+    loc.kernel.start()
+    try:
+        yield loc
+    finally:
+        loc.kernel.stop()
+        stop_local_service(loc.data_dir)

@@ -6,34 +6,14 @@ boto3 with the service's credentials checks what arrived.
 Data is made here with a fixed seed. Every service and kernel started here
 is stopped; every wait is bounded."""
 import json
-import os
 import random
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from magics_helpers import LOCAL_BIN, Kernel, clean_env, stop_local_service
+from magics_helpers import local_kernel
 
 pytestmark = pytest.mark.timeout(300)
-
-
-class Local:
-    def __init__(self, base):
-        self.data_dir = base / "local-data"
-        self.work = base / "work"
-        self.work.mkdir()
-        env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
-        self.kernel = Kernel(env, self.work, stderr_path=base / "kernel.stderr")
-
-    def sagemaker(self):
-        info = json.loads((self.data_dir / "service.json").read_text())
-        c = json.loads((self.data_dir / "credentials.json").read_text())
-        return boto3.client(
-            "sagemaker", endpoint_url=info["endpoint_url"], region_name=c["Region"],
-            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-            config=Config(retries={"max_attempts": 1}))
 
 
 def linear_rows(n, seed, features=3):
@@ -49,18 +29,12 @@ def linear_rows(n, seed, features=3):
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    assert os.path.exists(LOCAL_BIN), f"build it first: {LOCAL_BIN}"
-    loc = Local(tmp_path_factory.mktemp("magics-train"))
-    loc.kernel.start()
-    try:
+    for loc in local_kernel(tmp_path_factory, "magics-train"):
         (loc.work / "train.csv").write_text(linear_rows(400, 1))
         (loc.work / "validation.csv").write_text(linear_rows(100, 2))
         loc.kernel.ok("train = %upload train.csv\nval = %upload validation.csv",
                       timeout=60)
         yield loc
-    finally:
-        loc.kernel.stop()
-        stop_local_service(loc.data_dir)
 
 
 def training_jobs(local):
