@@ -93,6 +93,12 @@ static const sm_flag transform_flags[] = {
     {"split", 0, "line|none", "line: each line a record, results one per "
                               "line (default: each object whole)"},
     {"content-type", 0, "T", "the input's content type (default text/csv)"},
+    {"input-filter", 0, "JSONPATH", "the fields of each record the model "
+                                    "sees, e.g. '$[1:]' leaves out a label "
+                                    "in the first column"},
+    {"join", 0, NULL, "write each input record before its prediction"},
+    {"output-filter", 0, "JSONPATH", "the fields written, e.g. '$[0,-1]': "
+                                     "the first and the prediction"},
     {"name", 0, "N", "the job's name (default: MODEL-yyyy-mm-dd-HH-MM-SS-mmm)"},
     {"no-wait", 0, NULL, "start the job and return at once"},
     {"dry-run", 0, NULL, "show the CreateModel and CreateTransformJob "
@@ -169,7 +175,8 @@ static const sm_magic table[] = {
      NULL, "%logs my-training-job --tail 20", logs_flags, 1, 1, SM_LINE, false},
     {"transform", sm_magic_transform,
      "%transform JOB|MODEL --input URI --output URI [--instance TYPE] "
-     "[--count N] [--split line] [--content-type T] [--name N] [--no-wait] "
+     "[--count N] [--split line] [--content-type T] [--input-filter JSONPATH] "
+     "[--join] [--output-filter JSONPATH] [--name N] [--no-wait] "
      "[--dry-run]",
      "runs a batch transform job with a model (made from a completed "
      "training job when given one), shown live, then where the output is "

@@ -163,7 +163,10 @@ static int transform_spec(sm_call *call, const transform_plan *plan, char *name,
         .instance_type =
             flag_or(call, "instance",
                     sm_config_get(sm_magics_config(call->m), "instance_type")),
-        .instance_count = (int)count};
+        .instance_count = (int)count,
+        .input_filter = flag_or(call, "input-filter", NULL),
+        .output_filter = flag_or(call, "output-filter", NULL),
+        .join_source = sm_args_get(&call->args, "join") ? "Input" : NULL};
     return 0;
 }
 

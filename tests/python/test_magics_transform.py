@@ -219,6 +219,29 @@ def test_transform_of_a_job_matches_python_xgboost(local, trained):
     assert again.split() == out.split()[:1]
 
 
+def test_transform_keeps_labels_beside_predictions(local, trained):
+    """The test split as %prepare wrote it (label first): the label left
+    out of the model's input, and written beside each prediction."""
+    k = local.kernel
+    k.ok("labelled = %upload house-prepared/test.csv --key prep/test.csv\n"
+         "%transform tiny-job --input $labelled --output s3://preds/joined/ "
+         "--split line --input-filter '$[1:]' --join --output-filter '$[0,-1]' "
+         "--name joined", timeout=120)
+    job = local.client("sagemaker").describe_transform_job(TransformJobName="joined")
+    assert job["DataProcessing"] == {"InputFilter": "$[1:]", "JoinSource": "Input",
+                                     "OutputFilter": "$[0,-1]"}
+    out = local.client("s3").get_object(Bucket="preds", Key="joined/test.csv.out")["Body"]
+    lines = out.read().decode().splitlines()
+    test = read_rows(local.work / "house-prepared" / "test.csv")
+    assert [line.split(",")[0] for line in lines] == [r[0] for r in test]
+    got = np.array([float(line.split(",")[1]) for line in lines])
+    np.testing.assert_allclose(got, model_predictions(local, trained["features"]),
+                               rtol=1e-5, atol=1e-5)
+    e = k.fails("%transform tiny-job --input $labelled --output s3://preds/x/ "
+                "--input-filter 'features' --name bad-filter")
+    assert "is not a filter" in e["evalue"]
+
+
 def test_split_none_sends_each_object_whole(local, trained):
     k = local.kernel
     k.ok("%transform tiny-job --input ${feat}a.csv --output s3://preds/whole/ "
