@@ -1,7 +1,7 @@
 /* aws_magics: the magics that call AWS or sagemagic-local (%whoami,
  * %image, %upload, %ls, %download, %%api, %jobs, %status, %logs, %train,
- * %stop), what they share, and their completion. Internal to the magics
- * layer. */
+ * %stop, %deploy, %predict, %endpoints, %delete, %cleanup), what they
+ * share, and their completion. Internal to the magics layer. */
 #ifndef SM_AWS_MAGICS_H
 #define SM_AWS_MAGICS_H
 
@@ -52,6 +52,29 @@ int sm_call_interrupted(void *call);
  * when absent. 0, or -1 with the call's error set. */
 int sm_call_count_flag(sm_call *call, const char *name, long fallback,
                        long max, long *out);
+
+/* Milliseconds between polls while a magic waits: %config poll, or by
+ * backend (auto). */
+long sm_call_poll_ms(sm_call *call);
+
+/* Nonzero when the magic should wait for the end: no --no-wait, and
+ * %config wait on. */
+int sm_call_waits(sm_call *call);
+
+/* The SDK's default name for a job or endpoint: BASE-yyyy-mm-dd-HH-MM-SS-mmm
+ * (UTC), BASE cut so the whole fits in 63 characters. */
+void sm_call_default_name(const char *base, char *out, size_t size);
+
+/* The SDK's base name of an image: its repository, without registry or
+ * tag ("sagemaker-xgboost"), into out[size]. */
+void sm_call_image_base(const char *image, char *out, size_t size);
+
+/* hosting_magics.c */
+int sm_magic_deploy(sm_call *call);
+int sm_magic_predict(sm_call *call);
+int sm_magic_endpoints(sm_call *call);
+int sm_magic_delete(sm_call *call);
+int sm_magic_cleanup(sm_call *call);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

@@ -428,15 +428,6 @@ static void read_logs(watch *w)
     sm_logs_events_clear(&events);
 }
 
-static long poll_ms(sm_call *call)
-{
-    sm_config *config = sm_magics_config(call->m);
-    const char *poll = sm_config_get(config, "poll");
-    if (strcmp(poll, "auto") != 0)
-        return (long)(atof(poll) * 1000);
-    return strcmp(sm_config_get(config, "backend"), "local") == 0 ? 250 : 5000;
-}
-
 static int interrupted(sm_call *call, const char *name)
 {
     call->ename = "KeyboardInterrupt";
@@ -504,7 +495,7 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
             break;
         }
         sm_sagemaker_training_job_clear(&job);
-        if (sm_out_wait(call->out, poll_ms(call)) != 0) {
+        if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0) {
             rc = interrupted(call, name);
             break;
         }
@@ -516,35 +507,6 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 }
 
 /* ---- %train -------------------------------------------------------------- */
-
-/* The SDK's base name of an image: the repository, without registry or
- * tag ("sagemaker-xgboost"). */
-static void base_of_image(const char *image, char *out, size_t size)
-{
-    const char *slash = strrchr(image, '/');
-    const char *s = slash ? slash + 1 : image;
-    size_t n = strcspn(s, ":@");
-    snprintf(out, size, "%.*s", (int)n, s);
-    for (char *p = out; *p; p++)
-        if (!isalnum((unsigned char)*p))
-            *p = '-';
-}
-
-static void default_name(const char *base, char *out, size_t size)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t secs = tv.tv_sec;
-    gmtime_r(&secs, &tm);
-    char stamp[64];
-    snprintf(stamp, sizeof stamp, "%04d-%02d-%02d-%02d-%02d-%02d-%03d",
-             (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (int)(tv.tv_usec / 1000) % 1000);
-    size_t room = 63 - strlen(stamp) - 1;
-    snprintf(out, size, "%.*s-%s", (int)room, base, stamp);
-}
 
 static int positive_flag(sm_call *call, const char *flag, long max, long *out)
 {
@@ -590,7 +552,7 @@ int sm_magic_train(sm_call *call)
         if (sm_image_is_xgboost(what, &info))
             snprintf(base, sizeof base, "%s", info.algorithm);
         else
-            base_of_image(what, base, sizeof base);
+            sm_call_image_base(what, base, sizeof base);
     } else {
         image = sm_image_uri(what, sm_backend_region(backend, config),
                              sm_args_get(a, "version"), &call->err);
@@ -638,7 +600,7 @@ int sm_magic_train(sm_call *call)
     if (name_flag && *name_flag)
         snprintf(name, sizeof name, "%.63s", name_flag);
     else
-        default_name(base, name, sizeof name);
+        sm_call_default_name(base, name, sizeof name);
     const char *content_type = sm_args_get(a, "content-type");
     if (!content_type || !*content_type)
         content_type = "text/csv";
@@ -680,11 +642,7 @@ int sm_magic_train(sm_call *call)
     }
     sm_backend_note_job(backend, "training", name);
     call->result = json_string(name);
-    const char *wait = sm_config_get(config, "wait");
-    int waiting = !sm_args_get(a, "no-wait") &&
-                  !(strcasecmp(wait, "false") == 0 || strcasecmp(wait, "no") == 0 ||
-                    strcasecmp(wait, "off") == 0 || strcmp(wait, "0") == 0);
-    if (!waiting) {
+    if (!sm_call_waits(call)) {
         char line[512];
         snprintf(line, sizeof line, "started training job %s (see it with "
                                     "%%status %s)\n", name, name);
