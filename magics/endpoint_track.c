@@ -99,46 +99,80 @@ static int config_models(sm_aws *aws, const char *config, const char *fallback,
     return 0;
 }
 
-int sm_endpoint_delete_all(sm_aws *aws, const char *name, const char *config,
-                           const char *model, sm_buf *done, sm_aws_error *err)
+int sm_endpoint_parts_find(sm_aws *aws, const char *name, const char *config,
+                           const char *model, sm_endpoint_parts *out,
+                           sm_aws_error *err)
 {
+    memset(out, 0, sizeof *out);
     sm_sagemaker_endpoint ep;
     memset(&ep, 0, sizeof ep);
     sm_aws_error e = {.http_status = 0};
-    int exists = sm_sagemaker_describe_endpoint(aws, name, &ep, &e) == 0;
-    if (!exists && !sm_sagemaker_error_is_not_found(&e)) {
+    out->exists = sm_sagemaker_describe_endpoint(aws, name, &ep, &e) == 0;
+    if (!out->exists && !sm_sagemaker_error_is_not_found(&e)) {
         *err = e;
         return -1;
     }
-    char *config_name = strdup(exists && ep.config_name && *ep.config_name
-                                   ? ep.config_name
-                                   : (config ? config : ""));
+    out->name = strdup(name);
+    out->config =
+        strdup(out->exists && *ep.config_name ? ep.config_name
+                                              : (config ? config : ""));
     sm_sagemaker_endpoint_clear(&ep);
-    json_t *models = json_array();
-    int rc = config_name && models ? 0 : -1;
+    out->models = json_array();
+    int rc = out->name && out->config && out->models ? 0 : -1;
     if (!rc)
-        rc = config_models(aws, config_name, model, models, err);
-    if (!rc && exists)
-        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT, name, done, err) < 0 ? -1
-                                                                         : 0;
-    if (!rc)
-        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT_CONFIG, config_name, done,
-                        err) < 0
-                 ? -1
-                 : 0;
-    size_t i;
-    json_t *m;
-    json_array_foreach(models, i, m)
-    {
-        if (!rc)
-            rc = delete_one(aws, SM_SAGEMAKER_MODEL, json_string_value(m), done,
-                            err) < 0
-                     ? -1
-                     : 0;
-    }
-    json_decref(models);
-    free(config_name);
-    return rc ? -1 : (exists ? 0 : 1);
+        rc = config_models(aws, out->config, model, out->models, err);
+    if (rc)
+        sm_endpoint_parts_clear(out);
+    return rc;
+}
+
+void sm_endpoint_parts_clear(sm_endpoint_parts *self)
+{
+    free(self->name);
+    free(self->config);
+    json_decref(self->models);
+    memset(self, 0, sizeof *self);
+}
+
+void sm_endpoint_parts_describe(const sm_endpoint_parts *self, sm_buf *out)
+{
+    size_t n = json_array_size(self->models);
+    sm_buf_printf(out, "endpoint %s", self->name);
+    if (self->config[0])
+        sm_buf_printf(out, "%s endpoint config %s", n ? "," : " and",
+                      self->config);
+    for (size_t i = 0; i < n; i++)
+        sm_buf_printf(out, "%s model %s", i + 1 < n ? "," : " and",
+                      json_string_value(json_array_get(self->models, i)));
+}
+
+int sm_endpoint_parts_delete(sm_aws *aws, const sm_endpoint_parts *parts,
+                             sm_buf *done, sm_aws_error *err)
+{
+    int rc = 0;
+    if (parts->exists)
+        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT, parts->name, done, err);
+    if (rc >= 0)
+        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT_CONFIG, parts->config, done,
+                        err);
+    for (size_t i = 0; rc >= 0 && i < json_array_size(parts->models); i++)
+        rc = delete_one(aws, SM_SAGEMAKER_MODEL,
+                        json_string_value(json_array_get(parts->models, i)),
+                        done, err);
+    return rc < 0 ? -1 : 0;
+}
+
+int sm_endpoint_delete_all(sm_aws *aws, const char *name, const char *config,
+                           const char *model, sm_buf *done, sm_aws_error *err)
+{
+    sm_endpoint_parts parts;
+    if (sm_endpoint_parts_find(aws, name, config, model, &parts, err))
+        return -1;
+    int rc = sm_endpoint_parts_delete(aws, &parts, done, err);
+    if (!rc && !parts.exists)
+        rc = 1;
+    sm_endpoint_parts_clear(&parts);
+    return rc;
 }
 
 /* A client for the settings an endpoint was created with (borrowed from

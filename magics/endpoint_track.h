@@ -45,14 +45,36 @@ json_t *sm_tracker_list(sm_tracker *self);
  * one that is still there. */
 void sm_tracker_shutdown(sm_tracker *self, bool cleanup);
 
-/* Delete endpoint `name`, its endpoint config and its models. The config
- * and models are found through DescribeEndpoint and DescribeEndpointConfig;
- * `config` and `model` (may be NULL) name them when the endpoint is gone
- * already. Things already gone are skipped. What was deleted is appended
- * to `done` ("endpoint x, endpoint config x, model x"). Returns 0 when
- * the endpoint was there and is being deleted, 1 when there was no such
- * endpoint (its config and model are still deleted when named), or -1
+/* An endpoint and what belongs to it: its endpoint config and the models
+ * of that config. */
+typedef struct sm_endpoint_parts {
+    int exists;     /* the endpoint itself is there */
+    char *name;     /* new */
+    char *config;   /* new; "" when none is known */
+    json_t *models; /* new array of names */
+} sm_endpoint_parts;
+
+/* Find the parts of endpoint `name` through DescribeEndpoint and
+ * DescribeEndpointConfig; `config` and `model` (may be NULL) name them
+ * when the endpoint or its config is gone already. 0 with `out` filled
+ * (clear it after), or -1 with `err` filled. */
+int sm_endpoint_parts_find(sm_aws *aws, const char *name, const char *config,
+                           const char *model, sm_endpoint_parts *out,
+                           sm_aws_error *err);
+void sm_endpoint_parts_clear(sm_endpoint_parts *self);
+
+/* "endpoint x, endpoint config x and model x" appended to `out`. */
+void sm_endpoint_parts_describe(const sm_endpoint_parts *self, sm_buf *out);
+
+/* Delete the parts; those already gone are skipped. What was deleted is
+ * appended to `done` ("endpoint x, endpoint config x, model x"). 0, or -1
  * with `err` filled. */
+int sm_endpoint_parts_delete(sm_aws *aws, const sm_endpoint_parts *parts,
+                             sm_buf *done, sm_aws_error *err);
+
+/* Find and delete: 0 when the endpoint was there and is being deleted, 1
+ * when there was no such endpoint (its config and model are still deleted
+ * when named), or -1 with `err` filled. */
 int sm_endpoint_delete_all(sm_aws *aws, const char *name, const char *config,
                            const char *model, sm_buf *done, sm_aws_error *err);
 

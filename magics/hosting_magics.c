@@ -310,6 +310,7 @@ typedef struct card_state {
     char display_id[96];
     int displayed;
     double started;
+    double expires_at; /* --ttl: when it is deleted; 0 for never */
 } card_state;
 
 static void card_row(sm_buf *text, sm_buf *html, const char *key,
@@ -368,6 +369,12 @@ static void card(card_state *c, const sm_sagemaker_endpoint *ep)
         sm_buf_free(&url);
         sm_buf_free(&link);
     }
+    if (c->expires_at > 0) {
+        char when[32], ttl[96];
+        sm_render_time(c->expires_at, when, sizeof when);
+        snprintf(ttl, sizeof ttl, "deleted at %s UTC", when);
+        card_row(&t, &h, "ttl", ttl, NULL);
+    }
     if (ep && ep->state.failure_reason[0])
         card_row(&t, &h, "reason", ep->state.failure_reason, NULL);
     if (strcmp(status, "InService") == 0) {
@@ -399,10 +406,14 @@ static int interrupted(sm_call *call, const char *name)
                         name, name);
 }
 
-static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p)
+static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
+                          double expires_at)
 {
     static unsigned serial;
-    card_state c = {.call = call, .p = p, .started = epoch_now()};
+    card_state c = {.call = call,
+                    .p = p,
+                    .started = epoch_now(),
+                    .expires_at = expires_at};
     snprintf(c.display_id, sizeof c.display_id, "sagemagic-endpoint-%ld-%u",
              (long)getpid(), ++serial);
     card(&c, NULL);
@@ -500,13 +511,14 @@ int sm_magic_deploy(sm_call *call)
     }
     if ((rc = create_all(call, aws, &p, &src)) != 0)
         goto out;
+    double expires_at = ttl > 0 ? epoch_now() + ttl : 0;
     sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
                    src.existing_model ? "" : p.endpoint,
-                   sm_magics_config(call->m), ttl > 0 ? epoch_now() + ttl : 0);
+                   sm_magics_config(call->m), expires_at);
     if (ttl > 0)
         say_ttl(call, p.endpoint, ttl);
     if (sm_call_waits(call)) {
-        rc = watch_endpoint(call, aws, &p);
+        rc = watch_endpoint(call, aws, &p, expires_at);
     } else {
         char line[400];
         snprintf(line, sizeof line,
@@ -865,42 +877,42 @@ int sm_magic_delete(sm_call *call)
     sm_aws *aws = sm_call_aws(call);
     if (!aws)
         return -1;
-    sm_sagemaker_endpoint ep;
-    memset(&ep, 0, sizeof ep);
+    sm_endpoint_parts parts;
     sm_aws_error err = {.http_status = 0};
-    if (sm_sagemaker_describe_endpoint(aws, name, &ep, &err)) {
-        if (!sm_sagemaker_error_is_not_found(&err))
-            return sm_call_fail_aws(call, &err);
-        call->ename = "ClientError";
-        return sm_error_set(&call->err,
-                            "no endpoint named %s (%%endpoints "
-                            "lists them)",
-                            name);
-    }
-    sm_sagemaker_endpoint_clear(&ep);
-    char question[300], redo[200];
-    snprintf(question, sizeof question,
-             "Delete endpoint %s with its endpoint "
-             "config and model? [y/N] ",
-             name);
-    snprintf(redo, sizeof redo, "%%delete %s", name);
-    int rc = confirm(call, question, redo);
-    if (rc)
-        return rc < 0 ? -1 : 0;
-    sm_buf done = {0};
-    rc = sm_endpoint_delete_all(aws, name, NULL, NULL, &done, &err);
-    if (rc < 0) {
-        sm_buf_free(&done);
+    if (sm_endpoint_parts_find(aws, name, NULL, NULL, &parts, &err))
         return sm_call_fail_aws(call, &err);
+    int rc = 0;
+    sm_buf question = {0}, done = {0};
+    if (!parts.exists) {
+        call->ename = "ClientError";
+        rc = sm_error_set(&call->err,
+                          "no endpoint named %s (%%endpoints "
+                          "lists them)",
+                          name);
+        goto out;
+    }
+    sm_buf_puts(&question, "Delete ");
+    sm_endpoint_parts_describe(&parts, &question);
+    sm_buf_puts(&question, "? [y/N] ");
+    char redo[200];
+    snprintf(redo, sizeof redo, "%%delete %s", name);
+    if ((rc = confirm(call, sm_buf_str(&question), redo)) != 0)
+        goto out;
+    if (sm_endpoint_parts_delete(aws, &parts, &done, &err)) {
+        rc = sm_call_fail_aws(call, &err);
+        goto out;
     }
     sm_tracker_forget(sm_magics_tracker(call->m), name);
     sm_buf line = {0};
     sm_buf_printf(&line, "deleting %s\n", sm_buf_str(&done));
     sm_out_stream(call->out, "stdout", sm_buf_str(&line));
     sm_buf_free(&line);
-    sm_buf_free(&done);
     call->result = json_string(name);
-    return 0;
+out:
+    sm_buf_free(&question);
+    sm_buf_free(&done);
+    sm_endpoint_parts_clear(&parts);
+    return rc < 0 ? -1 : 0;
 }
 
 int sm_magic_cleanup(sm_call *call)

@@ -189,6 +189,28 @@ def test_default_names_are_the_sdks(local):
     k.ok(f"%delete {name} -f")
 
 
+def test_deploy_an_existing_model(local, endpoint):
+    k = local.kernel
+    before = local.counts()
+    cell = k.ok("m = %deploy ep-main --name ep-from-model\nm", timeout=60)
+    assert cell.result == "ep-from-model"
+    sm = local.client("sagemaker")
+    variant = sm.describe_endpoint_config(
+        EndpointConfigName="ep-from-model")["ProductionVariants"][0]
+    assert variant["ModelName"] == "ep-main"
+    assert local.counts() == (before[0], before[1] + 1, before[2] + 1)  # no new model
+    cell, prompt = run_with_stdin(k, "%delete ep-from-model", answer="yes")
+    assert "model ep-main" in prompt and cell.result == "ep-from-model"
+    wait_until(lambda: local.gone("ep-from-model"), 30, "the delete")
+    # the model went with it (as it would on AWS, where ep-main keeps
+    # serving its copy); made again for the tests that follow
+    assert "ep-main" not in [m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]]
+    job = sm.describe_training_job(TrainingJobName=JOB)
+    sm.create_model(ModelName="ep-main", ExecutionRoleArn=job["RoleArn"], PrimaryContainer={
+        "Image": job["AlgorithmSpecification"]["TrainingImage"],
+        "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+
+
 def test_predict_row_file_and_cell(local, endpoint, booster):
     k = local.kernel
     feats = [r[1:] for r in rows_of(5, 7)]
@@ -268,6 +290,7 @@ def test_ttl_deletes_the_endpoint(local):
     k = local.kernel
     cell = k.ok(f"%deploy {JOB} --name ep-ttl --ttl 2s", timeout=60)
     assert "will be deleted at" in cell.stdout and "exits first" in cell.stdout
+    assert "deleted at" in cell.of("update_display_data")[-1]["data"]["text/plain"]
     wait_until(lambda: local.gone("ep-ttl"), 30, "the ttl's delete")
     sm = local.client("sagemaker")
     models = [m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]]
@@ -279,7 +302,9 @@ def test_delete_asks_first(local):
     k = local.kernel
     k.ok(f"%deploy {JOB} --name ep-ask --no-wait")
     cell, prompt = run_with_stdin(k, "%delete ep-ask", answer="n")
-    assert cell.status == "ok" and "ep-ask" in prompt and "[y/N]" in prompt
+    assert cell.status == "ok"
+    assert prompt == ("Delete endpoint ep-ask, endpoint config ep-ask and model ep-ask? "
+                      "[y/N] "), prompt
     assert "nothing was deleted" in cell.stdout
     assert not local.gone("ep-ask")
     cell, _ = run_with_stdin(k, "%delete ep-ask", allow_stdin=False)
