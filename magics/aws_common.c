@@ -26,6 +26,14 @@ int sm_call_fail_aws(sm_call *call, const sm_aws_error *err)
 {
     char text[sizeof call->err.message];
     sm_aws_error_format(err, text, sizeof text);
+    /* a container's message may span lines; the cell shows one sentence */
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        if (!isspace((unsigned char)*p))
+            text[n++] = *p;
+        else if (n && text[n - 1] != ' ')
+            text[n++] = ' ';
+    text[n] = '\0';
     if (strcmp(err->code, SM_AWS_ERR_INTERRUPTED) == 0)
         call->ename = "KeyboardInterrupt";
     else if (err->http_status == 0 && !err->code[0] && err->operation[0])
@@ -42,8 +50,8 @@ int sm_call_interrupted(void *call)
     return sm_out_interrupted(((sm_call *)call)->out);
 }
 
-int sm_call_count_flag(sm_call *call, const char *name, long fallback,
-                       long max, long *out)
+int sm_call_count_flag(sm_call *call, const char *name, long fallback, long max,
+                       long *out)
 {
     const char *v = sm_args_get(&call->args, name);
     *out = fallback;
@@ -52,8 +60,10 @@ int sm_call_count_flag(sm_call *call, const char *name, long fallback,
     char *end;
     long n = strtol(v, &end, 10);
     if (end == v || *end || n < 1 || n > max)
-        return sm_error_set(&call->err, "--%s needs a whole number from 1 to "
-                                        "%ld, not '%s'", name, max, v);
+        return sm_error_set(&call->err,
+                            "--%s needs a whole number from 1 to "
+                            "%ld, not '%s'",
+                            name, max, v);
     *out = n;
     return 0;
 }
@@ -69,10 +79,8 @@ long sm_call_poll_ms(sm_call *call)
 
 int sm_call_waits(sm_call *call)
 {
-    const char *wait = sm_config_get(sm_magics_config(call->m), "wait");
     return !sm_args_get(&call->args, "no-wait") &&
-           !(strcasecmp(wait, "false") == 0 || strcasecmp(wait, "no") == 0 ||
-             strcasecmp(wait, "off") == 0 || strcmp(wait, "0") == 0);
+           sm_config_is_true(sm_magics_config(call->m), "wait");
 }
 
 int sm_call_stop_watching(sm_call *call, const char *label, const char *name)
@@ -157,4 +165,15 @@ void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
     else
         sm_out_display(self->call->out, bundle, NULL, self->display_id);
     self->displayed = 1;
+}
+
+void sm_call_image_base(const char *image, char *out, size_t size)
+{
+    const char *slash = strrchr(image, '/');
+    const char *s = slash ? slash + 1 : image;
+    size_t n = strcspn(s, ":@");
+    snprintf(out, size, "%.*s", (int)n, s);
+    for (char *p = out; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            *p = '-';
 }

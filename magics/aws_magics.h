@@ -1,7 +1,7 @@
 /* aws_magics: the magics that call AWS or sagemagic-local (%whoami,
  * %image, %upload, %ls, %download, %%api, %jobs, %status, %logs, %train,
- * %stop), what they share, and their completion. Internal to the magics
- * layer. */
+ * %stop, %deploy, %predict, %endpoints, %delete, %cleanup), what they
+ * share, and their completion. Internal to the magics layer. */
 #ifndef SM_AWS_MAGICS_H
 #define SM_AWS_MAGICS_H
 
@@ -102,6 +102,17 @@ void sm_card_html_begin(sm_buf *html, const char *title);
 /* Show the card's text and HTML (both borrowed; the HTML's table and box
  * are closed here). */
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
+
+/* The SDK's base name of an image: its repository, without registry or
+ * tag ("sagemaker-xgboost"), into out[size]. */
+void sm_call_image_base(const char *image, char *out, size_t size);
+
+/* hosting_magics.c */
+int sm_magic_deploy(sm_call *call);
+int sm_magic_predict(sm_call *call);
+int sm_magic_endpoints(sm_call *call);
+int sm_magic_delete(sm_call *call);
+int sm_magic_cleanup(sm_call *call);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

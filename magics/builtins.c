@@ -106,6 +106,28 @@ static const sm_flag transform_flags[] = {
                          "are sent)"},
     {0}};
 
+static const sm_flag deploy_flags[] = {
+    {"name", 0, "EP", "the endpoint's name, also given to its config and "
+                      "model (default: IMAGE-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"instance", 0, "TYPE", "instance type (default ml.m5.large)"},
+    {"count", 0, "N", "number of instances (default 1)"},
+    {"ttl", 0, "DURATION", "delete the endpoint after this long (90s, 30m, "
+                           "2h, 1h30m) if this kernel still runs then"},
+    {"no-wait", 0, NULL, "create the endpoint and return at once"},
+    {"dry-run", 0, NULL, "show the requests (and on aws the cost per hour) "
+                         "and send nothing"},
+    {0}};
+static const sm_flag predict_flags[] = {
+    {"file", 0, "PATH", "send the rows of this file"},
+    {"content-type", 0, "T", "the rows' type: csv (default), libsvm, json, "
+                             "jsonlines, parquet or a media type"},
+    {"accept", 0, "T", "the answer's type (default: the endpoint's, text/csv "
+                       "for XGBoost)"},
+    {0}};
+static const sm_flag force_flags[] = {
+    {"force", 'f', NULL, "delete without asking"},
+    {0}};
+
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
      "lists the magics, or shows one magic's usage, flags and an example", NULL,
@@ -173,6 +195,18 @@ static const sm_magic table[] = {
      "shows a training or transform job's log lines (or an endpoint's) from "
      "CloudWatch Logs",
      NULL, "%logs my-training-job --tail 20", logs_flags, 1, 1, SM_LINE, false},
+    {"deploy", sm_magic_deploy,
+     "%deploy JOB|MODEL [--name EP] [--instance TYPE] [--count N] "
+     "[--ttl DURATION] [--no-wait] [--dry-run]",
+     "creates a model from a training job (or uses a model), its endpoint "
+     "config and endpoint, then shows it live until InService",
+     "the endpoint name", "ep = %deploy $job --ttl 2h", deploy_flags, 1, 1,
+     SM_LINE, false},
+    {"predict", sm_magic_predict,
+     "%predict EP ROW | --file PATH; %%predict EP with rows in the body",
+     "invokes an endpoint with one row, a file of rows, or the cell's rows",
+     "the predictions, one per row", "p = %predict $ep 0.5,1.2,3.4",
+     predict_flags, 1, -1, SM_LINE | SM_CELL, false},
     {"transform", sm_magic_transform,
      "%transform JOB|MODEL --input URI --output URI [--instance TYPE] "
      "[--count N] [--split line] [--content-type T] [--input-filter JSONPATH] "
@@ -185,6 +219,19 @@ static const sm_magic table[] = {
      "%transform $job --input $test --output s3://my-bucket/predictions/ "
      "--split line",
      transform_flags, 1, 1, SM_LINE, false},
+    {"endpoints", sm_magic_endpoints, "%endpoints",
+     "lists the account's endpoints: status, instance, uptime, estimated "
+     "cost so far, and which this kernel created",
+     "the endpoints", "%endpoints", no_flags, 0, 0, SM_LINE, false},
+    {"delete", sm_magic_delete, "%delete EP [-f]",
+     "deletes an endpoint with its endpoint config and model (asks first "
+     "unless -f)",
+     "the endpoint name", "%delete $ep -f", force_flags, 1, 1, SM_LINE, false},
+    {"cleanup", sm_magic_cleanup, "%cleanup [-f]",
+     "deletes every endpoint this kernel created, with its config and model "
+     "(asks first unless -f)",
+     "the deleted endpoints", "%cleanup -f", force_flags, 0, 0, SM_LINE,
+     false},
     {"api", sm_magic_api, "%%api SERVICE OPERATION",
      "one API call of sagemaker, logs, sts, s3 or runtime with a JSON body "
      "(${NAME} expands in it)",

@@ -178,6 +178,13 @@ int sm_config_set(sm_config *self, const char *key, const char *value,
     return 0;
 }
 
+int sm_config_is_true(const sm_config *self, const char *key)
+{
+    const char *v = sm_config_get(self, key);
+    return v && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
+}
+
 size_t sm_config_count(void)
 {
     return SETTING_COUNT;

@@ -461,19 +461,6 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 
 /* ---- %train -------------------------------------------------------------- */
 
-/* The SDK's base name of an image: the repository, without registry or
- * tag ("sagemaker-xgboost"). */
-static void base_of_image(const char *image, char *out, size_t size)
-{
-    const char *slash = strrchr(image, '/');
-    const char *s = slash ? slash + 1 : image;
-    size_t n = strcspn(s, ":@");
-    snprintf(out, size, "%.*s", (int)n, s);
-    for (char *p = out; *p; p++)
-        if (!isalnum((unsigned char)*p))
-            *p = '-';
-}
-
 static int positive_flag(sm_call *call, const char *flag, long max, long *out)
 {
     return sm_call_count_flag(call, flag, *out, max, out);
@@ -518,7 +505,7 @@ int sm_magic_train(sm_call *call)
         if (sm_image_is_xgboost(what, &info))
             snprintf(base, sizeof base, "%s", info.algorithm);
         else
-            base_of_image(what, base, sizeof base);
+            sm_call_image_base(what, base, sizeof base);
     } else {
         image = sm_image_uri(what, sm_backend_region(backend, config),
                              sm_args_get(a, "version"), &call->err);
