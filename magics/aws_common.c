@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aws_magics.h"
+#include "console.h"
 
 sm_aws *sm_call_aws(sm_call *call)
 {
@@ -165,6 +166,40 @@ void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
     else
         sm_out_display(self->call->out, bundle, NULL, self->display_id);
     self->displayed = 1;
+}
+
+void sm_card_row(sm_buf *plain, sm_buf *html, const char *key,
+                 const char *value, const char *html_value)
+{
+    char *v = html_value ? NULL : sm_html_escape(value);
+    sm_buf_printf(plain, "  %-10s %s\n", key, value);
+    sm_buf_printf(html, "<tr><td>%s</td><td>%s</td></tr>", key,
+                  html_value ? html_value : (v ? v : ""));
+    free(v);
+}
+
+void sm_card_link_row(sm_buf *plain, sm_buf *html, const char *key,
+                      const char *url)
+{
+    char *u = sm_html_escape(url);
+    sm_buf link = {0};
+    sm_buf_printf(&link, "<a href=\"%s\" target=\"_blank\">%s</a>",
+                  u ? u : "", u ? u : "");
+    sm_card_row(plain, html, key, url, sm_buf_str(&link));
+    sm_buf_free(&link);
+    free(u);
+}
+
+void sm_card_console_row(sm_call *call, sm_buf *plain, sm_buf *html,
+                         const char *kind, const char *name)
+{
+    const sm_config *config = sm_magics_config(call->m);
+    char url[1024];
+    if (strcmp(sm_config_get(config, "backend"), "aws") == 0 &&
+        sm_console_sagemaker_url(
+            kind, sm_backend_region(sm_magics_backend(call->m), config), name,
+            url, sizeof url) == 0)
+        sm_card_link_row(plain, html, "console", url);
 }
 
 void sm_call_image_base(const char *image, char *out, size_t size)

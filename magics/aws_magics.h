@@ -103,6 +103,20 @@ void sm_card_html_begin(sm_buf *html, const char *title);
  * are closed here). */
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
 
+/* A row of a card: `value` in the text, and in the HTML `html_value` as it
+ * is, or `value` escaped when that is NULL. */
+void sm_card_row(sm_buf *plain, sm_buf *html, const char *key,
+                 const char *value, const char *html_value);
+
+/* A row whose value is a link to `url`. */
+void sm_card_link_row(sm_buf *plain, sm_buf *html, const char *key,
+                      const char *url);
+
+/* On the aws backend, a row linking to the AWS console's page of `name`,
+ * a SageMaker resource of `kind` (see console.h); nothing on local. */
+void sm_card_console_row(sm_call *call, sm_buf *plain, sm_buf *html,
+                         const char *kind, const char *name);
+
 /* The SDK's base name of an image: its repository, without registry or
  * tag ("sagemaker-xgboost"), into out[size]. */
 void sm_call_image_base(const char *image, char *out, size_t size);

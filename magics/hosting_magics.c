@@ -305,28 +305,17 @@ fail:;
  * ----------------------------------------------------------- */
 
 typedef struct card_state {
-    sm_call *call;
+    sm_card card;
     const plan *p;
-    char display_id[96];
-    int displayed;
     double started;
     double expires_at; /* --ttl: when it is deleted; 0 for never */
 } card_state;
 
-static void card_row(sm_buf *text, sm_buf *html, const char *key,
-                     const char *value, const char *html_value)
-{
-    char *v = html_value ? NULL : sm_html_escape(value);
-    sm_buf_printf(text, "  %-10s %s\n", key, value);
-    sm_buf_printf(html, "<tr><td>%s</td><td>%s</td></tr>", key,
-                  html_value ? html_value : (v ? v : ""));
-    free(v);
-}
-
 static void card(card_state *c, const sm_sagemaker_endpoint *ep)
 {
     const plan *p = c->p;
-    char elapsed[32], instance[160], hourly[200];
+    sm_call *call = c->card.call;
+    char elapsed[32], instance[160], hourly[200], title[160];
     double start = ep && ep->state.creation_time > 0 ? ep->state.creation_time
                                                      : c->started;
     sm_render_duration(epoch_now() - start, elapsed, sizeof elapsed);
@@ -334,64 +323,37 @@ static void card(card_state *c, const sm_sagemaker_endpoint *ep)
     const char *status =
         ep && ep->state.status[0] ? ep->state.status : "Creating";
     sm_buf t = {0}, h = {0};
-    char *name = sm_html_escape(p->endpoint);
-    sm_buf_printf(&t, "endpoint %s\n", p->endpoint);
-    sm_buf_printf(&h,
-                  "<div style=\"border:1px solid var(--jp-border-color2);"
-                  "padding:6px 10px;color:var(--jp-ui-font-color1);"
-                  "background:var(--jp-layout-color1);font-family:"
-                  "var(--jp-ui-font-family)\"><b>endpoint %s</b>"
-                  "<table style=\"margin-top:4px\">",
-                  name ? name : "");
+    snprintf(title, sizeof title, "endpoint %s", p->endpoint);
+    sm_buf_printf(&t, "%s\n", title);
+    sm_card_html_begin(&h, title);
     char *bold = sm_html_escape(status);
     sm_buf b = {0};
     sm_buf_printf(&b, "<b>%s</b>", bold ? bold : "");
-    card_row(&t, &h, "status", status, sm_buf_str(&b));
+    sm_card_row(&t, &h, "status", status, sm_buf_str(&b));
     sm_buf_free(&b);
     free(bold);
-    card_row(&t, &h, "elapsed", elapsed, NULL);
-    card_row(&t, &h, "instance", instance, NULL);
-    if (!is_local(c->call)) {
+    sm_card_row(&t, &h, "elapsed", elapsed, NULL);
+    sm_card_row(&t, &h, "instance", instance, NULL);
+    if (!is_local(call)) {
         hourly_text(p->instance, (int)p->count, hourly, sizeof hourly);
-        card_row(&t, &h, "cost", hourly, NULL);
-        const char *region = sm_backend_region(sm_magics_backend(c->call->m),
-                                               sm_magics_config(c->call->m));
-        sm_buf url = {0}, link = {0};
-        sm_buf_printf(&url,
-                      "https://%s.console.aws.amazon.com/sagemaker/home"
-                      "?region=%s#/endpoints/%s",
-                      region, region, p->endpoint);
-        char *u = sm_html_escape(sm_buf_str(&url));
-        sm_buf_printf(&link, "<a href=\"%s\" target=\"_blank\">%s</a>",
-                      u ? u : "", u ? u : "");
-        card_row(&t, &h, "console", sm_buf_str(&url), sm_buf_str(&link));
-        free(u);
-        sm_buf_free(&url);
-        sm_buf_free(&link);
+        sm_card_row(&t, &h, "cost", hourly, NULL);
     }
+    sm_card_console_row(call, &t, &h, "endpoint", p->endpoint);
     if (c->expires_at > 0) {
         char when[32], ttl[96];
         sm_render_time(c->expires_at, when, sizeof when);
         snprintf(ttl, sizeof ttl, "deleted at %s UTC", when);
-        card_row(&t, &h, "ttl", ttl, NULL);
+        sm_card_row(&t, &h, "ttl", ttl, NULL);
     }
     if (ep && ep->state.failure_reason[0])
-        card_row(&t, &h, "reason", ep->state.failure_reason, NULL);
+        sm_card_row(&t, &h, "reason", ep->state.failure_reason, NULL);
     if (strcmp(status, "InService") == 0) {
         char use[300];
         snprintf(use, sizeof use, "%%predict %s ROW; %%delete %s when done",
                  p->endpoint, p->endpoint);
-        card_row(&t, &h, "use", use, NULL);
+        sm_card_row(&t, &h, "use", use, NULL);
     }
-    sm_buf_puts(&h, "</table></div>");
-    free(name);
-    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(&t),
-                               "text/html", sm_buf_str(&h));
-    if (c->displayed)
-        sm_out_update_display(c->call->out, bundle, NULL, c->display_id);
-    else
-        sm_out_display(c->call->out, bundle, NULL, c->display_id);
-    c->displayed = 1;
+    sm_card_show(&c->card, &t, &h);
     sm_buf_free(&t);
     sm_buf_free(&h);
 }
@@ -409,13 +371,8 @@ static int interrupted(sm_call *call, const char *name)
 static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
                           double expires_at)
 {
-    static unsigned serial;
-    card_state c = {.call = call,
-                    .p = p,
-                    .started = epoch_now(),
-                    .expires_at = expires_at};
-    snprintf(c.display_id, sizeof c.display_id, "sagemagic-endpoint-%ld-%u",
-             (long)getpid(), ++serial);
+    card_state c = {.p = p, .started = epoch_now(), .expires_at = expires_at};
+    sm_card_init(&c.card, call, "endpoint");
     card(&c, NULL);
     for (;;) {
         if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0)

@@ -12,6 +12,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "console.h"
 #include "images.h"
 #include "logs.h"
 #include "render.h"
@@ -278,6 +279,22 @@ typedef struct watch {
     size_t lines;
 } watch;
 
+/* On aws: the job's console page, and its log stream's once it has one. */
+static void console_rows(watch *w, sm_buf *p, sm_buf *h)
+{
+    sm_call *call = w->card.call;
+    const sm_config *config = sm_magics_config(call->m);
+    if (strcmp(sm_config_get(config, "backend"), "aws") != 0)
+        return;
+    sm_card_console_row(call, p, h, "training-job", w->name);
+    char url[1024];
+    if (w->stream &&
+        sm_console_log_stream_url(
+            sm_backend_region(sm_magics_backend(call->m), config),
+            "/aws/sagemaker/TrainingJobs", w->stream, url, sizeof url) == 0)
+        sm_card_link_row(p, h, "logs", url);
+}
+
 static void card(watch *w, const sm_sagemaker_training_job *job, int final)
 {
     char elapsed[32], t[32];
@@ -360,6 +377,7 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
             free(f);
         }
     }
+    console_rows(w, &p, &h);
     sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);

@@ -178,14 +178,6 @@ typedef struct watch {
     double started;
 } watch;
 
-static void card_row(sm_buf *p, sm_buf *h, const char *key, const char *value)
-{
-    char *v = sm_html_escape(value);
-    sm_buf_printf(p, "  %-10s %s\n", key, value);
-    sm_buf_printf(h, "<tr><td>%s</td><td>%s</td></tr>", key, v ? v : "");
-    free(v);
-}
-
 static void card(watch *w, const sm_sagemaker_transform_job *job)
 {
     char elapsed[32], instances[160];
@@ -201,15 +193,16 @@ static void card(watch *w, const sm_sagemaker_transform_job *job)
     snprintf(title, sizeof title, "transform job %s", w->name);
     sm_buf_printf(&p, "%s\n", title);
     sm_card_html_begin(&h, title);
-    card_row(&p, &h, "status",
-             job->state.status[0] ? job->state.status : "Starting");
-    card_row(&p, &h, "elapsed", elapsed);
-    card_row(&p, &h, "model", job->model_name ? job->model_name : "?");
-    card_row(&p, &h, "instance", instances);
-    card_row(&p, &h, "input", job->input_uri ? job->input_uri : "?");
-    card_row(&p, &h, "output", job->output_path ? job->output_path : "?");
+    sm_card_row(&p, &h, "status",
+             job->state.status[0] ? job->state.status : "Starting", NULL);
+    sm_card_row(&p, &h, "elapsed", elapsed, NULL);
+    sm_card_row(&p, &h, "model", job->model_name ? job->model_name : "?", NULL);
+    sm_card_row(&p, &h, "instance", instances, NULL);
+    sm_card_row(&p, &h, "input", job->input_uri ? job->input_uri : "?", NULL);
+    sm_card_row(&p, &h, "output", job->output_path ? job->output_path : "?", NULL);
     if (job->state.failure_reason[0])
-        card_row(&p, &h, "reason", job->state.failure_reason);
+        sm_card_row(&p, &h, "reason", job->state.failure_reason, NULL);
+    sm_card_console_row(w->card.call, &p, &h, "transform-job", w->name);
     sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);

@@ -430,7 +430,10 @@ def aws_job(aws):
     aws.ok(f"%config role=arn:aws:iam::{MOTO_ACCOUNT}:role/SageMakerRole")
     (aws.work / "deploy-train.csv").write_text(linear_rows(50, 3))
     aws.ok("train = %upload deploy-train.csv")
-    aws.ok("job = %train xgboost --train $train --name moto-job num_round=3", timeout=60)
+    cell = aws.ok("job = %train xgboost --train $train --name moto-job num_round=3", timeout=60)
+    # on aws the training card links to the job in the console
+    assert ("https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1"
+            "#/jobs/moto-job") in cell.text()
     return aws
 
 

@@ -366,6 +366,9 @@ def test_transform_against_moto(moto_kernel):
     assert job["TransformOutput"] == {"S3OutputPath": "s3://bucket/preds/", "AssembleWith": "Line"}
     assert job["TransformResources"] == {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2}
     assert "Completed" in cell.text()
+    # on aws the card links to the job in the console
+    assert ("https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1"
+            "#/transform-jobs/moto-transform") in cell.text()
     assert "output: s3://bucket/preds/ (" in cell.stdout  # moto writes none
     e = k.fails("%transform nobody --input s3://bucket/batch/ --output s3://bucket/preds/")
     assert e["evalue"] == "no model or training job named nobody"
