@@ -119,6 +119,10 @@ static const sm_flag deploy_flags[] = {
     {0}};
 static const sm_flag predict_flags[] = {
     {"file", 0, "PATH", "send the rows of this file"},
+    {"rows", 0, "N", "send only the first N rows"},
+    {"label-first", 0, NULL, "the rows' first field is the true value (as in "
+                             "SageMaker's training files): sent without it "
+                             "and shown beside each prediction"},
     {"content-type", 0, "T", "the rows' type: csv (default), libsvm, json, "
                              "jsonlines, parquet or a media type"},
     {"accept", 0, "T", "the answer's type (default: the endpoint's, text/csv "
@@ -203,7 +207,8 @@ static const sm_magic table[] = {
      "the endpoint name", "ep = %deploy $job --ttl 2h", deploy_flags, 1, 1,
      SM_LINE, false},
     {"predict", sm_magic_predict,
-     "%predict EP ROW | --file PATH; %%predict EP with rows in the body",
+     "%predict EP ROW | --file PATH [--rows N] [--label-first]; %%predict EP "
+     "with rows in the body",
      "invokes an endpoint with one row, a file of rows, or the cell's rows",
      "the predictions, one per row", "p = %predict $ep 0.5,1.2,3.4",
      predict_flags, 1, -1, SM_LINE | SM_CELL, false},

@@ -527,7 +527,51 @@ static int media_flag(sm_call *call, const char *flag, const char *fallback,
 
 /* The request body: the words of ROW (CSV cells rejoined without the
  * spaces after commas), the file, or the cell body's non-blank lines. */
-static int predict_body(sm_call *call, const char *content_type, sm_buf *body)
+/* --rows N keeps the first N lines; --label-first takes each CSV line's
+ * first field off (into `labels`), as SageMaker's training files carry
+ * the true value there. */
+static int rows_and_labels(sm_call *call, int csv, sm_buf *body,
+                           json_t *labels)
+{
+    long keep = 0;
+    int label = sm_args_get(&call->args, "label-first") != NULL;
+    if (sm_call_count_flag(call, "rows", 0, 1000000, &keep))
+        return -1;
+    if (label && !csv)
+        return sm_error_set(&call->err, "--label-first takes CSV rows");
+    if (!keep && !label)
+        return 0;
+    sm_buf out = {0};
+    sm_buf_puts(&out, "");
+    long n = 0;
+    for (const char *p = sm_buf_str(body); *p && (!keep || n < keep);) {
+        size_t len = strcspn(p, "\n");
+        const char *row = p;
+        p += len + (p[len] ? 1 : 0);
+        if (strspn(row, " \t\r") >= len)
+            continue;
+        n++;
+        size_t cut = 0;
+        if (label) {
+            cut = strcspn(row, ",");
+            if (cut >= len) {
+                sm_buf_free(&out);
+                return sm_error_set(&call->err, "--label-first: row %ld has "
+                                                "no field after its label", n);
+            }
+            json_array_append_new(labels, json_stringn(row, cut));
+            cut++;
+        }
+        sm_buf_append(&out, row + cut, len - cut);
+        sm_buf_putc(&out, '\n');
+    }
+    sm_buf_free(body);
+    *body = out;
+    return 0;
+}
+
+static int predict_body(sm_call *call, const char *content_type, sm_buf *body,
+                        json_t *labels)
 {
     const sm_args *a = &call->args;
     const char *file = sm_args_get(a, "file");
@@ -569,6 +613,8 @@ static int predict_body(sm_call *call, const char *content_type, sm_buf *body)
             p += n + (p[n] ? 1 : 0);
         }
     }
+    if (rows_and_labels(call, csv, body, labels))
+        return -1;
     if (body->len == 0)
         return sm_error_set(&call->err, "no rows to send: %s is empty",
                             file ? file : "the %%predict body");
@@ -633,6 +679,25 @@ static json_t *predictions_value(const sm_runtime_result *r)
     return rows;
 }
 
+/* Labels and predictions side by side, as a table. */
+static json_t *beside_labels(const json_t *labels, const json_t *predictions)
+{
+    json_t *headers = json_pack("[s, s]", "label", "prediction");
+    json_t *rows = json_array();
+    for (size_t i = 0; i < json_array_size(labels); i++) {
+        const json_t *p = json_array_get(predictions, i);
+        char *text = p ? sm_render_text(p) : NULL;
+        json_array_append_new(
+            rows, json_pack("[O, s]", json_array_get(labels, i),
+                            text ? text : ""));
+        free(text);
+    }
+    json_t *bundle = sm_render_table(headers, rows);
+    json_decref(headers);
+    json_decref(rows);
+    return bundle;
+}
+
 int sm_magic_predict(sm_call *call)
 {
     const char *endpoint = call->args.positional[0];
@@ -641,10 +706,12 @@ int sm_magic_predict(sm_call *call)
         media_flag(call, "accept", NULL, &accept))
         return -1;
     sm_buf body = {0};
-    int rc = predict_body(call, content_type, &body);
+    json_t *labels = json_array();
+    int rc = predict_body(call, content_type, &body, labels);
     sm_aws *aws = rc ? NULL : sm_call_aws(call);
     if (!aws) {
         sm_buf_free(&body);
+        json_decref(labels);
         return -1;
     }
     sm_runtime_request req = {.endpoint_name = endpoint,
@@ -664,6 +731,8 @@ int sm_magic_predict(sm_call *call)
                           endpoint, res.body_len,
                           res.content_type[0] ? res.content_type
                                               : "no content type");
+    } else if (json_array_size(labels)) {
+        call->shown = beside_labels(labels, call->result);
     } else {
         call->shown =
             json_pack("{s:s%}", "text/plain", res.body,
@@ -673,6 +742,7 @@ int sm_magic_predict(sm_call *call)
     }
     sm_runtime_result_clear(&res);
     sm_buf_free(&body);
+    json_decref(labels);
     return rc ? -1 : 0;
 }
 

@@ -229,6 +229,21 @@ def test_predict_row_file_and_cell(local, endpoint, booster):
         "".join(",".join(f"{v:.5f}" for v in f) + "\n" for f in feats))
     pf = value(k.ok("pf = %predict $ep --file rows.csv\npf"))
     assert len(pf) == 5 and all(abs(a - b) < 1e-5 for a, b in zip(pf, want)), (pf, want)
+    # a file in SageMaker's training format: the label first, taken off
+    # before sending and shown beside the predictions; --rows keeps a few
+    labelled = rows_of(5, 7)
+    (local.work / "labelled.csv").write_text(
+        "".join(",".join(f"{v:.5f}" for v in r) + "\n" for r in labelled))
+    cell = k.ok("%predict $ep --file labelled.csv --label-first --rows 3")
+    pl = value(k.ok("pl = $_\npl"))
+    assert len(pl) == 3 and all(abs(a - b) < 1e-5 for a, b in zip(pl, want)), (pl, want)
+    table = cell.of("execute_result")[0]["data"]
+    assert "<table" in table["text/html"]
+    lines = table["text/plain"].splitlines()
+    assert lines[0].split() == ["label", "prediction"] and len(lines) == 4
+    assert lines[1].split()[0] == f"{labelled[0][0]:.5f}"
+    assert "has no field after its label" in k.fails(
+        "%%predict $ep --label-first\n1\n")["evalue"]
     body = "\n".join(",".join(f"{v:.5f}" for v in f) for f in feats[:3])
     cell = k.ok(f"%%predict $ep\n{body}\n\n")
     assert len(cell.result.splitlines()) == 3
