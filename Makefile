@@ -160,7 +160,7 @@ bench: deps all
 
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install
-	$(PY) tools/demo.py notebooks/00-basics.ipynb
+	$(PY) tools/demo.py notebooks/01-quickstart.ipynb
 
 install: $(KERNEL_BIN)
 	tools/install-kernel.sh $(KERNEL_BIN) "$(PREFIX)"
