@@ -12,6 +12,7 @@
 
 #include "aws_magics.h"
 #include "console.h"
+#include "images.h"
 
 sm_aws *sm_call_aws(sm_call *call)
 {
@@ -211,4 +212,68 @@ void sm_call_image_base(const char *image, char *out, size_t size)
     for (char *p = out; *p; p++)
         if (!isalnum((unsigned char)*p))
             *p = '-';
+}
+
+char *sm_call_image(sm_call *call, const char *what, char *base, size_t size)
+{
+    sm_config *config = sm_magics_config(call->m);
+    char *image;
+    if (strchr(what, '/') || strchr(what, '.')) {
+        image = strdup(what);
+        sm_image_info info;
+        if (sm_image_is_xgboost(what, &info))
+            snprintf(base, size, "%s", info.algorithm);
+        else
+            sm_call_image_base(what, base, size);
+        if (!image)
+            sm_error_set(&call->err, "out of memory");
+        return image;
+    }
+    image = sm_image_uri(what,
+                         sm_backend_region(sm_magics_backend(call->m), config),
+                         sm_args_get(&call->args, "version"), &call->err);
+    snprintf(base, size, "%s", what);
+    for (char *p = base; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return image;
+}
+
+int sm_call_role(sm_call *call, char *role, size_t size)
+{
+    sm_config *config = sm_magics_config(call->m);
+    const char *set = sm_config_get(config, "role");
+    if (set[0]) {
+        snprintf(role, size, "%s", set);
+        return 0;
+    }
+    if (strcmp(sm_config_get(config, "backend"), "local") != 0)
+        return sm_error_set(&call->err,
+                            "no IAM role for SageMaker to run the job as; set "
+                            "one with %%config role=arn:aws:iam::"
+                            "123456789012:role/SageMakerRole");
+    sm_aws_identity id;
+    sm_aws_error err = {.http_status = 0};
+    if (sm_backend_identity(sm_magics_backend(call->m), config, call->out, &id,
+                            &err))
+        return sm_call_fail_aws(call, &err);
+    snprintf(role, size, "arn:aws:iam::%s:role/sagemagic-local", id.account);
+    return 0;
+}
+
+int sm_call_output(sm_call *call, int dry_run, char *out, size_t size)
+{
+    const char *flag = sm_args_get(&call->args, "output");
+    if (flag && *flag) {
+        snprintf(out, size, "%s", flag);
+        return 0;
+    }
+    sm_config *config = sm_magics_config(call->m);
+    char bucket[256];
+    sm_aws_error err = {.http_status = 0};
+    if (sm_backend_bucket(sm_magics_backend(call->m), config, call->out,
+                          !dry_run, bucket, sizeof bucket, &err))
+        return sm_call_fail_aws(call, &err);
+    const char *prefix = sm_config_get(config, "prefix");
+    snprintf(out, size, "s3://%s/%s%s", bucket, prefix, prefix[0] ? "/" : "");
+    return 0;
 }

@@ -117,6 +117,21 @@ void sm_card_link_row(sm_buf *plain, sm_buf *html, const char *key,
 void sm_card_console_row(sm_call *call, sm_buf *plain, sm_buf *html,
                          const char *kind, const char *name);
 
+/* What a job runs, as %train and %tune build it from their words. */
+
+/* The image for `what`, an algorithm ("xgboost", with --version) or an
+ * image URI: new string, and the base for default names in base[size]
+ * ("xgboost"). NULL with the call's error set. */
+char *sm_call_image(sm_call *call, const char *what, char *base, size_t size);
+
+/* The role jobs run as: %config role; on the local backend the service's
+ * own role when none is set; on aws an error saying how to set one. */
+int sm_call_role(sm_call *call, char *role, size_t size);
+
+/* Where artifacts go: --output, else s3://BUCKET/PREFIX/ with the default
+ * bucket (made when missing unless `dry_run`). */
+int sm_call_output(sm_call *call, int dry_run, char *out, size_t size);
+
 /* The SDK's base name of an image: its repository, without registry or
  * tag ("sagemaker-xgboost"), into out[size]. */
 void sm_call_image_base(const char *image, char *out, size_t size);
@@ -127,6 +142,9 @@ int sm_magic_predict(sm_call *call);
 int sm_magic_endpoints(sm_call *call);
 int sm_magic_delete(sm_call *call);
 int sm_magic_cleanup(sm_call *call);
+
+/* tune_magic.c */
+int sm_magic_tune(sm_call *call);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 

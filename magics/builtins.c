@@ -106,6 +106,28 @@ static const sm_flag transform_flags[] = {
                          "are sent)"},
     {0}};
 
+static const sm_flag tune_flags[] = {
+    {"train", 0, "URI", "the training data (required)"},
+    {"validation", 0, "URI", "the validation data the objective is measured "
+                             "on (required)"},
+    {"objective", 0, "METRIC[:minimize|:maximize]",
+     "the metric to tune for, e.g. validation:auc (maximized) or "
+     "validation:rmse (minimized) (required)"},
+    {"max-jobs", 0, "N", "training jobs in all (required)"},
+    {"parallel", 0, "P", "training jobs at once (required)"},
+    {"strategy", 0, "S", "bayesian (default), random, grid or hyperband"},
+    {"content-type", 0, "T", "the data's type (default text/csv)"},
+    {"instance", 0, "TYPE", "instance type (default: %config instance_type)"},
+    {"version", 0, "V", "the algorithm's version (default: the newest)"},
+    {"output", 0, "URI", "where the models go (default: the bucket and "
+                         "prefix)"},
+    {"name", 0, "N", "the tuning job's name, at most 32 characters (default: "
+                     "ALGO-yymmdd-HHMMSS)"},
+    {"no-wait", 0, NULL, "start the tuning job and return at once"},
+    {"dry-run", 0, NULL, "show the CreateHyperParameterTuningJob request and "
+                         "send nothing"},
+    {0}};
+
 static const sm_flag deploy_flags[] = {
     {"name", 0, "EP", "the endpoint's name, also given to its config and "
                       "model (default: IMAGE-yyyy-mm-dd-HH-MM-SS-mmm)"},
@@ -224,6 +246,20 @@ static const sm_magic table[] = {
      "%transform $job --input $test --output s3://my-bucket/predictions/ "
      "--split line",
      transform_flags, 1, 1, SM_LINE, false},
+    {"tune", sm_magic_tune,
+     "%tune ALGO|IMAGE --train URI --validation URI --objective "
+     "METRIC[:minimize|:maximize] --max-jobs N --parallel P "
+     "[--strategy bayesian|random|grid|hyperband] [--no-wait] [--dry-run] "
+     "RANGE... [KEY=VALUE...]",
+     "runs a hyperparameter tuning job over ranges such as eta=0.01..0.3, "
+     "max_depth=3..10:int, alpha=0.001..10:log or booster=gbtree|dart (other "
+     "KEY=VALUE words are fixed), shown live with a leaderboard, then a chart "
+     "of the objective by job",
+     "the tuning job name",
+     "%tune xgboost --train $train --validation $val --objective "
+     "validation:auc --max-jobs 12 --parallel 3 eta=0.05..0.5 "
+     "max_depth=2..8:int objective=binary:logistic num_round=50",
+     tune_flags, 1, 1, SM_LINE, true},
     {"endpoints", sm_magic_endpoints, "%endpoints",
      "lists the account's endpoints: status, instance, uptime, estimated "
      "cost so far, and which this kernel created",
