@@ -410,16 +410,17 @@ static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
                           double expires_at)
 {
     static unsigned serial;
-    card_state c = {.call = call,
-                    .p = p,
-                    .started = epoch_now(),
-                    .expires_at = expires_at};
+    card_state c = {
+        .call = call, .p = p, .started = epoch_now(), .expires_at = expires_at};
     snprintf(c.display_id, sizeof c.display_id, "sagemagic-endpoint-%ld-%u",
              (long)getpid(), ++serial);
     card(&c, NULL);
+    /* the first look comes soon: an endpoint may be InService at once */
+    long wait_ms = sm_call_poll_ms(call) < 1000 ? sm_call_poll_ms(call) : 1000;
     for (;;) {
-        if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0)
+        if (sm_out_wait(call->out, wait_ms) != 0)
             return interrupted(call, p->endpoint);
+        wait_ms = sm_call_poll_ms(call);
         sm_aws_error err = {.http_status = 0};
         sm_sagemaker_endpoint ep;
         memset(&ep, 0, sizeof ep);

@@ -346,12 +346,18 @@ def test_cleanup_on_exit_and_the_warning(local, tmp_path):
     stderr2 = tmp_path / "kernel2.stderr"
     k = Kernel(dict(local.env), local.work, stderr_path=stderr2).start()
     try:
-        k.ok(f"%deploy {JOB} --name ep-left --no-wait")
+        k.ok(f"%deploy {JOB} --name ep-left --no-wait\n"
+             f"%deploy {JOB} --name ep-gone-already --no-wait")
+        # deleted behind the kernel's back: no warning for it
+        sm = local.client("sagemaker")
+        sm.delete_endpoint(EndpointName="ep-gone-already")
+        wait_until(lambda: local.gone("ep-gone-already"), 30, "the delete")
     finally:
         k.stop()
     try:
         text = stderr2.read_text()
         assert "ep-left" in text and "left running" in text, text
+        assert "ep-gone-already" not in text, text
         assert not local.gone("ep-left")
     finally:
         local.client("sagemaker").delete_endpoint(EndpointName="ep-left")
