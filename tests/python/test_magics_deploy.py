@@ -467,6 +467,14 @@ def test_aws_deploy_predict_list_delete(aws_job, moto):
     queue_answers(moto, [{"Body": "0.25\n0.75\n", "ContentType": "text/csv",
                           "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}])
     assert value(aws_job.ok("p = %predict $ep 1,2,3\np")) == [0.25, 0.75]
+    queue_answers(moto, [
+        {"Body": "cat,0.9\ndog,0.1\n", "ContentType": "text/csv",
+         "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""},
+        {"Body": "{not json", "ContentType": "application/json",
+         "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}])
+    assert value(aws_job.ok("q = %predict $ep 4,5,6\nq")) == [["cat", 0.9], ["dog", 0.1]]
+    e = aws_job.fails("%predict $ep 7,8,9")
+    assert "cannot be read as predictions" in e["evalue"] and "application/json" in e["evalue"]
     eps = value(aws_job.ok("e = %endpoints\ne"))
     mine = [e for e in eps if e["name"] == "moto-ep"][0]
     assert mine["this_kernel"] is True and mine["instance_type"] == "ml.m5.large"
