@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +41,8 @@ static int is_local(sm_call *call)
                   "local") == 0;
 }
 
-/* "$0.115/h" or "" when the table lacks the type, into out[size]. */
+/* "$0.115 per hour (...)" for `count` instances, or a sentence saying the
+ * table lacks the type, into out[size]. */
 static void hourly_text(const char *instance, int count, char *out, size_t size)
 {
     double price = sm_price_per_hour(instance);
@@ -55,6 +55,24 @@ static void hourly_text(const char *instance, int count, char *out, size_t size)
 
 /* ---- --ttl --------------------------------------------------------------- */
 
+static const struct {
+    char unit;
+    double seconds;
+} duration_units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+
+/* Seconds in one unit letter; a number without a unit is seconds. */
+static double unit_seconds(char **end)
+{
+    if (!**end)
+        return 1;
+    for (size_t i = 0; i < sizeof duration_units / sizeof *duration_units; i++)
+        if (**end == duration_units[i].unit) {
+            (*end)++;
+            return duration_units[i].seconds;
+        }
+    return -1;
+}
+
 /* "90", "90s", "10m", "2h", "1h30m", "1d" into seconds. 0, or -1 with the
  * call's error set. */
 static int parse_duration(sm_call *call, const char *text, double *seconds)
@@ -62,49 +80,22 @@ static int parse_duration(sm_call *call, const char *text, double *seconds)
     const char *p = text;
     double total = 0;
     int parts = 0;
-    while (*p) {
+    while (*p && isdigit((unsigned char)*p)) {
         char *end;
-        errno = 0;
-        double n = strtod(p, &end);
-        if (end == p || errno || !isfinite(n) || n < 0 ||
-            isalpha((unsigned char)*p))
+        double n = strtod(p, &end), unit = unit_seconds(&end);
+        if (unit < 0 || !isfinite(n))
             break;
-        double unit = 1;
-        switch (*end) {
-        case 's':
-            unit = 1;
-            end++;
-            break;
-        case 'm':
-            unit = 60;
-            end++;
-            break;
-        case 'h':
-            unit = 3600;
-            end++;
-            break;
-        case 'd':
-            unit = 86400;
-            end++;
-            break;
-        case '\0':
-            break;
-        default:
-            goto bad;
-        }
         total += n * unit;
         parts++;
         p = end;
     }
     if (*p || parts == 0 || total < 1 || total > MAX_TTL_SECONDS)
-        goto bad;
+        return sm_error_set(&call->err,
+                            "--ttl needs a duration from 1s to 30d such as "
+                            "90s, 30m, 2h or 1h30m, not '%s'",
+                            text);
     *seconds = total;
     return 0;
-bad:
-    return sm_error_set(&call->err,
-                        "--ttl needs a duration from 1s to 30d "
-                        "such as 90s, 30m, 2h or 1h30m, not '%s'",
-                        text);
 }
 
 /* ---- what to deploy ------------------------------------------------------ */
