@@ -495,3 +495,14 @@ def test_aws_cleanup(aws_job, moto):
     cell = aws_job.ok("c = %cleanup -f\nc")
     assert json.loads(cell.result) == ["moto-c1"]
     assert "moto-c1" not in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+
+
+def test_aws_ttl(aws_job, moto):
+    """The timer's own client reaches the same endpoint_url and keys."""
+    sm = moto_client(moto, "sagemaker")
+    aws_job.ok("%deploy moto-job --name moto-ttl --ttl 1s --no-wait")
+    wait_until(lambda: "moto-ttl" not in [e["EndpointName"] for e in
+                                          sm.list_endpoints()["Endpoints"]], 30, "the ttl")
+    assert "moto-ttl" not in [m["ModelName"] for m in sm.list_models()["Models"]]
+    assert "moto-ttl" not in [c["EndpointConfigName"] for c in
+                              sm.list_endpoint_configs()["EndpointConfigs"]]
