@@ -865,7 +865,12 @@ static int confirm(sm_call *call, const char *question, const char *redo)
         return 0;
     char *answer = NULL;
     sm_error why = {0};
-    if (sm_out_input(call->out, question, false, &answer, &why))
+    if (sm_out_input(call->out, question, false, &answer, &why) &&
+        sm_out_interrupted(call->out)) {
+        call->ename = "KeyboardInterrupt";
+        return sm_error_set(&call->err, "interrupted: nothing was deleted");
+    }
+    if (!answer)
         return sm_error_set(&call->err,
                             "%s asks before deleting and cannot "
                             "ask here (%s); add -f to delete "

@@ -46,7 +46,7 @@ def value(cell):
 
 def run_with_stdin(k, code, allow_stdin=True, answer=None, timeout=60):
     """Run `code` with allow_stdin as given; answer one input_request with
-    `answer`. Returns (Cell, the prompt asked or None)."""
+    `answer` (or call it). Returns (Cell, the prompt asked or None)."""
     msg_id = k.kc.execute(code, allow_stdin=allow_stdin)
     prompt = []
     messages = []
@@ -60,7 +60,10 @@ def run_with_stdin(k, code, allow_stdin=True, answer=None, timeout=60):
                 req = None
             if req and req["msg_type"] == "input_request":
                 prompt.append(req["content"]["prompt"])
-                k.kc.input(answer)
+                if callable(answer):
+                    answer()
+                else:
+                    k.kc.input(answer)
         try:
             msg = k.kc.get_iopub_msg(timeout=0.1)
         except Exception:
@@ -310,6 +313,10 @@ def test_delete_asks_first(local):
     cell, _ = run_with_stdin(k, "%delete ep-ask", allow_stdin=False)
     assert cell.status == "error" and "-f" in cell.error["evalue"]
     assert "\n" not in cell.error["evalue"]
+    assert not local.gone("ep-ask")
+    cell, _ = run_with_stdin(k, "%delete ep-ask", answer=k.km.interrupt_kernel)
+    assert cell.status == "error" and cell.error["ename"] == "KeyboardInterrupt"
+    assert "nothing was deleted" in cell.error["evalue"]
     assert not local.gone("ep-ask")
     cell, prompt = run_with_stdin(k, "%delete ep-ask", answer="y")
     assert cell.status == "ok", cell.error
