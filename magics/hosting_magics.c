@@ -500,11 +500,17 @@ int sm_magic_deploy(sm_call *call)
     if ((rc = create_all(call, aws, &p, &src)) != 0)
         goto out;
     double expires_at = ttl > 0 ? epoch_now() + ttl : 0;
-    sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
-                   src.existing_model ? "" : p.endpoint,
-                   sm_magics_config(call->m), expires_at);
-    if (ttl > 0)
+    if (sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
+                       src.existing_model ? "" : p.endpoint,
+                       sm_magics_config(call->m), expires_at) != 0) {
+        expires_at = 0;
+        sm_out_stream(call->out, "stderr",
+                      "this kernel cannot track the "
+                      "endpoint (out of memory or "
+                      "threads): delete it yourself\n");
+    } else if (ttl > 0) {
         say_ttl(call, p.endpoint, ttl);
+    }
     if (sm_call_waits(call)) {
         rc = watch_endpoint(call, aws, &p, expires_at);
     } else {
