@@ -504,10 +504,13 @@ int sm_magic_deploy(sm_call *call)
                        src.existing_model ? "" : p.endpoint,
                        sm_magics_config(call->m), expires_at) != 0) {
         expires_at = 0;
-        sm_out_stream(call->out, "stderr",
-                      "this kernel cannot track the "
-                      "endpoint (out of memory or "
-                      "threads): delete it yourself\n");
+        char line[512];
+        snprintf(line, sizeof line,
+                 "this kernel could not track endpoint %s or start its "
+                 "timer (out of memory or threads): delete it with %%delete "
+                 "%s when done\n",
+                 p.endpoint, p.endpoint);
+        sm_out_stream(call->out, "stderr", line);
     } else if (ttl > 0) {
         say_ttl(call, p.endpoint, ttl);
     }
