@@ -398,6 +398,8 @@ BAD_CELLS = [  # (cell, words its error names)
     ("%predict $ep 1,abc,3", ["ModelError", "abc"]),
     ("%predict $ep", ["ROW", "--file"]),
     ("%predict $ep 1,2,3 --file rows.csv", ["one of"]),
+    ("%%predict $ep\n\n  \n", ["no rows to send", "%%predict body"]),
+    ("%%predict $ep 1,2,3\n4,5,6\n", ["one of"]),
     ("%predict $ep --file no-such-file.csv", ["no-such-file.csv"]),
     ("%predict $ep 1,2,3 --content-type nonsense", ["--content-type"]),
     ("%deploy no-such-job", ["no training job or model named no-such-job"]),
