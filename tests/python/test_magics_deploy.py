@@ -111,11 +111,13 @@ class Local:
         return {e["EndpointName"]: e["EndpointStatus"] for e in
                 self.client("sagemaker").list_endpoints(MaxResults=100)["Endpoints"]}
 
-    def counts(self):
+    def names(self):
+        """Names of the models, endpoint configs and endpoints there are."""
         sm = self.client("sagemaker")
-        return (len(sm.list_models(MaxResults=100)["Models"]),
-                len(sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]),
-                len(sm.list_endpoints(MaxResults=100)["Endpoints"]))
+        return ({m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]},
+                {c["EndpointConfigName"] for c in
+                 sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]},
+                set(self.endpoints()))
 
     def gone(self, name):
         return name not in self.endpoints()
@@ -194,14 +196,18 @@ def test_default_names_are_the_sdks(local):
 
 def test_deploy_an_existing_model(local, endpoint):
     k = local.kernel
-    before = local.counts()
+    sm = local.client("sagemaker")
+
+    def models():
+        return {m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]}
+
+    before = models()
     cell = k.ok("m = %deploy ep-main --name ep-from-model\nm", timeout=60)
     assert cell.result == "ep-from-model"
-    sm = local.client("sagemaker")
     variant = sm.describe_endpoint_config(
         EndpointConfigName="ep-from-model")["ProductionVariants"][0]
     assert variant["ModelName"] == "ep-main"
-    assert local.counts() == (before[0], before[1] + 1, before[2] + 1)  # no new model
+    assert models() == before  # no new model
     cell, prompt = run_with_stdin(k, "%delete ep-from-model", answer="yes")
     assert "model ep-main" in prompt and cell.result == "ep-from-model"
     wait_until(lambda: local.gone("ep-from-model"), 30, "the delete")
@@ -276,7 +282,7 @@ def test_endpoints_lists_with_cost_and_owner(local, endpoint):
 
 def test_dry_run_sends_nothing(local, endpoint):
     k = local.kernel
-    before = local.counts()
+    before = local.names()
     cell = k.ok(f"%deploy {JOB} --name dry-ep --instance ml.c5.large --count 2 --dry-run")
     requests = json.loads(cell.result)
     assert list(requests) == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
@@ -286,7 +292,8 @@ def test_dry_run_sends_nothing(local, endpoint):
     assert requests["CreateEndpoint"] == {"EndpointName": "dry-ep",
                                           "EndpointConfigName": "dry-ep"}
     assert "nothing was sent" in cell.stdout
-    assert local.counts() == before
+    # nothing new (an endpoint deleted earlier may finish going meanwhile)
+    assert all(after <= was for after, was in zip(local.names(), before))
 
 
 def test_ttl_deletes_the_endpoint(local):
@@ -382,10 +389,11 @@ def test_interrupt_leaves_it_creating(local):
 
     try:
         cell = k.run(f"%deploy {JOB} --name ep-int", timeout=60, on_message=on_message)
+        done = time.monotonic()
     finally:
         k.ok("%config poll=auto")
     assert interrupted_at
-    assert time.monotonic() - interrupted_at[0] < 2.0
+    assert done - interrupted_at[0] < 1.0, f"took {done - interrupted_at[0]:.2f} s"
     assert cell.status == "error" and cell.error["ename"] == "KeyboardInterrupt"
     assert "keeps being created" in cell.error["evalue"]
     assert "%delete ep-int" in cell.error["evalue"]
