@@ -210,6 +210,22 @@ static int delete_tracked(sm_tracker *self, const tracked *t, sm_aws_error *err)
     return rc < 0 ? -1 : 0;
 }
 
+/* Nonzero unless the service says the endpoint is gone (when it cannot
+ * be asked, it may well still run). */
+static int still_there(sm_tracker *self, const tracked *t)
+{
+    sm_aws_error err = {.http_status = 0};
+    if (!self->backend && !(self->backend = sm_backend_new()))
+        return 1;
+    sm_aws *aws = client_for(self->backend, t->settings, &err);
+    json_t *found = aws ? sm_sagemaker_describe(aws, SM_SAGEMAKER_ENDPOINT,
+                                                t->endpoint, &err)
+                        : NULL;
+    int there = found || !sm_sagemaker_error_is_not_found(&err);
+    json_decref(found);
+    return there;
+}
+
 /* ---- the list ------------------------------------------------------------ */
 
 static tracked **find(sm_tracker *self, const char *endpoint)
@@ -427,7 +443,7 @@ void sm_tracker_shutdown(sm_tracker *self, bool cleanup)
             sm_aws_error_format(&err, text, sizeof text);
             sm_warn("cleanup_on_exit: could not delete endpoint %s: %s",
                     t->endpoint, text);
-        } else if (!cleanup) {
+        } else if (!cleanup && still_there(self, t)) {
             sm_warn("endpoint %s, created by this kernel, is left running "
                     "(delete it with %%delete %s, or set %%config "
                     "cleanup_on_exit=true)",

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +41,8 @@ static int is_local(sm_call *call)
                   "local") == 0;
 }
 
-/* "$0.115/h" or "" when the table lacks the type, into out[size]. */
+/* "$0.115 per hour (...)" for `count` instances, or a sentence saying the
+ * table lacks the type, into out[size]. */
 static void hourly_text(const char *instance, int count, char *out, size_t size)
 {
     double price = sm_price_per_hour(instance);
@@ -55,6 +55,24 @@ static void hourly_text(const char *instance, int count, char *out, size_t size)
 
 /* ---- --ttl --------------------------------------------------------------- */
 
+static const struct {
+    char unit;
+    double seconds;
+} duration_units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+
+/* Seconds in one unit letter; a number without a unit is seconds. */
+static double unit_seconds(char **end)
+{
+    if (!**end)
+        return 1;
+    for (size_t i = 0; i < sizeof duration_units / sizeof *duration_units; i++)
+        if (**end == duration_units[i].unit) {
+            (*end)++;
+            return duration_units[i].seconds;
+        }
+    return -1;
+}
+
 /* "90", "90s", "10m", "2h", "1h30m", "1d" into seconds. 0, or -1 with the
  * call's error set. */
 static int parse_duration(sm_call *call, const char *text, double *seconds)
@@ -62,53 +80,25 @@ static int parse_duration(sm_call *call, const char *text, double *seconds)
     const char *p = text;
     double total = 0;
     int parts = 0;
-    while (*p) {
+    while (*p && isdigit((unsigned char)*p)) {
         char *end;
-        errno = 0;
-        double n = strtod(p, &end);
-        if (end == p || errno || !isfinite(n) || n < 0 ||
-            isalpha((unsigned char)*p))
+        double n = strtod(p, &end), unit = unit_seconds(&end);
+        if (unit < 0 || !isfinite(n))
             break;
-        double unit = 1;
-        switch (*end) {
-        case 's':
-            unit = 1;
-            end++;
-            break;
-        case 'm':
-            unit = 60;
-            end++;
-            break;
-        case 'h':
-            unit = 3600;
-            end++;
-            break;
-        case 'd':
-            unit = 86400;
-            end++;
-            break;
-        case '\0':
-            break;
-        default:
-            goto bad;
-        }
         total += n * unit;
         parts++;
         p = end;
     }
     if (*p || parts == 0 || total < 1 || total > MAX_TTL_SECONDS)
-        goto bad;
+        return sm_error_set(&call->err,
+                            "--ttl needs a duration from 1s to 30d such as "
+                            "90s, 30m, 2h or 1h30m, not '%s'",
+                            text);
     *seconds = total;
     return 0;
-bad:
-    return sm_error_set(&call->err,
-                        "--ttl needs a duration from 1s to 30d "
-                        "such as 90s, 30m, 2h or 1h30m, not '%s'",
-                        text);
 }
 
-/* ---- what to deploy --------------------------------------------------------
- */
+/* ---- what to deploy ------------------------------------------------------ */
 
 typedef struct source {
     char *image, *model_data, *role; /* new; for a model to create */
@@ -201,8 +191,7 @@ static int resolve_source(sm_call *call, sm_aws *aws, const char *what,
     return rc ? -1 : 0;
 }
 
-/* ---- the requests ----------------------------------------------------------
- */
+/* ---- the requests -------------------------------------------------------- */
 
 typedef struct plan {
     char endpoint[128];
@@ -301,8 +290,7 @@ fail:;
     return sm_call_fail_aws(call, &err);
 }
 
-/* ---- the live card
- * ----------------------------------------------------------- */
+/* ---- the live card ------------------------------------------------------- */
 
 typedef struct card_state {
     sm_card card;
@@ -374,9 +362,12 @@ static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
     card_state c = {.p = p, .started = epoch_now(), .expires_at = expires_at};
     sm_card_init(&c.card, call, "endpoint");
     card(&c, NULL);
+    /* the first look comes soon: an endpoint may be InService at once */
+    long wait_ms = sm_call_poll_ms(call) < 1000 ? sm_call_poll_ms(call) : 1000;
     for (;;) {
-        if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0)
+        if (sm_out_wait(call->out, wait_ms) != 0)
             return interrupted(call, p->endpoint);
+        wait_ms = sm_call_poll_ms(call);
         sm_aws_error err = {.http_status = 0};
         sm_sagemaker_endpoint ep;
         memset(&ep, 0, sizeof ep);
@@ -404,8 +395,7 @@ static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
     }
 }
 
-/* ---- %deploy
- * ------------------------------------------------------------------ */
+/* ---- %deploy ------------------------------------------------------------- */
 
 static void say_ttl(sm_call *call, const char *name, double ttl)
 {
@@ -469,11 +459,20 @@ int sm_magic_deploy(sm_call *call)
     if ((rc = create_all(call, aws, &p, &src)) != 0)
         goto out;
     double expires_at = ttl > 0 ? epoch_now() + ttl : 0;
-    sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
-                   src.existing_model ? "" : p.endpoint,
-                   sm_magics_config(call->m), expires_at);
-    if (ttl > 0)
+    if (sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
+                       src.existing_model ? "" : p.endpoint,
+                       sm_magics_config(call->m), expires_at) != 0) {
+        expires_at = 0;
+        char line[512];
+        snprintf(line, sizeof line,
+                 "this kernel could not track endpoint %s or start its "
+                 "timer (out of memory or threads): delete it with %%delete "
+                 "%s when done\n",
+                 p.endpoint, p.endpoint);
+        sm_out_stream(call->out, "stderr", line);
+    } else if (ttl > 0) {
         say_ttl(call, p.endpoint, ttl);
+    }
     if (sm_call_waits(call)) {
         rc = watch_endpoint(call, aws, &p, expires_at);
     } else {
@@ -491,8 +490,7 @@ out:
     return rc ? -1 : 0;
 }
 
-/* ---- %predict
- * ------------------------------------------------------------------ */
+/* ---- %predict ------------------------------------------------------------ */
 
 static const struct {
     const char *alias, *media;
@@ -639,38 +637,46 @@ static json_t *csv_cell(const char *s, size_t n)
     return json_stringn(s, n);
 }
 
+/* One CSV line: a number or string for one cell, a list for several;
+ * NULL when a cell is not UTF-8. */
+static json_t *csv_row(const char *line, size_t len)
+{
+    json_t *row = json_array();
+    for (const char *c = line; row && c <= line + len;) {
+        const char *comma = memchr(c, ',', (size_t)(line + len - c));
+        size_t k = comma ? (size_t)(comma - c) : (size_t)(line + len - c);
+        if (json_array_append_new(row, csv_cell(c, k))) {
+            json_decref(row);
+            return NULL;
+        }
+        c += k + 1;
+    }
+    if (json_array_size(row) == 1) {
+        json_t *one = json_incref(json_array_get(row, 0));
+        json_decref(row);
+        row = one;
+    }
+    return row;
+}
+
 /* The answer as a value: JSON as it is, JSON lines as a list, CSV as a
- * list with one entry per line (a number, or a list for several cells).
- * NULL when the answer is not text. */
+ * list with one entry per line (see csv_row). NULL when the answer is not
+ * text of its type. */
 static json_t *predictions_value(const sm_runtime_result *r)
 {
-    if (strncmp(r->content_type, "application/json", 16) == 0 &&
-        r->content_type[16] != 'l')
+    const char *type = r->content_type;
+    if (strncmp(type, "application/json", 16) == 0 && type[16] != 'l')
         return json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL);
-    int lines = strncmp(r->content_type, "application/jsonlines", 21) == 0;
+    int lines = strncmp(type, "application/jsonlines", 21) == 0;
     json_t *rows = json_array();
     for (const char *p = r->body; rows && p < r->body + r->body_len;) {
-        size_t n = strcspn(p, "\n");
+        const char *nl = memchr(p, '\n', (size_t)(r->body + r->body_len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(r->body + r->body_len - p);
         size_t len = n && p[n - 1] == '\r' ? n - 1 : n;
-        json_t *row = NULL;
-        if (len && lines) {
-            row = json_loadb(p, len, JSON_DECODE_ANY, NULL);
-        } else if (len) {
-            row = json_array();
-            for (const char *c = p; c <= p + len;) {
-                size_t k = strcspn(c, ",\n");
-                if (c + k > p + len)
-                    k = (size_t)(p + len - c);
-                json_array_append_new(row, csv_cell(c, k));
-                c += k + 1;
-            }
-            if (json_array_size(row) == 1) {
-                json_t *one = json_incref(json_array_get(row, 0));
-                json_decref(row);
-                row = one;
-            }
-        }
-        if (len && (!row || json_array_append_new(rows, row))) {
+        json_t *row = !len    ? NULL
+                      : lines ? json_loadb(p, len, JSON_DECODE_ANY, NULL)
+                              : csv_row(p, len);
+        if (len && json_array_append_new(rows, row)) {
             json_decref(rows);
             return NULL;
         }
@@ -727,7 +733,7 @@ int sm_magic_predict(sm_call *call)
         call->ename = "ClientError";
         rc = sm_error_set(&call->err,
                           "endpoint %s answered %zu bytes of %s "
-                          "that are not text predictions",
+                          "that cannot be read as predictions",
                           endpoint, res.body_len,
                           res.content_type[0] ? res.content_type
                                               : "no content type");
@@ -746,8 +752,7 @@ int sm_magic_predict(sm_call *call)
     return rc ? -1 : 0;
 }
 
-/* ---- %endpoints
- * ------------------------------------------------------------------ */
+/* ---- %endpoints ---------------------------------------------------------- */
 
 typedef struct endpoint_row {
     char instance[128];
@@ -803,6 +808,37 @@ static void cost_text(double price, double hours, int local, char *out,
         snprintf(out, size, "$%.2f", price * hours);
 }
 
+/* One endpoint as a table row and as an object of the value. */
+static void add_endpoint(sm_call *call, sm_aws *aws,
+                         const sm_sagemaker_state *s, json_t *rows,
+                         json_t *value)
+{
+    int local = is_local(call);
+    endpoint_row row;
+    endpoint_instances(aws, s->name, &row);
+    double up =
+        s->creation_time > 0 ? fmax(0, epoch_now() - s->creation_time) : 0;
+    char created[32], uptime[32], cost[64], instance[160];
+    sm_render_time(s->creation_time, created, sizeof created);
+    sm_render_duration(up, uptime, sizeof uptime);
+    cost_text(row.price, up / 3600, local, cost, sizeof cost);
+    snprintf(instance, sizeof instance, row.count ? "%s x %d" : "%s",
+             row.instance, row.count);
+    int mine = sm_tracker_knows(sm_magics_tracker(call->m), s->name);
+    json_array_append_new(rows, json_pack("[s, s, s, s, s, s, s]", s->name,
+                                          s->status, instance, created, uptime,
+                                          cost, mine ? "yes" : ""));
+    json_array_append_new(
+        value,
+        json_pack("{s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:b}", "name", s->name,
+                  "status", s->status, "instance_type", row.instance,
+                  "instance_count", row.count, "created", created,
+                  "uptime_seconds", up, "estimated_cost_usd",
+                  row.price < 0 || local ? json_null()
+                                         : json_real(row.price * up / 3600),
+                  "this_kernel", mine));
+}
+
 int sm_magic_endpoints(sm_call *call)
 {
     sm_aws *aws = sm_call_aws(call);
@@ -818,40 +854,27 @@ int sm_magic_endpoints(sm_call *call)
         sm_sagemaker_listing_clear(&l);
         return sm_call_fail_aws(call, &err);
     }
-    int local = is_local(call);
-    double now = epoch_now();
     json_t *headers =
         json_pack("[s, s, s, s, s, s, s]", "endpoint", "status", "instance",
                   "created", "uptime", "est. cost", "this kernel");
     json_t *rows = json_array(), *value = json_array();
-    for (size_t i = 0; i < l.count && !sm_out_interrupted(call->out); i++) {
-        const sm_sagemaker_state *s = &l.items[i];
-        endpoint_row row;
-        endpoint_instances(aws, s->name, &row);
-        double up = s->creation_time > 0 ? fmax(0, now - s->creation_time) : 0;
-        char created[32], uptime[32], cost[64], instance[160];
-        sm_render_time(s->creation_time, created, sizeof created);
-        sm_render_duration(up, uptime, sizeof uptime);
-        cost_text(row.price, up / 3600, local, cost, sizeof cost);
-        snprintf(instance, sizeof instance, row.count ? "%s x %d" : "%s",
-                 row.instance, row.count);
-        int mine = sm_tracker_knows(sm_magics_tracker(call->m), s->name);
-        json_array_append_new(rows, json_pack("[s, s, s, s, s, s, s]", s->name,
-                                              s->status, instance, created,
-                                              uptime, cost, mine ? "yes" : ""));
-        json_array_append_new(
-            value,
-            json_pack("{s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:b}", "name",
-                      s->name, "status", s->status, "instance_type",
-                      row.instance, "instance_count", row.count, "created",
-                      created, "uptime_seconds", up, "estimated_cost_usd",
-                      row.price < 0 || local ? json_null()
-                                             : json_real(row.price * up / 3600),
-                      "this_kernel", mine));
+    for (size_t i = 0; i < l.count; i++) {
+        if (sm_out_interrupted(call->out)) {
+            call->ename = "KeyboardInterrupt";
+            sm_error_set(&call->err,
+                         "interrupted: %%endpoints stopped after "
+                         "%zu of %zu endpoints",
+                         i, l.count);
+            break;
+        }
+        add_endpoint(call, aws, &l.items[i], rows, value);
     }
-    int truncated = l.truncated;
+    int truncated = l.truncated, local = is_local(call);
     sm_sagemaker_listing_clear(&l);
-    if (json_array_size(rows) == 0) {
+    if (call->err.message[0]) {
+        json_decref(value);
+        value = NULL;
+    } else if (json_array_size(rows) == 0) {
         call->shown = json_pack("{s:s}", "text/plain", "no endpoints");
     } else {
         char note[400];
@@ -867,11 +890,10 @@ int sm_magic_endpoints(sm_call *call)
     json_decref(headers);
     json_decref(rows);
     call->result = value;
-    return 0;
+    return value ? 0 : -1;
 }
 
-/* ---- %delete and %cleanup
- * -------------------------------------------------------- */
+/* ---- %delete and %cleanup ------------------------------------------------ */
 
 /* Ask before deleting unless -f: 0 to go on, 1 when the answer was no,
  * -1 with the call's error when no answer can be had. */
@@ -881,7 +903,12 @@ static int confirm(sm_call *call, const char *question, const char *redo)
         return 0;
     char *answer = NULL;
     sm_error why = {0};
-    if (sm_out_input(call->out, question, false, &answer, &why))
+    if (sm_out_input(call->out, question, false, &answer, &why) &&
+        sm_out_interrupted(call->out)) {
+        call->ename = "KeyboardInterrupt";
+        return sm_error_set(&call->err, "interrupted: nothing was deleted");
+    }
+    if (!answer)
         return sm_error_set(&call->err,
                             "%s asks before deleting and cannot "
                             "ask here (%s); add -f to delete "
