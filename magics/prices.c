@@ -1,5 +1,9 @@
 /* prices: the table of hosting prices per instance-hour. One row per
- * instance type; update the rows and the date together. */
+ * instance type; update the rows and the date together. These are
+ * estimates for the cost guard (on-demand real-time inference in
+ * us-east-1 around the date), not a quote: AWS's price list at
+ * aws.amazon.com/sagemaker/pricing is the authority, and prices differ by
+ * region and change over time. */
 #include "prices.h"
 
 #include <string.h>
