@@ -109,3 +109,21 @@ def test_quickstart(kernel_bin, tmp_path):
     closing = cell_text(nb.cells[-1])
     assert "deleting endpoint sagemaker-xgboost-" in closing
     assert closing.rstrip().endswith("no endpoints")
+
+
+def test_low_level(kernel_bin, tmp_path):
+    nb, _ = run_notebook("04-low-level", tmp_path)
+    no_errors(nb)
+    created = json.loads(cell_text(code_cell(nb, "%%api sagemaker CreateTrainingJob")))
+    assert created["TrainingJobArn"].endswith(":training-job/lowlevel-breast-cancer-1")
+    follow = cell_text(code_cell(nb, "%logs lowlevel-breast-cancer-1 --follow"))
+    assert "[59]#011train-auc:" in follow
+    described = json.loads(cell_text(code_cell(nb, "%%api sagemaker DescribeTrainingJob")))
+    assert described["TrainingJobStatus"] == "Completed"
+    assert described["HyperParameters"]["num_round"] == "60"
+    metrics = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
+    assert metrics["validation:auc"] > 0.95
+    summary = cell_text(code_cell(nb, "job = $_"))
+    assert summary.startswith("status Completed, model at s3://")
+    events = json.loads(cell_text(code_cell(nb, "%%api logs GetLogEvents")))["events"]
+    assert len(events) == 5 and events[0]["message"] == "Arguments: train"
