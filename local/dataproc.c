@@ -224,11 +224,17 @@ int sm_dataproc_output(const sm_dataproc *dp, const char *records,
         if (!more_rec && !more_pred)
             break;
         if (more_rec != more_pred) {
+            size_t sent = n + (size_t)more_rec, got = n + (size_t)more_pred;
+            while (more_rec &&
+                   next_line(records, records_len, &rec_at, &rec, &rec_len))
+                sent++;
+            while (more_pred && next_line(predictions, predictions_len,
+                                          &pred_at, &pred, &pred_len))
+                got++;
             snprintf(why, size,
-                     "the model answered a different number of lines than "
-                     "the %zu%s records it was sent, so they cannot be "
-                     "joined",
-                     n + (size_t)more_rec, more_rec ? "+" : "");
+                     "the model answered %zu line%s for the %zu record%s it "
+                     "was sent, so they cannot be joined",
+                     got, got == 1 ? "" : "s", sent, sent == 1 ? "" : "s");
             rc = -1;
             break;
         }

@@ -233,9 +233,8 @@ static int send_processed(run *r, const char *payload, size_t len)
     sm_predict_request req = {r->content_type, r->accept, sm_buf_str(&filtered),
                               filtered.len, SM_PREDICT_BATCH};
     sm_predict_answer a;
-    int rc = sm_predict_invoke(r->model, &req, &a);
-    sm_buf_free(&filtered);
-    if (rc)
+    int rc = -1;
+    if (sm_predict_invoke(r->model, &req, &a))
         fail(r, "AlgorithmError: out of memory");
     else if (a.status >= 400)
         fail(r, "ClientError: the model answered %d for %s: %.700s", a.status,
@@ -245,10 +244,9 @@ static int send_processed(run *r, const char *payload, size_t len)
         fail(r, "ClientError: %s: %s", r->current, why);
     else
         rc = 0;
-    if (!rc && a.status >= 400)
-        rc = -1;
+    sm_buf_free(&filtered);
     sm_predict_answer_clear(&a);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 /* One request through the container's batch serving. */

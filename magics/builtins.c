@@ -93,6 +93,10 @@ static const sm_flag transform_flags[] = {
     {"split", 0, "line|none", "line: each line a record, results one per "
                               "line (default: each object whole)"},
     {"content-type", 0, "T", "the input's content type (default text/csv)"},
+    {"strategy", 0, "single|multi", "with --split line: one record a "
+                                    "request, or as many as --max-payload "
+                                    "holds (the default)"},
+    {"max-payload", 0, "MB", "the most a request carries (default 6)"},
     {"input-filter", 0, "JSONPATH", "the fields of each record the model "
                                     "sees, e.g. '$[1:]' leaves out a label "
                                     "in the first column"},
@@ -236,7 +240,8 @@ static const sm_magic table[] = {
      predict_flags, 1, -1, SM_LINE | SM_CELL, false},
     {"transform", sm_magic_transform,
      "%transform JOB|MODEL --input URI --output URI [--instance TYPE] "
-     "[--count N] [--split line] [--content-type T] [--input-filter JSONPATH] "
+     "[--count N] [--split line] [--strategy single|multi] [--max-payload MB] "
+     "[--content-type T] [--input-filter JSONPATH] "
      "[--join] [--output-filter JSONPATH] [--name N] [--no-wait] "
      "[--dry-run]",
      "runs a batch transform job with a model (made from a completed "

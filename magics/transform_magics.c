@@ -126,6 +126,25 @@ static int split_type(sm_call *call, const char **split, const char **assemble)
     return 0;
 }
 
+/* --strategy single|multi: one record a request, or as many as fit. */
+static int batch_strategy(sm_call *call, const char **strategy)
+{
+    const char *v = sm_args_get(&call->args, "strategy");
+    *strategy = NULL;
+    if (!v)
+        return 0;
+    if (strcasecmp(v, "single") == 0 || strcasecmp(v, "SingleRecord") == 0)
+        *strategy = "SingleRecord";
+    else if (strcasecmp(v, "multi") == 0 || strcasecmp(v, "MultiRecord") == 0)
+        *strategy = "MultiRecord";
+    else
+        return sm_error_set(&call->err,
+                            "--strategy is single (one record a request) or "
+                            "multi (as many as fit), not '%s'",
+                            v);
+    return 0;
+}
+
 static const char *flag_or(sm_call *call, const char *flag,
                            const char *fallback)
 {
@@ -142,10 +161,12 @@ static int transform_spec(sm_call *call, const transform_plan *plan, char *name,
         return sm_error_set(&call->err, "%%transform needs --input URI (the "
                                         "S3 data) and --output URI (where "
                                         "the results go)");
-    long count = 1;
-    const char *split, *assemble;
+    long count = 1, payload = 0;
+    const char *split, *assemble, *strategy = NULL;
     if (sm_call_count_flag(call, "count", 1, 100, &count) ||
-        split_type(call, &split, &assemble))
+        sm_call_count_flag(call, "max-payload", 0, 100, &payload) ||
+        split_type(call, &split, &assemble) ||
+        batch_strategy(call, &strategy))
         return -1;
     const char *given = sm_args_get(&call->args, "name");
     if (given && *given)
@@ -166,7 +187,9 @@ static int transform_spec(sm_call *call, const transform_plan *plan, char *name,
         .instance_count = (int)count,
         .input_filter = flag_or(call, "input-filter", NULL),
         .output_filter = flag_or(call, "output-filter", NULL),
-        .join_source = sm_args_get(&call->args, "join") ? "Input" : NULL};
+        .join_source = sm_args_get(&call->args, "join") ? "Input" : NULL,
+        .batch_strategy = strategy,
+        .max_payload_mb = (int)payload};
     return 0;
 }
 

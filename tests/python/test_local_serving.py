@@ -458,6 +458,16 @@ def test_transform_filters_and_joins_like_sagemaker(clients, models):
     assert out["Body"].read().decode().splitlines() == [
         f"{row},{p}" for row, p in zip(rows, predictions)]
 
+    # records the filter leaves empty get no prediction: the job fails
+    s3.put_object(Bucket=BUCKET, Key="batch/one-field/in.csv", Body=b"1\n0\n1\n")
+    d = run_transform(sm, "transform-join-empty", DataProcessing={
+        "InputFilter": "$[1:]", "JoinSource": "Input"},
+        TransformInput={"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/one-field/"}},
+            "ContentType": "text/csv", "SplitType": "Line"})
+    assert d["TransformJobStatus"] == "Failed", d
+    assert "cannot be joined" in d["FailureReason"] or "415" in d["FailureReason"]
+
     # a filter that picks a field the records lack fails the job, saying so
     d = run("transform-join-bad", {"InputFilter": "$[40]"})
     assert d["TransformJobStatus"] == "Failed"
