@@ -205,3 +205,44 @@ def test_interrupt_leaves_the_job_running(local):
     assert status == "Stopped"
     e = k.fails("%stop long-job")
     assert "nothing to stop" in e["evalue"]
+
+
+@pytest.mark.timeout(400)
+def test_interrupted_job_still_completes(local):
+    """An interrupt as soon as the card shows returns the cell within 1 s;
+    the job, unwatched, runs on to Completed with its model, and %status
+    tells so."""
+    k = local.kernel
+    (local.work / "mid.csv").write_text(linear_rows(10000, 4, features=10))
+    k.ok("mid = %upload mid.csv", timeout=60)
+    interrupted_at = []
+
+    def on_message(msg):
+        if not interrupted_at and msg["msg_type"] == "display_data":
+            k.km.interrupt_kernel()
+            interrupted_at.append(time.monotonic())
+
+    cell = k.run("%train xgboost --train $mid --name finishing-job "
+                 "num_round=30 max_depth=6 eta=0.1", timeout=120, on_message=on_message)
+    done = time.monotonic()
+    assert interrupted_at, "the card was never shown"
+    assert done - interrupted_at[0] < 1.0, f"took {done - interrupted_at[0]:.2f} s"
+    assert cell.error["ename"] == "KeyboardInterrupt"
+    assert "training job keeps running (stop it with %stop finishing-job)" in cell.error["evalue"]
+    sm = local.sagemaker()
+    assert sm.describe_training_job(TrainingJobName="finishing-job")[
+        "TrainingJobStatus"] == "InProgress"
+    assert k.ok("%echo still here").stdout == "still here\n"  # the kernel is free
+    deadline = time.monotonic() + 240
+    while True:
+        job = sm.describe_training_job(TrainingJobName="finishing-job")
+        if job["TrainingJobStatus"] != "InProgress":
+            break
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.25)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    bucket, key = url[len("s3://"):].split("/", 1)
+    assert local.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    status = k.ok("%status finishing-job").result
+    assert "Completed" in status
