@@ -211,6 +211,9 @@ def test_transform_of_a_job_matches_python_xgboost(local, trained):
     assert "output: s3://preds/tiny/ (2 objects)" in cell.stdout
     assert "s3://preds/tiny/a.csv.out, first lines:\n" + "\n".join(out.splitlines()[:5]) \
         in cell.stdout
+    # %status and %logs know the job
+    assert "Completed" in k.ok("%status tiny-transform").result
+    assert "a.csv.out" in k.ok("%logs tiny-transform").stdout
     # a model given by name is used as it is
     cell = k.ok("%transform tiny-job --input ${feat}b.csv --output s3://preds/again/ "
                 "--split line --name by-model", timeout=120)
