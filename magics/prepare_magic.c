@@ -351,6 +351,11 @@ int sm_magic_prepare(sm_call *call)
         return -1;
     size_t n = csv.rows - 1, counts[3], *order = NULL;
     int rc = find_label(call, &csv, label, &column);
+    if (!rc && csv.columns < 2)
+        rc = sm_error_set(&call->err,
+                          "%s has only the label column; a model "
+                          "needs at least one feature column",
+                          path);
     if (!rc)
         rc = check_numbers(call, path, &csv, column);
     if (!rc && !(order = shuffled_rows(n, plan.seed)))

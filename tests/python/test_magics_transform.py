@@ -122,6 +122,9 @@ def test_prepare_errors(local):
         k.fails("%prepare colors.csv --label y --split 0.9,0.2")["evalue"]
     assert "--seed needs a whole number" in k.fails("%prepare colors.csv --label y --seed x")["evalue"]
     assert "needs --label" in k.fails("%prepare colors.csv")["evalue"]
+    (local.work / "only.csv").write_text("y\n1\n2\n")
+    assert k.fails("%prepare only.csv --label y")["evalue"] == \
+        "only.csv has only the label column; a model needs at least one feature column"
 
 
 # ---- %transform on the local backend -------------------------------------------
