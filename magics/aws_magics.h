@@ -103,6 +103,23 @@ void sm_card_html_begin(sm_buf *html, const char *title);
  * are closed here). */
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
 
+/* A job's log lines as they come: the first stream of `group` whose name
+ * starts with "NAME/", read forward from its head. Set the borrowed
+ * members; the rest starts zeroed. */
+typedef struct sm_log_tail {
+    sm_aws *aws;
+    const char *group; /* SM_LOGS_TRAINING_GROUP, ... */
+    const char *name;  /* the job's */
+    char *stream, *token; /* owned */
+} sm_log_tail;
+
+/* Write the lines that came since the last call to the cell's stdout,
+ * passing each to `seen(ctx, line)` first (`seen` may be NULL). Errors
+ * are quiet: the group or stream may not exist yet. */
+void sm_log_tail_read(sm_log_tail *self, sm_call *call,
+                      void (*seen)(void *ctx, const char *line), void *ctx);
+void sm_log_tail_clear(sm_log_tail *self);
+
 /* ---- completion (complete_aws.c) --------------------------------------- */
 
 /* Completions of `word` (borrowed; it ends at the cursor) in `line` of

@@ -195,6 +195,7 @@ def test_transform_of_a_job_matches_python_xgboost(local, trained):
     assert cell.status == "ok", cell.error
     assert cell.result == "tiny-transform"
     assert "model tiny-job made from the training job's artifacts" in cell.stdout
+    assert "model tiny-job loaded" in cell.stdout  # the job's log lines, streamed
     cards = cell.of("display_data") + cell.of("update_display_data")
     ids = {c["transient"]["display_id"] for c in cards if "transient" in c}
     assert len(ids) == 1  # one card, updated in place
