@@ -251,8 +251,13 @@ def test_transform_errors(local, trained):
     assert e["ename"] == "TransformJobFailed"
     assert e["evalue"].startswith("transform job empty-input failed: ")
     assert "No objects found" in e["evalue"]
-    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --name tiny-transform")
-    assert e["ename"] == "ClientError"
+    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --name empty-input")
+    assert e["ename"] == "ClientError" and "already exists" in e["evalue"]
+    k.fails("%train xgboost --train s3://preds/no-data/ --name failed-job num_round=2",
+            timeout=120)
+    e = k.fails("%transform failed-job --input $feat --output s3://preds/z/")
+    assert e["evalue"] == ("the training job failed-job is Failed: only a completed job "
+                           "has a model to transform with")
 
 
 def test_no_wait_and_interrupt(local, trained):
