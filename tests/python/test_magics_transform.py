@@ -64,6 +64,7 @@ def read_rows(path):
 def test_prepare_rows_match_the_input(local):
     k = local.kernel
     (local.work / "housing.csv").write_text(housing_csv(200, 1), newline="")
+    assert k.complete("%prepare hous")["matches"] == ["housing.csv"]
     cell = k.ok("data = %prepare housing.csv --label price --seed 7\ndata")
     assert cell.result == "housing-prepared"
     folder = local.work / "housing-prepared"
