@@ -125,8 +125,8 @@ void sm_log_tail_clear(sm_log_tail *self);
 /* Completions of `word` (borrowed; it ends at the cursor) in `line` of
  * `magic`: S3 keys after s3://, local paths for %upload, %download and
  * %prepare, job names for %status, %logs and %stop, services for %%api.
- * Appends to `matches`; returns nonzero when it handled the word. Never starts the
- * local service; listings are cached for a few seconds. */
+ * Appends to `matches`; returns nonzero when it handled the word. Never
+ * starts the local service; listings are cached for a few seconds. */
 int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
                     const char *word, json_t *matches);
 
