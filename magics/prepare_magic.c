@@ -94,6 +94,8 @@ static int read_plan(sm_call *call, prepare_plan *plan)
         snprintf(plan->out, sizeof plan->out, "%s", out);
     else
         default_out(a->positional[0], plan->out, sizeof plan->out);
+    for (size_t n = strlen(plan->out); n > 1 && plan->out[n - 1] == '/'; n--)
+        plan->out[n - 1] = '\0';
     return 0;
 }
 

@@ -92,7 +92,8 @@ def test_prepare_rows_match_the_input(local):
     before = {p: (folder / f"{p}.csv").read_bytes() for p in parts}
     k.ok("%prepare housing.csv --label price --seed 7")
     assert {p: (folder / f"{p}.csv").read_bytes() for p in parts} == before
-    k.ok("%prepare housing.csv --label price --seed 8 --out other --split 0.5,0.5")
+    cell = k.ok("o = %prepare housing.csv --label price --seed 8 --out other/ --split 0.5,0.5\no")
+    assert cell.result == "other" and "other/train.csv" in cell.text()
     assert not (local.work / "other" / "test.csv").exists()
     a, b = read_rows(local.work / "other" / "train.csv"), read_rows(local.work / "other" / "validation.csv")
     assert len(a) == len(b) == 100
