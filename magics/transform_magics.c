@@ -46,9 +46,8 @@ static int model_from_job(sm_call *call, sm_aws *aws, transform_plan *plan,
     const char *name = job->state.name[0] ? job->state.name : plan->model;
     if (strcmp(job->state.status, "Completed") != 0 || !job->model_artifacts[0])
         return sm_error_set(&call->err,
-                            "the training job %s is %s: only a "
-                            "completed job has a model to "
-                            "transform with",
+                            "the training job %s is %s: only a completed job "
+                            "has a model to transform with",
                             name,
                             job->state.status[0] ? job->state.status
                                                  : "without a status");
@@ -72,9 +71,7 @@ static int model_from_job(sm_call *call, sm_aws *aws, transform_plan *plan,
         return sm_call_fail_aws(call, &err);
     char line[200];
     snprintf(line, sizeof line,
-             "model %s made from the training job's "
-             "artifacts\n",
-             plan->model);
+             "model %s made from the training job's artifacts\n", plan->model);
     sm_out_stream(call->out, "stdout", line);
     return 0;
 }
@@ -120,9 +117,8 @@ static int split_type(sm_call *call, const char **split, const char **assemble)
         *split = "None";
     else
         return sm_error_set(&call->err,
-                            "--split is line (one record per "
-                            "line) or none (each object whole), "
-                            "not '%s'",
+                            "--split is line (one record per line) or none "
+                            "(each object whole), not '%s'",
                             v);
     return 0;
 }
