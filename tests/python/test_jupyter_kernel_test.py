@@ -29,9 +29,9 @@ class TestSagemagicKernel(jkt.KernelTests):
         {"text": "%config reg", "matches": ["region"]},
         {
             "text": "%",
-            "matches": ["%help", "%config", "%whoami", "%upload", "%ls",
+            "matches": ["%help", "%config", "%whoami", "%prepare", "%upload", "%ls",
                         "%download", "%image", "%train", "%stop", "%status",
-                        "%jobs", "%logs",
+                        "%jobs", "%logs", "%transform",
                         "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
