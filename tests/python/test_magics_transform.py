@@ -246,6 +246,10 @@ def test_transform_errors(local, trained):
     assert e["evalue"].startswith("%transform needs --input URI")
     e = k.fails("%transform nothing-here --input s3://preds/x --output s3://preds/y/")
     assert e["evalue"] == "no model or training job named nothing-here"
+    e = k.fails("%transform tiny-job --input data.csv --output s3://preds/z/")
+    assert "S3Uri 'data.csv' is not valid" in e["evalue"]
+    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --instance big")
+    assert "InstanceType 'big' is not a SageMaker instance type" in e["evalue"]
     e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --split lines")
     assert e["evalue"].startswith("--split is line")
     e = k.fails("%transform tiny-job --input s3://preds/no-such-prefix/ "
