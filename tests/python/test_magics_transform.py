@@ -346,6 +346,11 @@ def test_transform_against_moto(moto_kernel):
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600})
     artifacts = sm.describe_training_job(TrainingJobName="moto-job")["ModelArtifacts"]
+    dry = json.loads(k.ok("d = %transform moto-job --input s3://bucket/batch/ "
+                          "--output s3://bucket/preds/ --dry-run\nd").result)
+    assert [r["operation"] for r in dry] == ["CreateModel", "CreateTransformJob"]
+    assert sm.list_models()["Models"] == []
+    assert sm.list_transform_jobs()["TransformJobSummaries"] == []
     cell = k.run("t = %transform moto-job --input s3://bucket/batch/ --output s3://bucket/preds/ "
                  "--split line --instance ml.m5.xlarge --count 2 --name moto-transform\n$t",
                  timeout=60)
