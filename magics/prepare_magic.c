@@ -292,7 +292,6 @@ static int write_part(sm_call *call, const char *path, const sm_csv *csv,
                       sm_buf *preview)
 {
     sm_buf b = {0};
-    sm_buf_puts(&b, "");
     for (size_t i = 0; i < count; i++) {
         size_t at = b.len;
         write_row(&b, csv, rows[i], label);
@@ -300,7 +299,7 @@ static int write_part(sm_call *call, const char *path, const sm_csv *csv,
             sm_buf_append(preview, b.data + at, b.len - at);
     }
     FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+    int ok = f && fwrite(sm_buf_str(&b), 1, b.len, f) == b.len;
     if (f && fclose(f) != 0)
         ok = 0;
     sm_buf_free(&b);
