@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import xgboost
 
-from magics_helpers import (Kernel, clean_env, local_kernel, start_moto, stop_local_service,
-                            stop_process)
+from magics_helpers import (InterruptOn, Kernel, clean_env, local_kernel, start_moto,
+                            stop_local_service, stop_process, wait_while_in_progress)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -272,34 +272,25 @@ def test_no_wait_and_interrupt(local, trained):
                 "--name no-wait-transform --no-wait\n$n")
     assert cell.result == "no-wait-transform" and "started transform job" in cell.stdout
     sm = local.client("sagemaker")
-    deadline = time.monotonic() + 60
-    while sm.describe_transform_job(TransformJobName="no-wait-transform")[
-            "TransformJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+
+    def status(name):
+        return sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
+
+    assert wait_while_in_progress(lambda: status("no-wait-transform"), 60) == "Completed"
     # an interrupt while watching returns at once, naming %stop
     big = "".join(f"{i % 6},{i % 190}.5,{i % 80}\n" for i in range(400000))
     (local.work / "big.csv").write_text(big)
     k.ok("bigin = %upload big.csv --key batch/big/big.csv", timeout=120)
-    interrupted_at = []
-
-    def on_message(msg):
-        if not interrupted_at and msg["msg_type"] == "display_data":
-            k.km.interrupt_kernel()
-            interrupted_at.append(time.monotonic())
-
+    interrupt = InterruptOn(k, "display_data")
     cell = k.run("%transform tiny-job --input $bigin --output s3://preds/big/ "
-                 "--split line --name big-transform", timeout=120, on_message=on_message)
-    assert interrupted_at, "no card shown"
-    assert time.monotonic() - interrupted_at[0] < 1.0
+                 "--split line --name big-transform", timeout=120, on_message=interrupt)
+    assert interrupt.at, "no card shown"
+    assert time.monotonic() - interrupt.at < 1.0
     assert cell.error["ename"] == "KeyboardInterrupt"
     assert "transform job keeps running (stop it with %stop big-transform)" in \
         cell.error["evalue"]
-    deadline = time.monotonic() + 120
-    while sm.describe_transform_job(TransformJobName="big-transform")[
-            "TransformJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    # the job, unwatched, runs on to the end
+    assert wait_while_in_progress(lambda: status("big-transform"), 120) == "Completed"
 
 
 # ---- %transform against moto ----------------------------------------------------
