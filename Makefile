@@ -118,7 +118,7 @@ FUZZ_SECONDS ?= 60
 # `make test`, so a test run is the same run every time
 FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
 FUZZERS := wire sigv4 aws_parsers cli_parsers local_parsers local_training \
-           local_predict
+           local_predict magics_csv
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
 	  -Iclient $(LOCAL_CFLAGS) $(shell pkg-config --cflags $(PKGS))
 LOCAL_FUZZ_SRC := $(filter-out local/main.c,$(LOCAL_SRC))
@@ -140,6 +140,11 @@ $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
 	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
+$(BUILD)/fuzz-magics_csv: tests/fuzz/fuzz_magics_csv.c $(COMMON_SRC) magics/csv.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -Imagics -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
 $(BUILD)/fuzz-sigv4 $(BUILD)/fuzz-aws_parsers $(BUILD)/fuzz-cli_parsers: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC)
 	@mkdir -p $(dir $@)

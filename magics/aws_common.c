@@ -13,6 +13,7 @@
 #include "aws_magics.h"
 #include "console.h"
 #include "images.h"
+#include "logs.h"
 
 sm_aws *sm_call_aws(sm_call *call)
 {
@@ -141,18 +142,19 @@ void sm_card_init(sm_card *self, sm_call *call, const char *kind)
     static unsigned serial;
     self->call = call;
     self->displayed = 0;
-    snprintf(self->display_id, sizeof self->display_id, "sagemagic-%.32s-%ld-%u",
-             kind, (long)getpid(), ++serial);
+    snprintf(self->display_id, sizeof self->display_id,
+             "sagemagic-%.32s-%ld-%u", kind, (long)getpid(), ++serial);
 }
 
 void sm_card_html_begin(sm_buf *html, const char *title)
 {
     char *t = sm_html_escape(title);
-    sm_buf_printf(html, "<div style=\"border:1px solid var(--jp-border-color2);"
-                        "padding:6px 10px;color:var(--jp-ui-font-color1);"
-                        "background:var(--jp-layout-color1);font-family:"
-                        "var(--jp-ui-font-family)\"><b>%s</b>"
-                        "<table style=\"margin-top:4px\">",
+    sm_buf_printf(html,
+                  "<div style=\"border:1px solid var(--jp-border-color2);"
+                  "padding:6px 10px;color:var(--jp-ui-font-color1);"
+                  "background:var(--jp-layout-color1);font-family:"
+                  "var(--jp-ui-font-family)\"><b>%s</b>"
+                  "<table style=\"margin-top:4px\">",
                   t ? t : "");
     free(t);
 }
@@ -276,4 +278,61 @@ int sm_call_output(sm_call *call, int dry_run, char *out, size_t size)
     const char *prefix = sm_config_get(config, "prefix");
     snprintf(out, size, "s3://%s/%s%s", bucket, prefix, prefix[0] ? "/" : "");
     return 0;
+}
+
+/* The job's stream, once it exists. 0 when known. */
+static int log_tail_find(sm_log_tail *self)
+{
+    if (self->stream)
+        return 0;
+    char prefix[320];
+    snprintf(prefix, sizeof prefix, "%s/", self->name);
+    sm_logs_stream_query q = {.group = self->group, .prefix = prefix};
+    sm_logs_streams streams = {0};
+    sm_aws_error err = {.http_status = 0};
+    if (sm_logs_describe_streams(self->aws, &q, 1, &streams, &err) == 0 &&
+        streams.count)
+        self->stream = strdup(streams.items[0].name);
+    sm_logs_streams_clear(&streams);
+    return self->stream ? 0 : -1;
+}
+
+void sm_log_tail_read(sm_log_tail *self, sm_call *call,
+                      void (*seen)(void *ctx, const char *line), void *ctx)
+{
+    if (log_tail_find(self))
+        return;
+    sm_logs_events_query q = {.group = self->group,
+                              .stream = self->stream,
+                              .next_token = self->token,
+                              .start_from_head = 1};
+    sm_logs_events events = {0};
+    sm_aws_error err = {.http_status = 0};
+    if (sm_logs_read_stream(self->aws, &q, 0, &events, &err) == 0) {
+        sm_buf b = {0};
+        for (size_t i = 0; i < events.count; i++) {
+            const char *msg =
+                events.items[i].message ? events.items[i].message : "";
+            if (seen)
+                seen(ctx, msg);
+            sm_buf_puts(&b, msg);
+            if (!*msg || msg[strlen(msg) - 1] != '\n')
+                sm_buf_putc(&b, '\n');
+        }
+        if (sm_buf_str(&b)[0])
+            sm_out_stream(call->out, "stdout", sm_buf_str(&b));
+        sm_buf_free(&b);
+        if (events.next_forward_token) {
+            free(self->token);
+            self->token = strdup(events.next_forward_token);
+        }
+    }
+    sm_logs_events_clear(&events);
+}
+
+void sm_log_tail_clear(sm_log_tail *self)
+{
+    free(self->stream);
+    free(self->token);
+    self->stream = self->token = NULL;
 }

@@ -145,13 +145,29 @@ int sm_magic_cleanup(sm_call *call);
 
 /* tune_magic.c */
 int sm_magic_tune(sm_call *call);
+/* A job's log lines as they come: the first stream of `group` whose name
+ * starts with "NAME/", read forward from its head. Set the borrowed
+ * members; the rest starts zeroed. */
+typedef struct sm_log_tail {
+    sm_aws *aws;
+    const char *group; /* SM_LOGS_TRAINING_GROUP, ... */
+    const char *name;  /* the job's */
+    char *stream, *token; /* owned */
+} sm_log_tail;
+
+/* Write the lines that came since the last call to the cell's stdout,
+ * passing each to `seen(ctx, line)` first (`seen` may be NULL). Errors
+ * are quiet: the group or stream may not exist yet. */
+void sm_log_tail_read(sm_log_tail *self, sm_call *call,
+                      void (*seen)(void *ctx, const char *line), void *ctx);
+void sm_log_tail_clear(sm_log_tail *self);
 
 /* ---- completion (complete_aws.c) --------------------------------------- */
 
 /* Completions of `word` (borrowed; it ends at the cursor) in `line` of
- * `magic`: S3 keys after s3://, local paths for %upload and %download,
- * job names for %status, %logs, %stop and %deploy, endpoint names for
- * %predict and %delete, services for %%api. Appends to `matches`; returns
+ * `magic`: S3 keys after s3://, local paths for %upload, %download and
+ * %prepare, job names for %status, %logs, %stop and %deploy, endpoint
+ * names for %predict and %delete, services for %%api. Appends to `matches`; returns
  * nonzero when it handled the word. Never starts the
  * local service; listings are cached for a few seconds. */
 int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,

@@ -1,6 +1,6 @@
 /* complete_aws: Tab completion for the magics that name things elsewhere:
- * S3 buckets and keys after s3://, local files for %upload and %download,
- * job names for %status, %logs, %stop and %deploy, endpoint names for
+ * S3 buckets and keys after s3://, local files for %upload, %download and
+ * %prepare, job names for %status, %logs, %stop and %deploy, endpoint names for
  * %predict and %delete, services for %%api. Listings
  * come from the client in use (never a service started for it) and are
  * cached. */
@@ -258,7 +258,8 @@ int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
         complete_s3(m, word, matches);
         return 1;
     }
-    if (!strcmp(name, "upload") || !strcmp(name, "download")) {
+    if (!strcmp(name, "upload") || !strcmp(name, "download") ||
+        !strcmp(name, "prepare")) {
         complete_path(word, matches);
         if (!strcmp(name, "download") &&
             strncmp("s3://", word, strlen(word)) == 0)

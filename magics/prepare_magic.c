@@ -94,6 +94,8 @@ static int read_plan(sm_call *call, prepare_plan *plan)
         snprintf(plan->out, sizeof plan->out, "%s", out);
     else
         default_out(a->positional[0], plan->out, sizeof plan->out);
+    for (size_t n = strlen(plan->out); n > 1 && plan->out[n - 1] == '/'; n--)
+        plan->out[n - 1] = '\0';
     return 0;
 }
 
@@ -290,7 +292,6 @@ static int write_part(sm_call *call, const char *path, const sm_csv *csv,
                       sm_buf *preview)
 {
     sm_buf b = {0};
-    sm_buf_puts(&b, "");
     for (size_t i = 0; i < count; i++) {
         size_t at = b.len;
         write_row(&b, csv, rows[i], label);
@@ -298,7 +299,7 @@ static int write_part(sm_call *call, const char *path, const sm_csv *csv,
             sm_buf_append(preview, b.data + at, b.len - at);
     }
     FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+    int ok = f && fwrite(sm_buf_str(&b), 1, b.len, f) == b.len;
     if (f && fclose(f) != 0)
         ok = 0;
     sm_buf_free(&b);
@@ -351,6 +352,11 @@ int sm_magic_prepare(sm_call *call)
         return -1;
     size_t n = csv.rows - 1, counts[3], *order = NULL;
     int rc = find_label(call, &csv, label, &column);
+    if (!rc && csv.columns < 2)
+        rc = sm_error_set(&call->err,
+                          "%s has only the label column; a model "
+                          "needs at least one feature column",
+                          path);
     if (!rc)
         rc = check_numbers(call, path, &csv, column);
     if (!rc && !(order = shuffled_rows(n, plan.seed)))

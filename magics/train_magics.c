@@ -273,10 +273,8 @@ typedef struct watch {
     const char *name;
     sm_card card;
     double started;
-    char *token; /* the log stream's forward token */
-    char *stream;
+    sm_log_tail tail;
     json_t *metrics;
-    size_t lines;
 } watch;
 
 /* On aws: the job's console page, and its log stream's once it has one. */
@@ -288,10 +286,10 @@ static void console_rows(watch *w, sm_buf *p, sm_buf *h)
         return;
     sm_card_console_row(call, p, h, "training-job", w->name);
     char url[1024];
-    if (w->stream &&
+    if (w->tail.stream &&
         sm_console_log_stream_url(
             sm_backend_region(sm_magics_backend(call->m), config),
-            "/aws/sagemaker/TrainingJobs", w->stream, url, sizeof url) == 0)
+            "/aws/sagemaker/TrainingJobs", w->tail.stream, url, sizeof url) == 0)
         sm_card_link_row(p, h, "logs", url);
 }
 
@@ -383,53 +381,17 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     sm_buf_free(&h);
 }
 
-/* New log lines: streamed, and their metrics kept. Errors are quiet (the
- * group or stream may not exist yet). */
-static void read_logs(watch *w)
+/* A log line's metrics kept (a sm_log_tail callback). */
+static void metric_seen(void *metrics, const char *line)
 {
-    sm_aws_error err = {.http_status = 0};
-    if (!w->stream) {
-        char prefix[320];
-        snprintf(prefix, sizeof prefix, "%s/", w->name);
-        sm_logs_stream_query q = {.group = SM_LOGS_TRAINING_GROUP,
-                                  .prefix = prefix};
-        sm_logs_streams streams = {0};
-        if (sm_logs_describe_streams(w->aws, &q, 1, &streams, &err) == 0 &&
-            streams.count)
-            w->stream = strdup(streams.items[0].name);
-        sm_logs_streams_clear(&streams);
-        if (!w->stream)
-            return;
-    }
-    sm_logs_events_query q = {.group = SM_LOGS_TRAINING_GROUP,
-                              .stream = w->stream, .next_token = w->token,
-                              .start_from_head = 1};
-    sm_logs_events events = {0};
-    if (sm_logs_read_stream(w->aws, &q, 0, &events, &err) == 0) {
-        sm_buf b = {0};
-        for (size_t i = 0; i < events.count; i++) {
-            const char *msg = events.items[i].message ? events.items[i].message
-                                                      : "";
-            parse_metric_line(msg, w->metrics);
-            sm_buf_puts(&b, msg);
-            if (!*msg || msg[strlen(msg) - 1] != '\n')
-                sm_buf_putc(&b, '\n');
-            w->lines++;
-        }
-        if (sm_buf_str(&b)[0])
-            sm_out_stream(w->call->out, "stdout", sm_buf_str(&b));
-        sm_buf_free(&b);
-        if (events.next_forward_token) {
-            free(w->token);
-            w->token = strdup(events.next_forward_token);
-        }
-    }
-    sm_logs_events_clear(&events);
+    parse_metric_line(line, metrics);
 }
 
 static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 {
     watch w = {.call = call, .aws = aws, .name = name, .started = sm_wall_now(),
+               .tail = {.aws = aws, .group = SM_LOGS_TRAINING_GROUP,
+                        .name = name},
                .metrics = json_object()};
     sm_card_init(&w.card, call, "train");
     int rc = 0;
@@ -445,7 +407,7 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
         }
         int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRAINING_JOB,
                                                    job.state.status);
-        read_logs(&w);
+        sm_log_tail_read(&w.tail, call, metric_seen, w.metrics);
         card(&w, &job, done);
         if (done) {
             show_charts(call, name, w.metrics);
@@ -471,8 +433,7 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
             break;
         }
     }
-    free(w.token);
-    free(w.stream);
+    sm_log_tail_clear(&w.tail);
     json_decref(w.metrics);
     return rc;
 }

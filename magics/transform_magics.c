@@ -11,6 +11,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "logs.h"
 #include "render.h"
 #include "s3.h"
 #include "sagemaker_hosting.h"
@@ -45,9 +46,8 @@ static int model_from_job(sm_call *call, sm_aws *aws, transform_plan *plan,
     const char *name = job->state.name[0] ? job->state.name : plan->model;
     if (strcmp(job->state.status, "Completed") != 0 || !job->model_artifacts[0])
         return sm_error_set(&call->err,
-                            "the training job %s is %s: only a "
-                            "completed job has a model to "
-                            "transform with",
+                            "the training job %s is %s: only a completed job "
+                            "has a model to transform with",
                             name,
                             job->state.status[0] ? job->state.status
                                                  : "without a status");
@@ -71,9 +71,7 @@ static int model_from_job(sm_call *call, sm_aws *aws, transform_plan *plan,
         return sm_call_fail_aws(call, &err);
     char line[200];
     snprintf(line, sizeof line,
-             "model %s made from the training job's "
-             "artifacts\n",
-             plan->model);
+             "model %s made from the training job's artifacts\n", plan->model);
     sm_out_stream(call->out, "stdout", line);
     return 0;
 }
@@ -119,9 +117,8 @@ static int split_type(sm_call *call, const char **split, const char **assemble)
         *split = "None";
     else
         return sm_error_set(&call->err,
-                            "--split is line (one record per "
-                            "line) or none (each object whole), "
-                            "not '%s'",
+                            "--split is line (one record per line) or none "
+                            "(each object whole), not '%s'",
                             v);
     return 0;
 }
@@ -198,6 +195,7 @@ static int transform_spec(sm_call *call, const transform_plan *plan, char *name,
 typedef struct watch {
     const char *name;
     sm_card card;
+    sm_log_tail tail;
     double started;
 } watch;
 
@@ -246,11 +244,12 @@ static int job_ended(sm_call *call, const sm_sagemaker_transform_job *job)
                         failed ? "failed" : "was stopped", reason);
 }
 
-static int watch_job(sm_call *call, sm_aws *aws, const char *name, char *output,
-                     size_t size)
+/* Describe, show, wait, until the job ends; the output path into
+ * output[size] then. */
+static int watch_loop(sm_call *call, sm_aws *aws, watch *w, char *output,
+                      size_t size)
 {
-    watch w = {.name = name, .started = sm_wall_now()};
-    sm_card_init(&w.card, call, "transform");
+    const char *name = w->name;
     for (;;) {
         sm_aws_error err = {.http_status = 0};
         sm_sagemaker_transform_job job;
@@ -258,7 +257,8 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name, char *output,
             return sm_out_interrupted(call->out)
                        ? sm_call_stop_watching(call, "transform job", name)
                        : sm_call_fail_aws(call, &err);
-        card(&w, &job);
+        sm_log_tail_read(&w->tail, call, NULL, NULL);
+        card(w, &job);
         if (sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRANSFORM_JOB,
                                             job.state.status)) {
             snprintf(output, size, "%s",
@@ -271,6 +271,19 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name, char *output,
         if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0)
             return sm_call_stop_watching(call, "transform job", name);
     }
+}
+
+static int watch_job(sm_call *call, sm_aws *aws, const char *name, char *output,
+                     size_t size)
+{
+    watch w = {
+        .name = name,
+        .tail = {.aws = aws, .group = SM_LOGS_TRANSFORM_GROUP, .name = name},
+        .started = sm_wall_now()};
+    sm_card_init(&w.card, call, "transform");
+    int rc = watch_loop(call, aws, &w, output, size);
+    sm_log_tail_clear(&w.tail);
+    return rc;
 }
 
 /* ---- the output ---------------------------------------------------------- */

@@ -314,3 +314,30 @@ def local_kernel(tmp_path_factory, name):
     finally:
         loc.kernel.stop()
         stop_local_service(loc.data_dir)
+
+
+# ---- jobs ------------------------------------------------------------------
+
+def wait_while_in_progress(status, seconds, pause=0.2):
+    """Call `status()` until it says something other than InProgress (or
+    Stopping) and return that; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        now = status()
+        if now not in ("InProgress", "Stopping"):
+            return now
+        assert time.monotonic() < deadline, f"still {now} after {seconds} s"
+        time.sleep(pause)
+
+
+class InterruptOn:
+    """An on_message for Kernel.run that interrupts the kernel at the first
+    message of `msg_type`; `at` is when (time.monotonic()), or None."""
+
+    def __init__(self, kernel, msg_type):
+        self.kernel, self.msg_type, self.at = kernel, msg_type, None
+
+    def __call__(self, msg):
+        if self.at is None and msg["msg_type"] == self.msg_type:
+            self.kernel.km.interrupt_kernel()
+            self.at = time.monotonic()

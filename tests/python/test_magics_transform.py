@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import xgboost
 
-from magics_helpers import (Kernel, clean_env, local_kernel, start_moto, stop_local_service,
-                            stop_process)
+from magics_helpers import (InterruptOn, Kernel, clean_env, local_kernel, start_moto,
+                            stop_local_service, stop_process, wait_while_in_progress)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -64,6 +64,7 @@ def read_rows(path):
 def test_prepare_rows_match_the_input(local):
     k = local.kernel
     (local.work / "housing.csv").write_text(housing_csv(200, 1), newline="")
+    assert k.complete("%prepare hous")["matches"] == ["housing.csv"]
     cell = k.ok("data = %prepare housing.csv --label price --seed 7\ndata")
     assert cell.result == "housing-prepared"
     folder = local.work / "housing-prepared"
@@ -91,7 +92,8 @@ def test_prepare_rows_match_the_input(local):
     before = {p: (folder / f"{p}.csv").read_bytes() for p in parts}
     k.ok("%prepare housing.csv --label price --seed 7")
     assert {p: (folder / f"{p}.csv").read_bytes() for p in parts} == before
-    k.ok("%prepare housing.csv --label price --seed 8 --out other --split 0.5,0.5")
+    cell = k.ok("o = %prepare housing.csv --label price --seed 8 --out other/ --split 0.5,0.5\no")
+    assert cell.result == "other" and "other/train.csv" in cell.text()
     assert not (local.work / "other" / "test.csv").exists()
     a, b = read_rows(local.work / "other" / "train.csv"), read_rows(local.work / "other" / "validation.csv")
     assert len(a) == len(b) == 100
@@ -122,6 +124,9 @@ def test_prepare_errors(local):
         k.fails("%prepare colors.csv --label y --split 0.9,0.2")["evalue"]
     assert "--seed needs a whole number" in k.fails("%prepare colors.csv --label y --seed x")["evalue"]
     assert "needs --label" in k.fails("%prepare colors.csv")["evalue"]
+    (local.work / "only.csv").write_text("y\n1\n2\n")
+    assert k.fails("%prepare only.csv --label y")["evalue"] == \
+        "only.csv has only the label column; a model needs at least one feature column"
 
 
 # ---- %transform on the local backend -------------------------------------------
@@ -192,6 +197,7 @@ def test_transform_of_a_job_matches_python_xgboost(local, trained):
     assert cell.status == "ok", cell.error
     assert cell.result == "tiny-transform"
     assert "model tiny-job made from the training job's artifacts" in cell.stdout
+    assert "model tiny-job loaded" in cell.stdout  # the job's log lines, streamed
     cards = cell.of("display_data") + cell.of("update_display_data")
     ids = {c["transient"]["display_id"] for c in cards if "transient" in c}
     assert len(ids) == 1  # one card, updated in place
@@ -211,6 +217,9 @@ def test_transform_of_a_job_matches_python_xgboost(local, trained):
     assert "output: s3://preds/tiny/ (2 objects)" in cell.stdout
     assert "s3://preds/tiny/a.csv.out, first lines:\n" + "\n".join(out.splitlines()[:5]) \
         in cell.stdout
+    # %status and %logs know the job
+    assert "Completed" in k.ok("%status tiny-transform").result
+    assert "a.csv.out" in k.ok("%logs tiny-transform").stdout
     # a model given by name is used as it is
     cell = k.ok("%transform tiny-job --input ${feat}b.csv --output s3://preds/again/ "
                 "--split line --name by-model", timeout=120)
@@ -260,6 +269,10 @@ def test_transform_errors(local, trained):
     assert e["evalue"].startswith("%transform needs --input URI")
     e = k.fails("%transform nothing-here --input s3://preds/x --output s3://preds/y/")
     assert e["evalue"] == "no model or training job named nothing-here"
+    e = k.fails("%transform tiny-job --input data.csv --output s3://preds/z/")
+    assert "S3Uri 'data.csv' is not valid" in e["evalue"]
+    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --instance big")
+    assert "InstanceType 'big' is not a SageMaker instance type" in e["evalue"]
     e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --split lines")
     assert e["evalue"].startswith("--split is line")
     e = k.fails("%transform tiny-job --input s3://preds/no-such-prefix/ "
@@ -267,8 +280,13 @@ def test_transform_errors(local, trained):
     assert e["ename"] == "TransformJobFailed"
     assert e["evalue"].startswith("transform job empty-input failed: ")
     assert "No objects found" in e["evalue"]
-    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --name tiny-transform")
-    assert e["ename"] == "ClientError"
+    e = k.fails("%transform tiny-job --input $feat --output s3://preds/z/ --name empty-input")
+    assert e["ename"] == "ClientError" and "already exists" in e["evalue"]
+    k.fails("%train xgboost --train s3://preds/no-data/ --name failed-job num_round=2",
+            timeout=120)
+    e = k.fails("%transform failed-job --input $feat --output s3://preds/z/")
+    assert e["evalue"] == ("the training job failed-job is Failed: only a completed job "
+                           "has a model to transform with")
 
 
 def test_no_wait_and_interrupt(local, trained):
@@ -277,34 +295,25 @@ def test_no_wait_and_interrupt(local, trained):
                 "--name no-wait-transform --no-wait\n$n")
     assert cell.result == "no-wait-transform" and "started transform job" in cell.stdout
     sm = local.client("sagemaker")
-    deadline = time.monotonic() + 60
-    while sm.describe_transform_job(TransformJobName="no-wait-transform")[
-            "TransformJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+
+    def status(name):
+        return sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
+
+    assert wait_while_in_progress(lambda: status("no-wait-transform"), 60) == "Completed"
     # an interrupt while watching returns at once, naming %stop
     big = "".join(f"{i % 6},{i % 190}.5,{i % 80}\n" for i in range(400000))
     (local.work / "big.csv").write_text(big)
     k.ok("bigin = %upload big.csv --key batch/big/big.csv", timeout=120)
-    interrupted_at = []
-
-    def on_message(msg):
-        if not interrupted_at and msg["msg_type"] == "display_data":
-            k.km.interrupt_kernel()
-            interrupted_at.append(time.monotonic())
-
+    interrupt = InterruptOn(k, "display_data")
     cell = k.run("%transform tiny-job --input $bigin --output s3://preds/big/ "
-                 "--split line --name big-transform", timeout=120, on_message=on_message)
-    assert interrupted_at, "no card shown"
-    assert time.monotonic() - interrupted_at[0] < 1.0
+                 "--split line --name big-transform", timeout=120, on_message=interrupt)
+    assert interrupt.at, "no card shown"
+    assert time.monotonic() - interrupt.at < 1.0
     assert cell.error["ename"] == "KeyboardInterrupt"
     assert "transform job keeps running (stop it with %stop big-transform)" in \
         cell.error["evalue"]
-    deadline = time.monotonic() + 120
-    while sm.describe_transform_job(TransformJobName="big-transform")[
-            "TransformJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    # the job, unwatched, runs on to the end
+    assert wait_while_in_progress(lambda: status("big-transform"), 120) == "Completed"
 
 
 # ---- %transform against moto ----------------------------------------------------
@@ -351,6 +360,11 @@ def test_transform_against_moto(moto_kernel):
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600})
     artifacts = sm.describe_training_job(TrainingJobName="moto-job")["ModelArtifacts"]
+    dry = json.loads(k.ok("d = %transform moto-job --input s3://bucket/batch/ "
+                          "--output s3://bucket/preds/ --dry-run\nd").result)
+    assert [r["operation"] for r in dry] == ["CreateModel", "CreateTransformJob"]
+    assert sm.list_models()["Models"] == []
+    assert sm.list_transform_jobs()["TransformJobSummaries"] == []
     cell = k.run("t = %transform moto-job --input s3://bucket/batch/ --output s3://bucket/preds/ "
                  "--split line --instance ml.m5.xlarge --count 2 --name moto-transform\n$t",
                  timeout=60)
