@@ -33,6 +33,13 @@ int sm_magic_logs(sm_call *call);
 /* train_magics.c */
 int sm_magic_train(sm_call *call);
 int sm_magic_stop(sm_call *call);
+/* After `name` was created: note it as the latest job, make it the call's
+ * result, and show it live until it ends (unless --no-wait or %config
+ * wait=false). 0, or -1 with the call's error set. */
+int sm_train_follow(sm_call *call, sm_aws *aws, const char *name);
+/* The SDK's default job name: `base` (cut to fit 63 characters) and
+ * -yyyy-mm-dd-HH-MM-SS-mmm, into out[size]. */
+void sm_train_default_name(const char *base, char *out, size_t size);
 
 /* ---- shared (aws_common.c) ---------------------------------------------- */
 

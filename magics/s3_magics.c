@@ -13,6 +13,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "render.h"
 #include "s3.h"
 
@@ -506,6 +507,9 @@ static int upload_one(sm_call *call, sm_aws *aws, transfer_view *v,
         snprintf(f->checksum, sizeof f->checksum, "MD5 %s", put.md5_hex);
     else
         checksum_of_etag(f->checksum, sizeof f->checksum, put.etag, 0);
+    char uri[SM_S3_KEY_MAX + 80];
+    snprintf(uri, sizeof uri, "s3://%s/%s", bucket, f->key);
+    sm_journal_uploaded(call, uri, f->path, f->size, put.etag, put.md5_hex);
     v->base += f->size;
     v->moved = v->base;
     v->index++;
