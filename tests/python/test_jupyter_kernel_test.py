@@ -32,6 +32,7 @@ class TestSagemagicKernel(jkt.KernelTests):
             "matches": ["%help", "%config", "%whoami", "%upload", "%ls",
                         "%download", "%image", "%train", "%stop", "%status",
                         "%jobs", "%logs",
+                        "%experiments", "%compare", "%reproduce", "%export",
                         "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
