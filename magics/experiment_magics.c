@@ -16,26 +16,90 @@
 #include "journal.h"
 #include "render.h"
 #include "s3.h"
+#include "sagemaker_training.h"
 
 #define MAX_CONDITIONS 16
 #define MAX_HP_COLUMNS 6
 
 /* ---- the runs ------------------------------------------------------------ */
 
-/* The runs of the journal (new array), or NULL with the call's error. */
-static json_t *load_runs(sm_call *call)
+static const char *field(const json_t *run, const char *key)
 {
-    char path[PATH_MAX];
-    if (sm_journal_path(sm_magics_config(call->m), path, sizeof path))
-        return sm_error_set(&call->err, "the experiment journal is off; turn "
-                                        "it on with %%config journal="
-                                        "sagemagic-journal.jsonl"),
-               NULL;
+    const char *s = json_string_value(json_object_get(run, key));
+    return s ? s : "";
+}
+
+/* A training run this kernel stopped watching before it ended (--no-wait,
+ * an interrupt, a killed kernel): its end recorded now if it has ended.
+ * Returns 1 when it recorded one. Quiet when the service cannot say. */
+static int refresh_training(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_sagemaker_training_job job;
+    memset(&job, 0, sizeof job);
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_training_job(aws, name, &job, &err))
+        return 0;
+    int ended = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRAINING_JOB,
+                                                job.state.status);
+    if (ended) {
+        json_t *curves = json_object();
+        json_decref(sm_journal_training_finished(call, &job, curves));
+        json_decref(curves);
+    }
+    sm_sagemaker_training_job_clear(&job);
+    return ended;
+}
+
+/* Record the ends of the runs on the current backend that were still in
+ * progress when last recorded. Returns how many it recorded. */
+static int refresh_runs(sm_call *call, const json_t *runs)
+{
+    const char *backend = sm_config_get(sm_magics_config(call->m), "backend");
+    sm_aws *aws = NULL;
+    int recorded = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        if (strcmp(field(run, "kind"), "training") ||
+            strcmp(field(run, "status"), "InProgress") ||
+            strcmp(field(run, "backend"), backend))
+            continue;
+        if (!aws && !(aws = sm_call_aws(call))) {
+            sm_error_clear(&call->err); /* no service: nothing to learn */
+            return recorded;
+        }
+        recorded += refresh_training(call, aws, field(run, "name"));
+    }
+    return recorded;
+}
+
+static json_t *read_runs(sm_call *call, const char *path)
+{
     json_t *records = sm_journal_load(path, NULL, &call->err);
     if (!records)
         return NULL;
     json_t *runs = sm_journal_runs(records);
     json_decref(records);
+    return runs;
+}
+
+/* The runs of the journal (new array), those that ended unwatched brought
+ * up to date; or NULL with the call's error. */
+static json_t *load_runs(sm_call *call)
+{
+    char path[PATH_MAX];
+    if (sm_journal_path(sm_magics_config(call->m), path, sizeof path)) {
+        sm_error_set(&call->err, "the experiment journal is off; turn it on "
+                                 "with %%config journal="
+                                 "sagemagic-journal.jsonl");
+        return NULL;
+    }
+    json_t *runs = read_runs(call, path);
+    if (runs && refresh_runs(call, runs)) {
+        json_decref(runs);
+        runs = read_runs(call, path);
+    }
     return runs;
 }
 
@@ -51,12 +115,6 @@ static const json_t *find_run(sm_call *call, const json_t *runs,
                      name);
     }
     return run;
-}
-
-static const char *field(const json_t *run, const char *key)
-{
-    const char *s = json_string_value(json_object_get(run, key));
-    return s ? s : "";
 }
 
 /* The value `key` names in a run: one of its own fields, a final metric,
@@ -591,32 +649,37 @@ static int holds_removed(const json_t *v)
     return 0;
 }
 
-/* A training run that can be sent again: its request, or NULL. */
-static const json_t *reproducible(sm_call *call, const json_t *run,
-                                  const char *name)
+/* 0 when `run` is a training run that can be sent again as it was, else
+ * -1 with the call's error saying why not. */
+static int reproducible(sm_call *call, const json_t *run, const char *name)
 {
+    const char *kind = field(run, "kind"), *was = field(run, "backend");
+    const char *now = sm_config_get(sm_magics_config(call->m), "backend");
     const json_t *request = json_object_get(run, "request");
-    if (strcmp(field(run, "kind"), "training") != 0)
+    if (strcmp(kind, "training") != 0)
         return sm_error_set(&call->err,
                             "%s is a %s run; %%reproduce runs "
                             "training jobs again",
-                            name, field(run, "kind")),
-               NULL;
+                            name, kind);
     if (!json_is_object(request) ||
         !json_is_array(json_object_get(run, "inputs")))
         return sm_error_set(&call->err,
                             "the journal holds no request and "
                             "inputs for %s",
-                            name),
-               NULL;
+                            name);
+    if (strcmp(was, now) != 0)
+        return sm_error_set(&call->err,
+                            "%s ran on the %s backend and this "
+                            "kernel uses %s; %%config backend=%s "
+                            "to run it there again",
+                            name, was, now, was);
     if (holds_removed(request))
         return sm_error_set(&call->err,
                             "%s's request held secrets, which the "
                             "journal does not keep; run it again "
                             "with %%train",
-                            name),
-               NULL;
-    return request;
+                            name);
+    return 0;
 }
 
 /* --name, else JOB-yyyy-mm-dd-HH-MM-SS-mmm (at most 63 characters). */
@@ -710,7 +773,9 @@ int sm_magic_reproduce(sm_call *call)
     if (!runs)
         return -1;
     const json_t *run = find_run(call, runs, name);
-    const json_t *request = run ? reproducible(call, run, name) : NULL;
+    const json_t *request = run && reproducible(call, run, name) == 0
+                                ? json_object_get(run, "request")
+                                : NULL;
     sm_aws *aws = request ? sm_call_aws(call) : NULL;
     int rc = !aws || check_inputs(call, aws, run, name) ? -1 : 0;
     char again[80];

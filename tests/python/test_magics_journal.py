@@ -243,6 +243,22 @@ def training_job_count(local):
                ["TrainingJobSummaries"])
 
 
+def kill_while_watching(k, code, name, seconds=30):
+    """Run `code` and SIGKILL the kernel once the card of `name` shows."""
+    msg_id = k.kc.execute(code)
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no card of {name} in {seconds} s"
+        msg = k.kc.get_iopub_msg(timeout=left)
+        if msg["parent_header"].get("msg_id") == msg_id and \
+                msg["msg_type"] == "display_data" and \
+                f"training job {name}" in msg["content"]["data"].get("text/plain", ""):
+            break
+    os.kill(k.pid, signal.SIGKILL)
+    k.km.provisioner.process.wait(timeout=10)
+
+
 def test_records_survive_kill_9(local, tmp_path):
     work = tmp_path / "crash"
     work.mkdir()
@@ -253,25 +269,63 @@ def test_records_survive_kill_9(local, tmp_path):
         cell = k.run("%train xgboost --train $small --name journal-crash "
                      "objective=reg:squarederror num_round=4", timeout=120)
         assert cell.status == "ok", cell.error
-        k.kc.execute("%sleep 60")  # mid-session: busy when killed
-        time.sleep(0.5)
-        os.kill(k.pid, signal.SIGKILL)
-        k.km.provisioner.process.wait(timeout=10)
+        kill_while_watching(k, "%train xgboost --train $small --name journal-crash-2 "
+                            "objective=reg:squarederror num_round=300", "journal-crash-2")
     finally:
         k.stop()
     records = local.records(work)
-    assert [r["event"] for r in records] == ["upload", "created", "finished"]
+    assert [(r["event"], r.get("name")) for r in records][:4] == [
+        ("upload", None), ("created", "journal-crash"), ("finished", "journal-crash"),
+        ("created", "journal-crash-2")]
     assert records[2]["status"] == "Completed"
     # a line torn by a crash mid-write is skipped, and the next starts afresh
     with open(work / JOURNAL, "a") as f:
         f.write('{"v":1,"event":"created","kind":"training","na')
+    sm = local.client("sagemaker")
+    deadline = time.monotonic() + 60
+    while sm.describe_training_job(TrainingJobName="journal-crash-2")[
+            "TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, "the job did not end in 60 s"
+        time.sleep(0.2)
     k = Kernel(local.kernel.env, work, stderr_path=tmp_path / "crash2.stderr").start()
     try:
         k.ok("%upload small.csv --key journal/small-2.csv")
         runs = json.loads(k.ok("r = %experiments\nr").result)
-        assert [r["name"] for r in runs] == ["journal-crash"]
+        assert [(r["name"], r["status"]) for r in runs] == [
+            ("journal-crash", "Completed"), ("journal-crash-2", "Completed")]
     finally:
         k.stop()
     lines = (work / JOURNAL).read_text().splitlines()
-    assert len(lines) == 5 and lines[3].endswith('"na')
-    assert json.loads(lines[4])["uri"].endswith("journal/small-2.csv")
+    torn = next(i for i, line in enumerate(lines) if line.endswith('"na'))
+    assert json.loads(lines[torn + 1])["uri"].endswith("journal/small-2.csv")
+    assert sum(1 for line in lines if line.endswith('"na')) == 1
+
+
+def test_unwatched_run_recorded_when_listed(local):
+    k = local.kernel
+    k.ok("%train xgboost --train $train --name journal-unwatched --no-wait "
+         "objective=reg:squarederror num_round=3")
+    assert not of(local.records(), "finished", "journal-unwatched")
+    sm = local.client("sagemaker")
+    deadline = time.monotonic() + 60
+    while sm.describe_training_job(TrainingJobName="journal-unwatched")[
+            "TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, "the job did not end in 60 s"
+        time.sleep(0.2)
+    runs = json.loads(k.ok("r = %experiments --where name=journal-unwatched\nr").result)
+    assert runs[0]["status"] == "Completed"
+    finished, = of(local.records(), "finished", "journal-unwatched")
+    assert finished["metrics"]["train:rmse"] > 0
+    assert finished["artifacts"]["model"].endswith("model.tar.gz")
+
+
+def test_reproduce_refuses_another_backend(local):
+    k = local.kernel
+    k.ok("%config backend=aws")
+    try:
+        e = k.fails("%reproduce journal-a")
+    finally:
+        k.ok("%config backend=local")
+    assert "journal-a ran on the local backend and this kernel uses aws" in e["evalue"]
+    e = k.fails("%reproduce journal-unknown")
+    assert e["ename"] == "LookupError"
