@@ -12,6 +12,7 @@ import os
 import signal
 import time
 
+import nbformat
 import pytest
 
 import test_magics_train as train_tests
@@ -120,6 +121,14 @@ def test_training_run_recorded(local):
     assert run["name"] == "journal-a" and run["status"] == "Completed"
     assert run["metrics"] == finished["metrics"]
     assert run["request"] == req and run["inputs"] == created["inputs"]
+    # and a notebook saved with that output is valid and holds the record
+    nb = nbformat.v4.new_notebook()
+    # what a front end keeps of the card: its display with the last update's data
+    out = nbformat.v4.new_output("display_data", data=final)
+    nb.cells.append(nbformat.v4.new_code_cell("%train ...", outputs=[out]))
+    nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))
+    assert nbformat.reads(nbformat.writes(nb), as_version=4).cells[0].outputs[0][
+        "data"][MIMETYPE]["name"] == "journal-a"
 
 
 def test_failed_run_recorded(local):
@@ -329,3 +338,21 @@ def test_reproduce_refuses_another_backend(local):
     assert "journal-a ran on the local backend and this kernel uses aws" in e["evalue"]
     e = k.fails("%reproduce journal-unknown")
     assert e["ename"] == "LookupError"
+
+
+def test_journal_moved_or_off(local):
+    k = local.kernel
+    before = len(local.records())
+    (local.work / "notes").mkdir()
+    k.ok("%config journal=notes/elsewhere.jsonl\n%upload train.csv --key journal/moved.csv")
+    moved = [json.loads(line) for line in
+             (local.work / "notes" / "elsewhere.jsonl").read_text().splitlines()]
+    assert [r["uri"].rsplit("/", 2)[-2:] for r in moved] == [["journal", "moved.csv"]]
+    try:
+        k.ok("%config journal=off\n%upload train.csv --key journal/off.csv")
+        e = k.fails("%experiments")
+        assert "the experiment journal is off" in e["evalue"]
+    finally:
+        k.ok("%config journal=sagemagic-journal.jsonl")
+    assert len(local.records()) == before
+    assert "journal must be a file name" in k.fails("%config journal=")["evalue"]
