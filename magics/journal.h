@@ -48,6 +48,19 @@ const json_t *sm_journal_find(const json_t *runs, const char *name);
 
 /* ---- what the magics record ---------------------------------------------- */
 
+/* A magic that creates something calls sm_journal_created once per
+ * resource, as soon as the service accepted it and before it shows it, and
+ * sm_journal_finished once when it sees the final status. %deploy, say:
+ *
+ *     sm_journal_created(call, "endpoint", ep,
+ *                        json_pack("{s:O, s:s}", "request", request,
+ *                                  "model", model));
+ *     ...
+ *     json_t *run = sm_journal_finished(call, "endpoint", ep, "InService",
+ *                                       NULL, NULL);
+ *     // add `run` to the card under SM_JOURNAL_MIMETYPE
+ */
+
 /* A copy of `request` (borrowed) with the values of members that may hold
  * secrets (names holding secret, password, token, credential, or an
  * Environment map's values that do) replaced by "(removed)". New. */

@@ -354,5 +354,13 @@ def test_journal_moved_or_off(local):
         assert "the experiment journal is off" in e["evalue"]
     finally:
         k.ok("%config journal=sagemagic-journal.jsonl")
+    # a journal that cannot be written is a warning, not a failed upload
+    try:
+        cell = k.ok("%config journal=no-such-folder/j.jsonl\n"
+                    "%upload train.csv --key journal/unjournaled.csv")
+    finally:
+        k.ok("%config journal=sagemagic-journal.jsonl")
+    warning = "".join(c["text"] for c in cell.of("stream") if c["name"] == "stderr")
+    assert "warning: cannot write the journal no-such-folder/j.jsonl" in warning
     assert len(local.records()) == before
     assert "journal must be a file name" in k.fails("%config journal=")["evalue"]
