@@ -135,6 +135,8 @@ static void value_text(const json_t *v, char *out, size_t size)
 {
     if (json_is_string(v))
         snprintf(out, size, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, size, "%lld", (long long)json_integer_value(v));
     else if (json_is_number(v))
         snprintf(out, size, "%.6g", json_number_value(v));
     else
@@ -621,6 +623,11 @@ int sm_magic_compare(sm_call *call)
     int rc = sm_out_display(call->out, compare_table(chosen), NULL, NULL);
     compare_charts(call, chosen);
     call->result = run_summaries(chosen);
+    /* the table and charts say it all: the value shows as one line */
+    sm_buf line = {0};
+    sm_buf_printf(&line, "compared %zu runs", json_array_size(chosen));
+    call->shown = json_pack("{s:s}", "text/plain", sm_buf_str(&line));
+    sm_buf_free(&line);
     json_decref(chosen);
     return rc;
 }
@@ -890,6 +897,26 @@ static void md_inputs(sm_buf *b, const json_t *inputs)
     }
 }
 
+/* The service's times as UTC, its seconds as they are. */
+static void md_timings(sm_buf *b, const json_t *timings)
+{
+    json_t *shown = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)timings, key, v)
+    {
+        char text[64];
+        if (strstr(key, "seconds"))
+            value_text(v, text, sizeof text);
+        else
+            sm_render_time(json_number_value(v), text, sizeof text);
+        if (text[0])
+            json_object_set_new(shown, key, json_string(text));
+    }
+    md_members(b, "Timings (UTC; seconds):", shown, "what", "when or how long");
+    json_decref(shown);
+}
+
 static void md_run(sm_buf *b, const json_t *run)
 {
     char created[32], ended[32];
@@ -918,8 +945,7 @@ static void md_run(sm_buf *b, const json_t *run)
                "value");
     md_members(b, "Artifacts:", json_object_get(run, "artifacts"), "artifact",
                "where");
-    md_members(b, "Timings (epoch seconds):", json_object_get(run, "timings"),
-               "what", "value");
+    md_timings(b, json_object_get(run, "timings"));
     json_t *request = json_object_get(run, "request");
     if (request) {
         char *text = json_dumps(request, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -183,6 +183,8 @@ def test_compare(local):
     assert svg.count("<polyline") == 4  # two runs, two channels each
     for label in ("journal-a train", "journal-a validation", "journal-b validation"):
         assert label in svg and label + ": 12 rounds" in charts[0]["text/plain"]
+    assert cell.result == "compared 2 runs"
+    assert [r["name"] for r in json.loads(k.ok("_").result)] == ["journal-a", "journal-b"]
     e = k.fails("%compare journal-a no-such-run")
     assert e["ename"] == "LookupError" and "no-such-run" in e["evalue"]
 
@@ -200,6 +202,7 @@ def test_export(local):
     assert "| max_depth | 3 |" in md and "| validation:rmse |" in md
     assert hashlib.sha256((local.work / "train.csv").read_bytes()).hexdigest() in md
     assert "```json" in md and '"TrainingJobName": "journal-a"' in md
+    assert "| ended | 20" in md and "| training_seconds |" in md
     assert "record.md" in cell.stdout
 
 
