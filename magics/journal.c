@@ -654,7 +654,7 @@ void sm_journal_training_created(sm_call *call, sm_aws *aws,
     if (reproduces)
         json_object_set_new(fields, "reproduces", json_string(reproduces));
     json_decref(channels);
-    sm_journal_created(call, "training", name, fields);
+    sm_journal_created(call, SM_JOURNAL_TRAINING, name, fields);
 }
 
 /* The log's curves as the run keeps them, with the final metrics. */
@@ -682,7 +682,44 @@ json_t *sm_journal_training_finished(sm_call *call,
                                      const sm_sagemaker_training_job *job,
                                      const json_t *curves)
 {
-    return sm_journal_finished(call, "training", job->state.name,
+    return sm_journal_finished(call, SM_JOURNAL_TRAINING, job->state.name,
                                job->state.status, job->state.failure_reason,
                                training_results(job, curves));
+}
+
+/* ---- %%api --------------------------------------------------------------- */
+
+static const struct creation {
+    const char *operation, *kind, *name_member;
+} creations[] = {
+    {"CreateTrainingJob", SM_JOURNAL_TRAINING, "TrainingJobName"},
+    {"CreateHyperParameterTuningJob", SM_JOURNAL_TUNING,
+     "HyperParameterTuningJobName"},
+    {"CreateTransformJob", SM_JOURNAL_TRANSFORM, "TransformJobName"},
+    {"CreateModel", SM_JOURNAL_MODEL, "ModelName"},
+    {"CreateEndpointConfig", SM_JOURNAL_ENDPOINT_CONFIG, "EndpointConfigName"},
+    {"CreateEndpoint", SM_JOURNAL_ENDPOINT, "EndpointName"},
+};
+
+void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
+                            const json_t *request)
+{
+    for (size_t i = 0; i < sizeof creations / sizeof *creations; i++) {
+        const struct creation *c = &creations[i];
+        const char *name =
+            json_string_value(json_object_get(request, c->name_member));
+        if (strcmp(operation, c->operation) != 0 || !name)
+            continue;
+        if (strcmp(c->kind, SM_JOURNAL_TRAINING) == 0) {
+            sm_journal_training_created(call, aws, request, NULL);
+            return;
+        }
+        /* a model and an endpoint config have no status of their own */
+        int settled = strcmp(c->kind, SM_JOURNAL_MODEL) == 0 ||
+                      strcmp(c->kind, SM_JOURNAL_ENDPOINT_CONFIG) == 0;
+        sm_journal_created(call, c->kind, name,
+                           json_pack("{s:O, s:s}", "request", request, "status",
+                                     settled ? "Created" : "InProgress"));
+        return;
+    }
 }

@@ -20,6 +20,14 @@
 #define SM_JOURNAL_MIMETYPE "application/vnd.sagemagic.run+json"
 #define SM_JOURNAL_VERSION 1
 
+/* The kinds of run, as records name them. */
+#define SM_JOURNAL_TRAINING "training"
+#define SM_JOURNAL_TUNING "tuning"
+#define SM_JOURNAL_TRANSFORM "transform"
+#define SM_JOURNAL_MODEL "model"
+#define SM_JOURNAL_ENDPOINT_CONFIG "endpoint-config"
+#define SM_JOURNAL_ENDPOINT "endpoint"
+
 /* ---- the file ------------------------------------------------------------ */
 
 /* The journal's path for `config` (its `journal` key; a relative path is
@@ -66,8 +74,8 @@ const json_t *sm_journal_find(const json_t *runs, const char *name);
  * Environment map's values that do) replaced by "(removed)". New. */
 json_t *sm_journal_redact(const json_t *request);
 
-/* Record that `call` created the `kind` resource ("training", "endpoint",
- * "tuning", "transform", "model") named `name`. `fields` (stolen) holds
+/* Record that `call` created the `kind` resource (SM_JOURNAL_TRAINING...)
+ * named `name`. `fields` (stolen) holds
  * what to keep: "request" (redacted here), "image", "hyperparameters",
  * "inputs" (sm_journal_inputs), and anything else; the backend, region,
  * time and a "status" of InProgress (unless given) are added. A journal
@@ -117,6 +125,14 @@ void sm_journal_training_created(sm_call *call, sm_aws *aws,
 json_t *sm_journal_training_finished(sm_call *call,
                                      const sm_sagemaker_training_job *job,
                                      const json_t *curves);
+
+/* ---- the low level ------------------------------------------------------- */
+
+/* Record what a SageMaker `operation` that %%api sent with `request`
+ * (borrowed) created, when it is one of the Create operations of a kind
+ * above; a training job as sm_journal_training_created records it. */
+void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
+                            const json_t *request);
 
 /* ---- the magics (experiment_magics.c) ------------------------------------ */
 

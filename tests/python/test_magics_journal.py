@@ -367,3 +367,25 @@ def test_journal_moved_or_off(local):
     assert "warning: cannot write the journal no-such-folder/j.jsonl" in warning
     assert len(local.records()) == before
     assert "journal must be a file name" in k.fails("%config journal=")["evalue"]
+
+
+def test_api_created_training_job_recorded_and_reproducible(local):
+    k = local.kernel
+    request = of(local.records(), "created", "journal-a")[0]["request"]
+    request["TrainingJobName"] = "journal-api"
+    cell = k.run("%%api sagemaker CreateTrainingJob\n" + json.dumps(request))
+    assert cell.status == "ok", cell.error
+    created, = of(local.records(), "created", "journal-api")
+    assert created["request"] == request and created["inputs"][0]["objects"]
+    sm = local.client("sagemaker")
+    deadline = time.monotonic() + 60
+    while sm.describe_training_job(TrainingJobName="journal-api")[
+            "TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, "the job did not end in 60 s"
+        time.sleep(0.2)
+    cell = k.run("%reproduce journal-api --name journal-api-again", timeout=120)
+    assert cell.status == "ok", cell.error
+    records = local.records()
+    assert of(records, "finished", "journal-api")[0]["metrics"] == \
+        of(records, "finished", "journal-api-again")[0]["metrics"] == \
+        of(records, "finished", "journal-a")[0]["metrics"]
