@@ -42,6 +42,14 @@ class Local(train_tests.Local):
         return self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def wait_until_ended(local, job, seconds=60):
+    sm = local.client("sagemaker")
+    deadline = time.monotonic() + seconds
+    while sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, f"{job} did not end in {seconds} s"
+        time.sleep(0.2)
+
+
 def of(records, event, name):
     return [r for r in records if r["event"] == event and r.get("name") == name]
 
@@ -293,12 +301,7 @@ def test_records_survive_kill_9(local, tmp_path):
     # a line torn by a crash mid-write is skipped, and the next starts afresh
     with open(work / JOURNAL, "a") as f:
         f.write('{"v":1,"event":"created","kind":"training","na')
-    sm = local.client("sagemaker")
-    deadline = time.monotonic() + 60
-    while sm.describe_training_job(TrainingJobName="journal-crash-2")[
-            "TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline, "the job did not end in 60 s"
-        time.sleep(0.2)
+    wait_until_ended(local, "journal-crash-2")
     k = Kernel(local.kernel.env, work, stderr_path=tmp_path / "crash2.stderr").start()
     try:
         k.ok("%upload small.csv --key journal/small-2.csv")
@@ -318,12 +321,7 @@ def test_unwatched_run_recorded_when_listed(local):
     k.ok("%train xgboost --train $train --name journal-unwatched --no-wait "
          "objective=reg:squarederror num_round=3")
     assert not of(local.records(), "finished", "journal-unwatched")
-    sm = local.client("sagemaker")
-    deadline = time.monotonic() + 60
-    while sm.describe_training_job(TrainingJobName="journal-unwatched")[
-            "TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline, "the job did not end in 60 s"
-        time.sleep(0.2)
+    wait_until_ended(local, "journal-unwatched")
     runs = json.loads(k.ok("r = %experiments --where name=journal-unwatched\nr").result)
     assert runs[0]["status"] == "Completed"
     finished, = of(local.records(), "finished", "journal-unwatched")
@@ -377,12 +375,7 @@ def test_api_created_training_job_recorded_and_reproducible(local):
     assert cell.status == "ok", cell.error
     created, = of(local.records(), "created", "journal-api")
     assert created["request"] == request and created["inputs"][0]["objects"]
-    sm = local.client("sagemaker")
-    deadline = time.monotonic() + 60
-    while sm.describe_training_job(TrainingJobName="journal-api")[
-            "TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline, "the job did not end in 60 s"
-        time.sleep(0.2)
+    wait_until_ended(local, "journal-api")
     cell = k.run("%reproduce journal-api --name journal-api-again", timeout=120)
     assert cell.status == "ok", cell.error
     records = local.records()
