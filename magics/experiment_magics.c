@@ -280,58 +280,64 @@ static json_t *select_runs(sm_call *call, const json_t *runs)
 
 /* ---- --sort -------------------------------------------------------------- */
 
-static const char *sort_key;
-static int sort_descending;
+typedef struct sort_spec {
+    char key[256];
+    int descending;
+} sort_spec;
 
-/* Runs without the key go last, whichever the direction. */
-static int by_key(const void *pa, const void *pb)
+typedef struct sort_item {
+    json_t *run;  /* borrowed */
+    size_t order; /* in the journal: qsort is not stable */
+} sort_item;
+
+/* Numbers as numbers, else as text; 0 when equal. */
+static int compare_values(const json_t *va, const json_t *vb)
 {
-    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
-    const json_t *va = run_value(a, sort_key), *vb = run_value(b, sort_key);
-    if (!va || !vb)
-        return (va == NULL) - (vb == NULL);
     double x, y;
-    int cmp;
     if (value_number(va, &x) == 0 && value_number(vb, &y) == 0)
-        cmp = (x > y) - (x < y);
-    else {
-        char tx[512], ty[512];
-        value_text(va, tx, sizeof tx);
-        value_text(vb, ty, sizeof ty);
-        cmp = strcmp(tx, ty);
-    }
-    if (cmp == 0) /* qsort is not stable: the journal's order breaks ties */
-        return (int)(json_integer_value(json_object_get(a, "_order")) -
-                     json_integer_value(json_object_get(b, "_order")));
-    return sort_descending ? -cmp : cmp;
+        return (x > y) - (x < y);
+    char tx[512], ty[512];
+    value_text(va, tx, sizeof tx);
+    value_text(vb, ty, sizeof ty);
+    return strcmp(tx, ty);
+}
+
+/* Runs without the key go last, whichever the direction; ties keep the
+ * journal's order. */
+static int by_key(const void *pa, const void *pb, void *ctx)
+{
+    const sort_item *a = pa, *b = pb;
+    const sort_spec *spec = ctx;
+    const json_t *va = run_value(a->run, spec->key);
+    const json_t *vb = run_value(b->run, spec->key);
+    int cmp = (va == NULL) - (vb == NULL);
+    if (!cmp && va)
+        cmp =
+            spec->descending ? -compare_values(va, vb) : compare_values(va, vb);
+    return cmp ? cmp : (a->order > b->order) - (a->order < b->order);
 }
 
 /* --sort KEY, KEY:asc, KEY:desc (or -KEY): largest first with desc. */
-static void sort_runs(json_t *runs, const char *spec)
+static void sort_runs(json_t *runs, const char *text)
 {
-    char key[256];
-    size_t len = strlen(spec);
-    sort_descending = spec[0] == '-';
-    spec += spec[0] == '-' || spec[0] == '+';
-    len = strlen(spec);
-    if (len > 5 && strcmp(spec + len - 5, ":desc") == 0)
-        sort_descending = 1, len -= 5;
-    else if (len > 4 && strcmp(spec + len - 4, ":asc") == 0)
+    sort_spec spec = {.descending = text[0] == '-'};
+    text += text[0] == '-' || text[0] == '+';
+    size_t len = strlen(text);
+    if (len > 5 && strcmp(text + len - 5, ":desc") == 0)
+        spec.descending = 1, len -= 5;
+    else if (len > 4 && strcmp(text + len - 4, ":asc") == 0)
         len -= 4;
-    snprintf(key, sizeof key, "%.*s", (int)len, spec);
-    sort_key = key;
+    snprintf(spec.key, sizeof spec.key, "%.*s", (int)len, text);
     size_t n = json_array_size(runs);
-    json_t **items = calloc(n ? n : 1, sizeof *items);
+    sort_item *items = calloc(n ? n : 1, sizeof *items);
+    if (!items)
+        return;
     for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(runs, i));
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(items[i], "_order", json_integer((json_int_t)i));
-    qsort(items, n, sizeof *items, by_key);
+        items[i] = (sort_item){json_incref(json_array_get(runs, i)), i};
+    qsort_r(items, n, sizeof *items, by_key, &spec);
     json_array_clear(runs);
-    for (size_t i = 0; i < n; i++) {
-        json_object_del(items[i], "_order");
-        json_array_append_new(runs, items[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(runs, items[i].run);
     free(items);
 }
 

@@ -173,6 +173,12 @@ def test_experiments_table(local):
     cell = k.ok("r = %experiments --where \"name~journal-\" --sort name:desc\nr")
     names = [r["name"] for r in json.loads(cell.result)]
     assert names == sorted(names, reverse=True) and "journal-a" in names
+    runs = json.loads(k.ok("r = %experiments --sort max_depth:desc\nr").result)
+    depths = [r.get("hyperparameters", {}).get("max_depth") for r in runs]
+    assert runs[0]["name"] == "journal-b" and depths[0] == "5"
+    known = [d for d in depths if d is not None]
+    assert depths[:len(known)] == known  # runs without it go last
+    assert [int(d) for d in known] == sorted((int(d) for d in known), reverse=True)
     e = k.fails("%experiments --where max_depth")
     assert "KEY OP VALUE" in e["evalue"]
 
