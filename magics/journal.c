@@ -103,7 +103,8 @@ static void sync_folder(const char *path)
     }
 }
 
-int sm_journal_append(const char *path, const json_t *record, sm_error *err)
+int sm_journal_append(const char *path, const json_t *record, int sync,
+                      sm_error *err)
 {
     char *line = json_dumps(record, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (!line)
@@ -114,7 +115,7 @@ int sm_journal_append(const char *path, const json_t *record, sm_error *err)
     int created = access(path, F_OK) != 0;
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     int rc = fd < 0 || flock(fd, LOCK_EX) != 0 || end_torn_line(fd) ||
-                     write_all(fd, line, len + 1) || fsync(fd) != 0
+                     write_all(fd, line, len + 1) || (sync && fsync(fd) != 0)
                  ? -1
                  : 0;
     if (rc)
@@ -125,6 +126,20 @@ int sm_journal_append(const char *path, const json_t *record, sm_error *err)
     if (!rc && created)
         sync_folder(path);
     free(line);
+    return rc;
+}
+
+int sm_journal_sync(const char *path, sm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    int rc = fd < 0 || fsync(fd) != 0 ? -1 : 0;
+    if (rc)
+        sm_error_set(err, "cannot write the journal %s: %s", path,
+                     strerror(errno));
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 
@@ -266,8 +281,16 @@ json_t *sm_journal_redact(const json_t *request)
 
 /* ---- records of the magics ----------------------------------------------- */
 
+/* A journal that cannot be written says so once, not once per file of a
+ * folder's upload: the same message within a minute is not repeated. */
 static void journal_warn(sm_call *call, const char *message)
 {
+    static char last[sizeof(sm_error)];
+    static double last_time;
+    if (strcmp(message, last) == 0 && now_epoch() - last_time < 60)
+        return;
+    snprintf(last, sizeof last, "%s", message);
+    last_time = now_epoch();
     sm_buf b = {0};
     sm_buf_printf(&b,
                   "warning: %s; this is not in the experiment journal "
@@ -278,8 +301,8 @@ static void journal_warn(sm_call *call, const char *message)
 }
 
 /* Add the version, time, backend and region to `record` (stolen) and
- * append it. */
-static int journal_put(sm_call *call, json_t *record)
+ * append it, on disk before this returns when `sync` is set. */
+static int journal_put(sm_call *call, json_t *record, int sync)
 {
     sm_config *config = sm_magics_config(call->m);
     char path[PATH_MAX];
@@ -297,11 +320,20 @@ static int journal_put(sm_call *call, json_t *record)
             record, "region",
             json_string(sm_backend_region(sm_magics_backend(call->m), config)));
     sm_error err = {0};
-    int rc = sm_journal_append(path, record, &err);
+    int rc = sm_journal_append(path, record, sync, &err);
     if (rc)
         journal_warn(call, err.message);
     json_decref(record);
     return rc;
+}
+
+void sm_journal_flush(sm_call *call)
+{
+    char path[PATH_MAX];
+    sm_error err = {0};
+    if (sm_journal_path(sm_magics_config(call->m), path, sizeof path) == 0 &&
+        sm_journal_sync(path, &err))
+        journal_warn(call, err.message);
 }
 
 static json_t *event_record(const char *event, const char *kind,
@@ -324,7 +356,7 @@ void sm_journal_created(sm_call *call, const char *kind, const char *name,
         json_object_set_new(record, "request", sm_journal_redact(request));
     if (!json_object_get(record, "status"))
         json_object_set_new(record, "status", json_string("InProgress"));
-    journal_put(call, record);
+    journal_put(call, record, 1);
 }
 
 json_t *sm_journal_finished(sm_call *call, const char *kind, const char *name,
@@ -335,7 +367,7 @@ json_t *sm_journal_finished(sm_call *call, const char *kind, const char *name,
     json_object_set_new(record, "status", json_string(status));
     json_object_set_new(record, "failure_reason",
                         json_string(reason ? reason : ""));
-    if (journal_put(call, record))
+    if (journal_put(call, record, 1))
         return NULL;
     char path[PATH_MAX];
     if (sm_journal_path(sm_magics_config(call->m), path, sizeof path))
@@ -385,7 +417,7 @@ void sm_journal_uploaded(sm_call *call, const char *uri, const char *path,
         json_object_set_new(record, "md5", json_string(md5));
     if (sha[0])
         json_object_set_new(record, "sha256", json_string(sha));
-    journal_put(call, record);
+    journal_put(call, record, 0); /* the upload's sm_journal_flush syncs */
 }
 
 /* ---- inputs -------------------------------------------------------------- */

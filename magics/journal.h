@@ -36,8 +36,13 @@
 int sm_journal_path(const sm_config *config, char *out, size_t size);
 
 /* Append `record` (borrowed object) to the journal at `path` as one line,
- * on disk (fsync) before this returns. 0, or -1 with `err` set. */
-int sm_journal_append(const char *path, const json_t *record, sm_error *err);
+ * and with `sync` on disk (fsync) before this returns. 0, or -1 with `err`
+ * set. */
+int sm_journal_append(const char *path, const json_t *record, int sync,
+                      sm_error *err);
+
+/* Put what was appended without `sync` on disk. 0, or -1 with `err`. */
+int sm_journal_sync(const char *path, sm_error *err);
 
 /* Every record of the journal at `path`, oldest first (new array; empty
  * when there is no file yet). Lines that are not JSON objects (a line torn
@@ -93,9 +98,14 @@ json_t *sm_journal_finished(sm_call *call, const char *kind, const char *name,
                             json_t *fields);
 
 /* Record an upload of the local file `path` to `uri`: its size, the S3
- * ETag (and MD5 when the upload computed one) and the file's SHA-256. */
+ * ETag (and MD5 when the upload computed one) and the file's SHA-256.
+ * Not yet synced: a folder of many files costs one fsync, in
+ * sm_journal_flush, which the upload calls before it shows what it did. */
 void sm_journal_uploaded(sm_call *call, const char *uri, const char *path,
                          uint64_t size, const char *etag, const char *md5);
+
+/* Put the call's unsynced records on disk (a warning when it cannot). */
+void sm_journal_flush(sm_call *call);
 
 /* What the inputs of a job are now: for each member of `channels`
  * (borrowed: channel name -> s3:// URI) every object under the URI (S3

@@ -558,6 +558,7 @@ int sm_magic_upload(sm_call *call)
     view_init(&v, call, "uploading", &list);
     for (size_t i = 0; !rc && i < list.count; i++)
         rc = upload_one(call, aws, &v, bucket, &list.items[i]);
+    sm_journal_flush(call);
     if (!rc) {
         view_put(&v, summary_bundle(&v, &list, "uploaded", bucket, 1));
         char uri[SM_S3_KEY_MAX + 80];

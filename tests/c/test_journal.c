@@ -25,7 +25,7 @@ static int append(const char *path, const char *json)
 {
     json_t *rec = json_loads(json, 0, NULL);
     sm_error err = {0};
-    int rc = sm_journal_append(path, rec, &err);
+    int rc = sm_journal_append(path, rec, 1, &err);
     json_decref(rec);
     return rc;
 }
@@ -78,11 +78,28 @@ TEST(journal_skips_a_torn_line_and_starts_the_next_afresh)
     unlink(path);
 }
 
+TEST(journal_appends_unsynced_then_syncs)
+{
+    char path[128];
+    temp_path(path, sizeof path);
+    sm_error err = {0};
+    CHECK(sm_journal_sync(path, &err) == 0); /* nothing yet: nothing to do */
+    json_t *rec = json_pack("{s:s}", "event", "upload");
+    CHECK(sm_journal_append(path, rec, 0, &err) == 0);
+    CHECK(sm_journal_append(path, rec, 0, &err) == 0);
+    json_decref(rec);
+    CHECK(sm_journal_sync(path, &err) == 0);
+    json_t *records = sm_journal_load(path, NULL, &err);
+    CHECK(records && json_array_size(records) == 2);
+    json_decref(records);
+    unlink(path);
+}
+
 TEST(journal_append_fails_with_a_sentence)
 {
     sm_error err = {0};
     json_t *rec = json_pack("{s:s}", "event", "upload");
-    CHECK(sm_journal_append("/nonexistent-dir/j.jsonl", rec, &err) == -1);
+    CHECK(sm_journal_append("/nonexistent-dir/j.jsonl", rec, 1, &err) == -1);
     CHECK(strstr(err.message, "cannot write the journal /nonexistent-dir/"));
     json_decref(rec);
 }
