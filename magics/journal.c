@@ -10,8 +10,9 @@
  * folder cannot interleave), then fsync() before the magic shows anything
  * about it. A killed kernel (kill -9) loses nothing already written, since
  * the bytes are in the file; fsync makes the same true of a machine that
- * loses power. A line torn by such a crash is the last one: readers skip
- * it, and the next append starts on a fresh line. */
+ * loses power (a folder's upload syncs once, after its files' lines and
+ * before its summary). A line torn by such a crash is the last one: readers
+ * skip it, and the next append starts on a fresh line. */
 #include "journal.h"
 
 #include <errno.h>
@@ -567,10 +568,17 @@ static const char *str_of(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
+#define MAX_SAID 5 /* differences spelt out; the rest are counted */
+
+/* One more difference: spelt out for the first MAX_SAID, counted after. */
 static void say(sm_buf *why, int *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void say(sm_buf *why, int *n, const char *fmt, ...)
 {
+    if (*n >= MAX_SAID) {
+        (*n)++;
+        return;
+    }
     char text[1600];
     va_list ap;
     va_start(ap, fmt);
@@ -645,6 +653,8 @@ int sm_journal_inputs_differ(const json_t *was, const json_t *now, sm_buf *why)
                     str_of(in, "uri"));
         }
     }
+    if (n > MAX_SAID)
+        sm_buf_printf(why, "; and %d more differences", n - MAX_SAID);
     return n ? -1 : 0;
 }
 

@@ -211,6 +211,27 @@ TEST(journal_inputs_compare_object_by_object)
     json_decref(changed);
 }
 
+TEST(journal_inputs_spell_out_five_differences_and_count_the_rest)
+{
+    json_t *was = inputs("e1", "d1", ""), *now = inputs("e1", "d2", "");
+    CHECK(was && now);
+    json_t *objects = json_object_get(json_array_get(now, 0), "objects");
+    for (int i = 0; i < 8; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "d/new-%d.csv", i);
+        json_array_append_new(objects, json_pack("{s:s, s:i, s:s}", "key", key,
+                                                 "size", 1, "etag", "e"));
+    }
+    sm_buf why = {0};
+    CHECK(sm_journal_inputs_differ(was, now, &why) == -1);
+    CHECK(strstr(sm_buf_str(&why), "d/new-4.csv is new"));
+    CHECK(!strstr(sm_buf_str(&why), "d/new-5.csv"));
+    CHECK(strstr(sm_buf_str(&why), "; and 3 more differences"));
+    sm_buf_free(&why);
+    json_decref(was);
+    json_decref(now);
+}
+
 TEST(render_curves_draws_a_line_per_label)
 {
     json_t *lines = json_loads("{\"job-a <train>\":[[0,1.0],[1,0.5],[2,0.25]],"
