@@ -142,6 +142,8 @@ void sm_card_init(sm_card *self, sm_call *call, const char *kind)
     static unsigned serial;
     self->call = call;
     self->displayed = 0;
+    self->extra_type = NULL;
+    self->extra = NULL;
     snprintf(self->display_id, sizeof self->display_id,
              "sagemagic-%.32s-%ld-%u", kind, (long)getpid(), ++serial);
 }
@@ -164,6 +166,8 @@ void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
     sm_buf_puts(html, "</table></div>");
     json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(plain),
                                "text/html", sm_buf_str(html));
+    if (bundle && self->extra_type && self->extra)
+        json_object_set(bundle, self->extra_type, self->extra);
     if (self->displayed)
         sm_out_update_display(self->call->out, bundle, NULL, self->display_id);
     else

@@ -34,6 +34,10 @@ int sm_magic_logs(sm_call *call);
 /* train_magics.c */
 int sm_magic_train(sm_call *call);
 int sm_magic_stop(sm_call *call);
+/* After `name` was created: note it as the latest job, make it the call's
+ * result, and show it live until it ends (unless --no-wait or %config
+ * wait=false). 0, or -1 with the call's error set. */
+int sm_train_follow(sm_call *call, sm_aws *aws, const char *name);
 
 /* prepare_magic.c (no AWS: a local CSV made into training files) */
 int sm_magic_prepare(sm_call *call);
@@ -89,6 +93,8 @@ typedef struct sm_card {
     sm_call *call;
     char display_id[96];
     int displayed;
+    const char *extra_type; /* one more member of the bundle, when set */
+    json_t *extra;          /* borrowed */
 } sm_card;
 
 /* A card of `call` with a display id of its own; `kind` (borrowed) is a

@@ -1,6 +1,6 @@
 /* builtins: the table of magics, and the ones that need no SageMaker:
  * %help, %config, %vars, %echo, %sleep, %clear. The others are declared
- * in aws_magics.h. */
+ * in aws_magics.h and journal.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "magic.h"
 #include "magics.h"
 #include "render.h"
@@ -158,6 +159,26 @@ static const sm_flag force_flags[] = {
     {"force", 'f', NULL, "delete without asking"},
     {0}};
 
+static const sm_flag experiments_flags[] = {
+    {"where", 0, "COND", "only runs where KEY OP VALUE holds (OP: = != < <= "
+                         "> >= ~; KEY: status, kind, name, a final metric or "
+                         "a hyperparameter; several joined by commas or "
+                         "'and')"},
+    {"sort", 0, "KEY", "order by this metric, hyperparameter or field, "
+                       "smallest first (KEY:desc: largest first)"},
+    {"kind", 0, "KIND", "only runs of this kind (training, endpoint, tuning, "
+                        "transform)"},
+    {0}};
+static const sm_flag reproduce_flags[] = {
+    {"name", 0, "N", "the new job's name (default: "
+                     "JOB-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"no-wait", 0, NULL, "start the job and return at once"},
+    {0}};
+static const sm_flag export_flags[] = {
+    {"where", 0, "COND", "export only the runs where KEY OP VALUE holds (as "
+                         "for %experiments)"},
+    {0}};
+
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
      "lists the magics, or shows one magic's usage, flags and an example", NULL,
@@ -283,6 +304,28 @@ static const sm_magic table[] = {
      "(${NAME} expands in it)",
      "the response", "%%api sagemaker ListTrainingJobs", no_flags, 2, 2,
      SM_CELL, false},
+    {"experiments", sm_magic_experiments,
+     "%experiments [--where COND] [--sort KEY] [--kind KIND]",
+     "the runs of the experiment journal kept beside the notebook: status, "
+     "final metrics and the hyperparameters that vary",
+     "the runs (name, kind, status, metrics, hyperparameters)",
+     "%experiments --where \"status=Completed\" --sort validation:rmse",
+     experiments_flags, 0, 0, SM_LINE, false},
+    {"compare", sm_magic_compare, "%compare JOB JOB...",
+     "runs side by side: hyperparameters and final metrics in a table, and "
+     "their metric curves overlaid in one chart per metric",
+     "the runs compared", "%compare $job1 $job2", no_flags, 2, -1, SM_LINE,
+     false},
+    {"reproduce", sm_magic_reproduce, "%reproduce JOB [--name N] [--no-wait]",
+     "trains the journal's job again with the same request, once its inputs' "
+     "sizes and checksums are the same as then (else says what differs)",
+     "the new job's name", "again = %reproduce $job", reproduce_flags, 1, 1,
+     SM_LINE, false},
+    {"export", sm_magic_export, "%export FILE [JOB...] [--where COND]",
+     "writes the journal's record of the runs named (default: all) as "
+     "FILE.json and FILE.md, to keep with the notebook",
+     "the two files' paths", "%export experiments $job1 $job2", export_flags,
+     1, -1, SM_LINE, false},
     {"vars", magic_vars, "%vars", "lists the variables and their values", NULL,
      "%vars", no_flags, 0, 0, SM_LINE, false},
     {"echo", magic_echo, "%echo [-e] [-n] WORDS...",

@@ -14,6 +14,7 @@
 #include "aws_magics.h"
 #include "buf.h"
 #include "files.h"
+#include "journal.h"
 #include "render.h"
 #include "s3.h"
 
@@ -507,6 +508,9 @@ static int upload_one(sm_call *call, sm_aws *aws, transfer_view *v,
         snprintf(f->checksum, sizeof f->checksum, "MD5 %s", put.md5_hex);
     else
         checksum_of_etag(f->checksum, sizeof f->checksum, put.etag, 0);
+    char uri[SM_S3_KEY_MAX + 80];
+    snprintf(uri, sizeof uri, "s3://%s/%s", bucket, f->key);
+    sm_journal_uploaded(call, uri, f->path, f->size, put.etag, put.md5_hex);
     v->base += f->size;
     v->moved = v->base;
     v->index++;
@@ -555,6 +559,7 @@ int sm_magic_upload(sm_call *call)
     view_init(&v, call, "uploading", &list);
     for (size_t i = 0; !rc && i < list.count; i++)
         rc = upload_one(call, aws, &v, bucket, &list.items[i]);
+    sm_journal_flush(call);
     if (!rc) {
         view_put(&v, summary_bundle(&v, &list, "uploaded", bucket, 1));
         char uri[SM_S3_KEY_MAX + 80];

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "console.h"
 #include "images.h"
+#include "journal.h"
 #include "logs.h"
 #include "render.h"
 #include "sagemaker.h"
@@ -155,113 +156,14 @@ static void latest_metrics(const json_t *metrics, sm_buf *b)
     }
 }
 
-/* One SVG per metric: each channel a line over the rounds. */
-static char *metric_svg(const char *metric, const json_t *channels)
-{
-    static const char *const colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
-                                         "#d62728"};
-    const double W = 520, H = 260, L = 60, R = 130, T = 28, B = 36;
-    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    const char *channel;
-    json_t *series;
-    json_object_foreach((json_t *)channels, channel, series) {
-        size_t i;
-        json_t *pt;
-        json_array_foreach(series, i, pt) {
-            double x = (double)json_integer_value(json_array_get(pt, 0));
-            double y = json_real_value(json_array_get(pt, 1));
-            xmin = fmin(xmin, x), xmax = fmax(xmax, x);
-            ymin = fmin(ymin, y), ymax = fmax(ymax, y);
-        }
-    }
-    if (!isfinite(xmin))
-        return NULL;
-    if (xmax == xmin)
-        xmax = xmin + 1;
-    if (ymax == ymin)
-        ymax = ymin + 1;
-    sm_buf b = {0};
-    sm_buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
-                      "height=\"%g\" viewBox=\"0 0 %g %g\" "
-                      "font-family=\"sans-serif\" font-size=\"11\">\n",
-                  W, H, W, H);
-    char *title = sm_html_escape(metric);
-    sm_buf_printf(&b, "<text x=\"%g\" y=\"16\" fill=\"#888\" font-size=\"13\">"
-                      "%s per round</text>\n", L, title ? title : "");
-    free(title);
-    double pw = W - L - R, ph = H - T - B;
-    sm_buf_printf(&b, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" "
-                      "fill=\"none\" stroke=\"#888\" stroke-width=\"1\"/>\n",
-                  L, T, pw, ph);
-    for (int t = 0; t <= 4; t++) {
-        double y = ymin + (ymax - ymin) * t / 4;
-        double py = T + ph - ph * t / 4;
-        sm_buf_printf(&b, "<text x=\"%g\" y=\"%g\" fill=\"#888\" "
-                          "text-anchor=\"end\">%.4g</text>\n", L - 4, py + 4, y);
-        double x = round(xmin + (xmax - xmin) * t / 4); /* whole rounds */
-        sm_buf_printf(&b, "<text x=\"%.1f\" y=\"%g\" fill=\"#888\" "
-                          "text-anchor=\"middle\">%.0f</text>\n",
-                      L + pw * (x - xmin) / (xmax - xmin), T + ph + 14, x);
-    }
-    sm_buf_printf(&b, "<text x=\"%g\" y=\"%g\" fill=\"#888\" "
-                      "text-anchor=\"middle\">round</text>\n",
-                  L + pw / 2, H - 6);
-    size_t k = 0;
-    json_object_foreach((json_t *)channels, channel, series) {
-        const char *color = colors[k % 4];
-        sm_buf_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" "
-                          "stroke-width=\"2\" points=\"", color);
-        size_t i;
-        json_t *pt;
-        json_array_foreach(series, i, pt) {
-            double x = (double)json_integer_value(json_array_get(pt, 0));
-            double y = json_real_value(json_array_get(pt, 1));
-            sm_buf_printf(&b, "%s%.1f,%.1f", i ? " " : "",
-                          L + pw * (x - xmin) / (xmax - xmin),
-                          T + ph - ph * (y - ymin) / (ymax - ymin));
-        }
-        sm_buf_puts(&b, "\"/>\n");
-        char *name = sm_html_escape(channel);
-        sm_buf_printf(&b, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" "
-                          "stroke=\"%s\" stroke-width=\"2\"/><text x=\"%g\" "
-                          "y=\"%g\" fill=\"#888\">%s</text>\n",
-                      W - R + 10, T + 10 + 18.0 * k, W - R + 30,
-                      T + 10 + 18.0 * k, color, W - R + 34, T + 14 + 18.0 * k,
-                      name ? name : "");
-        free(name);
-        k++;
-    }
-    sm_buf_puts(&b, "</svg>\n");
-    return sm_buf_take(&b);
-}
-
 static void show_charts(sm_call *call, const char *job, const json_t *metrics)
 {
     const char *metric;
     json_t *channels;
     json_object_foreach((json_t *)metrics, metric, channels) {
-        char *svg = metric_svg(metric, channels);
-        if (!svg)
-            continue;
-        sm_buf text = {0};
-        sm_buf_printf(&text, "%s: %s per round (", job, metric);
-        const char *channel;
-        json_t *series;
-        int first = 1;
-        json_object_foreach(channels, channel, series) {
-            json_t *last = json_array_get(series, json_array_size(series) - 1);
-            sm_buf_printf(&text, "%s%s: %zu rounds, last %.6g", first ? "" : "; ",
-                          channel, json_array_size(series),
-                          json_real_value(json_array_get(last, 1)));
-            first = 0;
-        }
-        sm_buf_puts(&text, ")");
-        sm_out_display(call->out,
-                       json_pack("{s:s, s:s}", "image/svg+xml", svg,
-                                 "text/plain", sm_buf_str(&text)),
-                       NULL, NULL);
-        sm_buf_free(&text);
-        free(svg);
+        json_t *chart = sm_render_curves(job, metric, channels);
+        if (chart)
+            sm_out_display(call->out, chart, NULL, NULL);
     }
 }
 
@@ -275,6 +177,7 @@ typedef struct watch {
     double started;
     sm_log_tail tail;
     json_t *metrics;
+    json_t *record; /* the run's journal record, once it has ended */
 } watch;
 
 /* On aws: the job's console page, and its log stream's once it has one. */
@@ -376,6 +279,9 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
         }
     }
     console_rows(w, &p, &h);
+    /* the finished run's record rides on the card's last update */
+    w->card.extra_type = final && w->record ? SM_JOURNAL_MIMETYPE : NULL;
+    w->card.extra = final ? w->record : NULL;
     sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
@@ -408,6 +314,8 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
         int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRAINING_JOB,
                                                    job.state.status);
         sm_log_tail_read(&w.tail, call, metric_seen, w.metrics);
+        if (done) /* on disk before the card says it ended */
+            w.record = sm_journal_training_finished(call, &job, w.metrics);
         card(&w, &job, done);
         if (done) {
             show_charts(call, name, w.metrics);
@@ -435,6 +343,7 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
     }
     sm_log_tail_clear(&w.tail);
     json_decref(w.metrics);
+    json_decref(w.record);
     return rc;
 }
 
@@ -572,8 +481,22 @@ int sm_magic_train(sm_call *call)
         rc = sm_call_fail_aws(call, &aerr);
         goto done;
     }
-    sm_backend_note_job(backend, "training", name);
+    json_t *request = sm_sagemaker_create_training_job_request(&spec, NULL);
+    if (request)
+        sm_journal_training_created(call, aws, request, NULL);
+    json_decref(request);
+    rc = sm_train_follow(call, aws, name);
+done:
+    free(image);
+    free(hp.body_copy);
+    return rc ? -1 : 0;
+}
+
+int sm_train_follow(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_backend_note_job(sm_magics_backend(call->m), "training", name);
     call->result = json_string(name);
+    int rc = 0;
     if (!sm_call_waits(call)) {
         char line[512];
         snprintf(line, sizeof line, "started training job %s (see it with "
@@ -586,10 +509,7 @@ int sm_magic_train(sm_call *call)
         json_decref(call->result);
         call->result = NULL;
     }
-done:
-    free(image);
-    free(hp.body_copy);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 /* ---- %stop --------------------------------------------------------------- */

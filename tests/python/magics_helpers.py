@@ -204,6 +204,19 @@ def clean_env(home, **extra):
     return env
 
 
+def local_client(data_dir, service):
+    """A boto3 client of `service` for the sagemagic-local serving
+    `data_dir`, signing with its credentials, without retries."""
+    import boto3
+    from botocore.config import Config
+    info = json.loads((pathlib.Path(data_dir) / "service.json").read_text())
+    c = json.loads((pathlib.Path(data_dir) / "credentials.json").read_text())
+    return boto3.client(
+        service, endpoint_url=info["endpoint_url"], region_name=c["Region"],
+        aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+        config=Config(retries={"max_attempts": 1}))
+
+
 def stop_local_service(data_dir, timeout=15):
     """SIGTERM the sagemagic-local serving `data_dir` (if any) and wait."""
     try:

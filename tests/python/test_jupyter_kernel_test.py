@@ -33,7 +33,8 @@ class TestSagemagicKernel(jkt.KernelTests):
                         "%ls", "%download", "%image", "%train", "%stop",
                         "%status", "%jobs", "%logs", "%deploy", "%predict",
                         "%transform", "%tune", "%endpoints", "%delete",
-                        "%cleanup", "%vars", "%echo", "%sleep", "%clear"],
+                        "%cleanup", "%experiments", "%compare", "%reproduce",
+                        "%export", "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
     ]
