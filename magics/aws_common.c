@@ -340,3 +340,19 @@ void sm_log_tail_clear(sm_log_tail *self)
     free(self->token);
     self->stream = self->token = NULL;
 }
+
+int sm_call_job_ended(sm_call *call, const sm_sagemaker_state *state,
+                      const char *label, const char *failed,
+                      const char *stopped)
+{
+    if (strcmp(state->status, "Completed") == 0)
+        return 0;
+    char reason[512];
+    int is_failed = strcmp(state->status, "Failed") == 0;
+    sm_call_one_sentence(state->failure_reason[0] ? state->failure_reason
+                                                  : "no reason given",
+                         reason, sizeof reason);
+    call->ename = is_failed ? failed : stopped;
+    return sm_error_set(&call->err, "%s %s %s: %s", label, state->name,
+                        is_failed ? "failed" : "was stopped", reason);
+}

@@ -319,19 +319,8 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
         card(&w, &job, done);
         if (done) {
             show_charts(call, name, w.metrics);
-            if (strcmp(job.state.status, "Completed") != 0) {
-                char reason[512];
-                sm_call_one_sentence(job.state.failure_reason[0]
-                                         ? job.state.failure_reason
-                                         : "no reason given",
-                                     reason, sizeof reason);
-                call->ename = strcmp(job.state.status, "Failed") == 0
-                                  ? "TrainingJobFailed" : "TrainingJobStopped";
-                rc = sm_error_set(&call->err, "training job %s %s: %s", name,
-                                  strcmp(job.state.status, "Failed") == 0
-                                      ? "failed" : "was stopped",
-                                  reason);
-            }
+            rc = sm_call_job_ended(call, &job.state, "training job",
+                                   "TrainingJobFailed", "TrainingJobStopped");
             sm_sagemaker_training_job_clear(&job);
             break;
         }
