@@ -1,6 +1,7 @@
-/* tunebayes: y standardised, the length scale picked from a few by the
- * marginal likelihood, Cholesky for the solves. Tens to a few hundred
- * trials make this cheap: O(n^3) with n the trials so far. */
+/* tunebayes: y standardised, a length scale per axis picked from a few
+ * by the marginal likelihood (coordinate by coordinate), Cholesky for the
+ * solves. Tens to a few hundred trials make this cheap: O(n^3) with n the
+ * trials so far. */
 #include "tunebayes.h"
 
 #include <math.h>
@@ -10,6 +11,10 @@
 #define NOISE 1e-3 /* of the standardised objective: trials are noisy */
 #define XI 0.01    /* EI's margin, in standard deviations of y */
 #define LOCAL_SD 0.08
+/* Objective values closer than this fraction of their size are taken as
+ * the same: on a plateau of bad trials the model must not chase the
+ * noise between them, but look elsewhere. */
+#define RELATIVE_NOISE 0.01
 
 double sm_tunebayes_matern(double r, double l)
 {
@@ -27,21 +32,23 @@ double sm_tunebayes_ei(double mean, double sd, double best)
     return (best - mean) * cdf + sd * pdf;
 }
 
-static double distance(const double *a, const double *b, size_t dims)
-{
-    double s = 0;
-    for (size_t i = 0; i < dims; i++)
-        s += (a[i] - b[i]) * (a[i] - b[i]);
-    return sqrt(s);
-}
-
 /* The model: points, standardised values, Cholesky factor L of K and
  * alpha = K^-1 y. */
 typedef struct gp {
     size_t n, dims;
     double *x, *y, *L, *alpha, *work;
-    double length, mean, scale;
+    double *lengths; /* one per dimension (ARD) */
+    double mean, scale, noise;
 } gp;
+
+/* The distance of two points with each axis in units of its length. */
+static double distance(const gp *g, const double *a, const double *b)
+{
+    double s = 0;
+    for (size_t i = 0; i < g->dims; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]) / (g->lengths[i] * g->lengths[i]);
+    return sqrt(s);
+}
 
 /* L of K(length) in place; -1 when K is not positive definite. */
 static int cholesky(gp *g)
@@ -50,10 +57,9 @@ static int cholesky(gp *g)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j <= i; j++) {
             double k = sm_tunebayes_matern(
-                distance(g->x + i * g->dims, g->x + j * g->dims, g->dims),
-                g->length);
+                distance(g, g->x + i * g->dims, g->x + j * g->dims), 1);
             if (i == j)
-                k += NOISE;
+                k += g->noise;
             for (size_t m = 0; m < j; m++)
                 k -= g->L[i * n + m] * g->L[j * n + m];
             if (i == j) {
@@ -89,10 +95,10 @@ static void backward(const gp *g, const double *b, double *z)
     }
 }
 
-/* Fit at `length`: the log marginal likelihood, or -INFINITY. */
-static double fit(gp *g, double length)
+/* Fit at the current lengths: the log marginal likelihood, or
+ * -INFINITY. */
+static double fit(gp *g)
 {
-    g->length = length;
     if (cholesky(g))
         return -INFINITY;
     forward(g, g->y, g->work);
@@ -103,19 +109,39 @@ static double fit(gp *g, double length)
     return ll;
 }
 
-static int fit_best(gp *g)
+static const double grid[] = {0.05, 0.1, 0.2, 0.35, 0.6, 1.0, 2.0, 5.0};
+#define GRID (sizeof grid / sizeof grid[0])
+#define ARD_DIMS 8 /* past this many, one length for all */
+
+/* The length of dimension `k` (all of them when k == dims) that
+ * maximizes the marginal likelihood, from the grid. */
+static void fit_axis(gp *g, size_t k, double root)
 {
-    static const double lengths[] = {0.05, 0.1, 0.2, 0.35, 0.6, 1.0, 2.0};
-    double best = -INFINITY, chosen = 0;
-    double root = sqrt((double)g->dims);
-    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-        double ll = fit(g, lengths[i] * root);
+    double best = -INFINITY, chosen = g->lengths[k < g->dims ? k : 0];
+    for (size_t i = 0; i < GRID; i++) {
+        for (size_t d = 0; d < g->dims; d++)
+            if (d == k || k == g->dims)
+                g->lengths[d] = grid[i] * root;
+        double ll = fit(g);
         if (ll > best) {
             best = ll;
-            chosen = lengths[i] * root;
+            chosen = grid[i] * root;
         }
     }
-    return chosen > 0 && fit(g, chosen) > -INFINITY ? 0 : -1;
+    for (size_t d = 0; d < g->dims; d++)
+        if (d == k || k == g->dims)
+            g->lengths[d] = chosen;
+}
+
+/* One length for all, then each axis its own (two passes). */
+static int fit_best(gp *g)
+{
+    double root = sqrt((double)g->dims);
+    fit_axis(g, g->dims, root);
+    for (int pass = 0; g->dims > 1 && g->dims <= ARD_DIMS && pass < 2; pass++)
+        for (size_t k = 0; k < g->dims; k++)
+            fit_axis(g, k, root);
+    return fit(g) > -INFINITY ? 0 : -1;
 }
 
 /* Mean and standard deviation (standardised units) at `p`. */
@@ -124,8 +150,7 @@ static void predict(const gp *g, const double *p, double *kstar, double *mean,
 {
     double m = 0;
     for (size_t i = 0; i < g->n; i++) {
-        kstar[i] = sm_tunebayes_matern(distance(p, g->x + i * g->dims, g->dims),
-                                       g->length);
+        kstar[i] = sm_tunebayes_matern(distance(g, p, g->x + i * g->dims), 1);
         m += kstar[i] * g->alpha[i];
     }
     forward(g, kstar, g->work);
@@ -143,9 +168,29 @@ static void gp_free(gp *g)
     free(g->L);
     free(g->alpha);
     free(g->work);
+    free(g->lengths);
 }
 
-/* Observations and liars, standardised. */
+/* The "kriging believer": each pending point is taken to score what the
+ * model of the observations predicts there, and the model is fitted
+ * again with them, so that its uncertainty shrinks where trials run. */
+static int believe(gp *g, size_t pending)
+{
+    if (!pending)
+        return 0;
+    size_t observed = g->n;
+    double *kstar = malloc(observed * sizeof *kstar), sd;
+    if (!kstar)
+        return -1;
+    for (size_t i = 0; i < pending; i++)
+        predict(g, g->x + (observed + i) * g->dims, kstar, &g->y[observed + i],
+                &sd);
+    free(kstar);
+    g->n = observed + pending;
+    return fit(g) > -INFINITY ? 0 : -1;
+}
+
+/* Observations and believed pending points, standardised. */
 static int gp_build(gp *g, const sm_tunebayes_input *in)
 {
     size_t n = in->count + in->pending_count, d = in->space->dims;
@@ -155,26 +200,28 @@ static int gp_build(gp *g, const sm_tunebayes_input *in)
     g->L = calloc(n * n, sizeof *g->L);
     g->alpha = malloc(n * sizeof *g->alpha);
     g->work = malloc(n * sizeof *g->work);
-    if (!g->x || !g->y || !g->L || !g->alpha || !g->work)
+    g->lengths = malloc(d * sizeof *g->lengths);
+    if (!g->x || !g->y || !g->L || !g->alpha || !g->work || !g->lengths)
         return -1;
     memcpy(g->x, in->x, in->count * d * sizeof *g->x);
     if (in->pending_count)
         memcpy(g->x + in->count * d, in->pending,
                in->pending_count * d * sizeof *g->x);
-    double lo = in->y[0], sum = 0, sq = 0;
-    for (size_t i = 0; i < in->count; i++) {
-        lo = in->y[i] < lo ? in->y[i] : lo;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < in->count; i++)
         sum += in->y[i];
-    }
     g->mean = sum / (double)in->count;
     for (size_t i = 0; i < in->count; i++)
         sq += (in->y[i] - g->mean) * (in->y[i] - g->mean);
     g->scale = sqrt(sq / (double)in->count);
     if (!(g->scale > 1e-12))
         g->scale = 1;
-    for (size_t i = 0; i < n; i++)
-        g->y[i] = ((i < in->count ? in->y[i] : lo) - g->mean) / g->scale;
-    return fit_best(g);
+    double least = RELATIVE_NOISE * fabs(g->mean) / g->scale;
+    g->noise = least * least > NOISE ? least * least : NOISE;
+    for (size_t i = 0; i < in->count; i++)
+        g->y[i] = (in->y[i] - g->mean) / g->scale;
+    g->n = in->count;
+    return fit_best(g) || believe(g, in->pending_count);
 }
 
 /* A candidate: random, or near the best observation. */

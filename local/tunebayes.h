@@ -3,8 +3,8 @@
  * models the objective from the trials so far; the next trial is the
  * candidate with the largest expected improvement among random points of
  * the space and points near the best one. Trials still running count as
- * if they had scored the best value so far (the "constant liar"), so
- * trials proposed side by side spread out. */
+ * if they had scored what the model predicts for them (the "kriging
+ * believer"), so trials proposed side by side spread out. */
 #ifndef SM_TUNEBAYES_H
 #define SM_TUNEBAYES_H
 

@@ -17,7 +17,7 @@
 #include "tunebayes.h"
 #include "tuningjobs.h"
 
-#define DEFAULT_TICK_MS 200
+#define DEFAULT_TICK_MS 100
 #define RETRYABLE "InternalServerError"
 
 struct sm_tuner {
@@ -178,13 +178,6 @@ static int objective(const pass *p, const sm_tuningjobs_trial *t, double *y)
     return 0;
 }
 
-/* How many random trials the Bayesian strategy starts with. */
-static size_t initial_random(const sm_tuner_plan *plan)
-{
-    size_t n = plan->space.dims + 1;
-    return n < 3 ? 3 : n > 5 ? 5 : n;
-}
-
 static void propose_bayesian(pass *p, sm_tunerng *rng, double *u)
 {
     size_t d = p->plan.space.dims, n = 0, m = 0;
@@ -201,7 +194,10 @@ static void propose_bayesian(pass *p, sm_tunerng *rng, double *u)
         memcpy(pend + d * m, p->pending, p->pending_count * d * sizeof *pend);
     m += p->pending_count;
     sm_tunebayes_input in = {&p->plan.space, x, y, n, pend, m, 0};
-    if (!x || !y || !pend || n < initial_random(&p->plan))
+    /* The trials launched before any result are random; a model of one
+     * result already steers away from it, which measured better than
+     * more random trials first when trials run side by side. */
+    if (!x || !y || !pend || n == 0)
         sm_tunespace_random_point(&p->plan.space, rng, u);
     else
         sm_tunebayes_propose(&in, rng, u);

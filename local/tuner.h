@@ -29,7 +29,7 @@ typedef struct sm_tuner sm_tuner;
 typedef struct sm_tuner_config {
     sm_db *db;           /* borrowed; outlives the tuner */
     sm_trainer *trainer; /* borrowed; outlives the tuner */
-    int tick_ms;         /* how often trials are looked at; 0: 200 */
+    int tick_ms;         /* how often trials are looked at; 0: 100 */
 } sm_tuner_config;
 
 /* Create the tables and start the thread, which picks up the tuning jobs

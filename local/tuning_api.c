@@ -57,11 +57,9 @@ static int check_metric(const char *metric, sm_http_error *err)
     return sm_jsonapi_fail(err, V,
                            "A metric is required for this hyperparameter "
                            "tuning job objective. Provide a metric in the "
-                           "metric definitions. The built-in XGBoost "
-                           "algorithm emits train:<metric> and "
-                           "validation:<metric> for <metric> one of %s; "
-                           "'%s' is not one of them.",
-                           names, metric);
+                           "metric definitions. '%.64s' is not an XGBoost "
+                           "metric (train: or validation: and one of %s).",
+                           metric, names);
 }
 
 static int check_objective(const json_t *config, const char *strategy,

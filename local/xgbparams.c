@@ -196,7 +196,7 @@ void sm_xgbparams_metric_names(char *out, size_t size)
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; lists[k][i] && used < size; i++)
             used += (size_t)snprintf(out + used, size - used, "%s%s",
-                                     used ? ", " : "", lists[k][i]);
+                                     used ? "," : "", lists[k][i]);
 }
 
 static const hp_row *row_find(const char *name)

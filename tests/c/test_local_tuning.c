@@ -181,49 +181,75 @@ static double bowl(const double *u)
     return 4 * a * a + 4 * b * b + 0.3 * (1 - cos(9 * a)) * (1 - cos(9 * b));
 }
 
-/* The best value `budget` evaluations reach, Bayesian or random. */
+/* The best value `budget` evaluations reach, Bayesian or random, with
+ * `parallel` of them running at once and finishing in a random order. */
 static double search(const sm_tunespace *s, int bayes, uint64_t seed,
-                     size_t budget)
+                     size_t budget, size_t parallel)
 {
-    sm_tunerng rng;
+    sm_tunerng rng, order;
     sm_tunerng_seed(&rng, seed);
-    double x[64], y[32], best = INFINITY;
-    for (size_t n = 0; n < budget; n++) {
-        sm_tunebayes_input in = {.space = s, .x = x, .y = y, .count = n};
-        if (bayes && n >= 3)
-            sm_tunebayes_propose(&in, &rng, x + 2 * n);
-        else
-            sm_tunespace_random_point(s, &rng, x + 2 * n);
+    sm_tunerng_seed(&order, seed * 7 + 1);
+    double x[64], y[32], running[16], best = INFINITY;
+    size_t n = 0, r = 0, launched = 0;
+    while (n < budget) {
+        for (; r < parallel && launched < budget; r++, launched++) {
+            sm_tunebayes_input in = {s, x, y, n, running, r, 0};
+            if (bayes && n > 0)
+                sm_tunebayes_propose(&in, &rng, running + 2 * r);
+            else
+                sm_tunespace_random_point(s, &rng, running + 2 * r);
+        }
+        size_t k = (size_t)(sm_tunerng_uniform(&order) * (double)r);
+        memcpy(x + 2 * n, running + 2 * k, 2 * sizeof *x);
         y[n] = bowl(x + 2 * n);
         best = y[n] < best ? y[n] : best;
+        n++;
+        memmove(running + 2 * k, running + 2 * (k + 1),
+                (r - k - 1) * 2 * sizeof *running);
+        r--;
     }
     return best;
 }
 
-TEST(local_tuning_bayesian_beats_random_on_average)
+/* Mean best of Bayesian and random search over 20 seeds; how often the
+ * Bayesian one was better. */
+static int compare(size_t budget, size_t parallel, double *bayes,
+                   double *random)
 {
     sm_tunespace s;
     sm_error err = {0};
     json_t *r;
-    CHECK(parse_text("{\"ContinuousParameterRanges\": ["
-                     "{\"Name\": \"a\", \"MinValue\": \"0\", \"MaxValue\": "
-                     "\"1\"}, {\"Name\": \"b\", \"MinValue\": \"0\", "
-                     "\"MaxValue\": \"1\"}]}",
-                     &s, &r, &err) == 0);
-    double bayes = 0, random = 0;
     int wins = 0;
-    for (uint64_t seed = 1; seed <= 10; seed++) {
-        double b = search(&s, 1, seed, 15), q = search(&s, 0, seed, 15);
-        bayes += b / 10;
-        random += q / 10;
+    *bayes = *random = 0;
+    if (parse_text("{\"ContinuousParameterRanges\": ["
+                   "{\"Name\": \"a\", \"MinValue\": \"0\", \"MaxValue\": "
+                   "\"1\"}, {\"Name\": \"b\", \"MinValue\": \"0\", "
+                   "\"MaxValue\": \"1\"}]}",
+                   &s, &r, &err))
+        return -1;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        double b = search(&s, 1, seed, budget, parallel);
+        double q = search(&s, 0, seed, budget, parallel);
+        *bayes += b / 20;
+        *random += q / 20;
         wins += b < q;
     }
     json_decref(r);
-    printf("    bayesian mean best %.5f, random %.5f, bayesian better in "
-           "%d of 10\n",
-           bayes, random, wins);
+    printf("    %zu trials, %zu at once: bayesian mean best %.5f, random "
+           "%.5f, bayesian better in %d of 20\n",
+           budget, parallel, *bayes, *random, wins);
+    return wins;
+}
+
+TEST(local_tuning_bayesian_beats_random_on_average)
+{
+    double bayes, random;
+    int wins = compare(15, 1, &bayes, &random);
     CHECK(bayes < random / 3);
-    CHECK(wins >= 7);
+    CHECK(wins >= 15);
+    wins = compare(15, 4, &bayes, &random);
+    CHECK(bayes < random / 2);
+    CHECK(wins >= 13);
 }
 
 TEST(local_tuning_pending_points_spread_proposals)
