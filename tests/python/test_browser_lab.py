@@ -1,0 +1,70 @@
+"""The notebooks in JupyterLab in a real browser: `jupyter lab` with the
+built kernel (conftest.py's kernelspecs), Debian's chromium driven by
+Playwright. Each case opens one notebook, runs Run All from the Run menu,
+waits for the kernel to go idle and checks what the page shows: the text
+each cell prints, errors only in the cells meant to fail, HTML cards and
+SVG charts drawn, and the training card in the light and the dark theme.
+
+A notebook is one entry of CASES. Screenshots go to tests/artifacts/browser/."""
+import pytest
+
+from lab_helpers import (ARTIFACTS, NOTEBOOKS, Case, LabSession, chromium_path,
+                         training_notebook)
+
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
+
+CASES = [
+    Case(
+        "00-basics.ipynb", source=NOTEBOOKS / "00-basics.ipynb",
+        shows={
+            "%help": ["%config", "%train", "%upload"],
+            "%config region=eu-west-1": ["eu-west-1", "tutorial"],
+            "data = s3://": ["s3://my-bucket/tutorial/train.csv"],
+            "%echo training data": ["training data: s3://my-bucket/tutorial/train.csv"],
+            "%sleep 0.5": ["done waiting"],
+        },
+        html=["%help", "%config region=eu-west-1"]),
+    Case(
+        "training.ipynb", source=training_notebook, timeout=150,
+        shows={
+            "train = %upload": ["s3://", "train.csv", "validation.csv"],
+            "job = %train": ["training job browser-train", "Completed",
+                             "validation-rmse", "model.tar.gz"],
+            "job": ["browser-train"],
+            "%stop no-such-job": ["no-such-job"],
+        },
+        html=["job = %train"], svg=["job = %train"], card="job = %train",
+        errors=["%stop no-such-job"]),
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, kernel_bin):
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed: run `make deps`")
+    session = LabSession(tmp_path_factory.mktemp("lab"), [c for c in CASES])
+    with session:
+        yield session
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_notebook_in_jupyterlab(lab, case):
+    page = lab.open(case.name)
+    cells = page.run_all(timeout=case.timeout)
+    case.check(cells)
+    if case.card:
+        shot = ARTIFACTS / f"{case.stem}-card-light.png"
+        light = page.card_style(case.card, shot)
+        for key in case.svg:
+            page.screenshot_cell(key, ARTIFACTS / f"{case.stem}-chart.png", "image/svg+xml")
+        page.set_theme("JupyterLab Dark")
+        try:
+            dark = page.card_style(case.card, ARTIFACTS / f"{case.stem}-card-dark.png")
+        finally:
+            page.set_theme("JupyterLab Light")
+        # the card takes its colours from the theme's CSS variables
+        assert light["color"] != dark["color"], (light, dark)
+        assert light["background"] != dark["background"], (light, dark)
+        for style in (light, dark):
+            assert style["color"] != style["background"], style
+    page.close()
