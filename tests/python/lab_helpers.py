@@ -161,20 +161,23 @@ def write_notebook(path, sources):
     nbformat.write(nb, str(path))
 
 
-def training_notebook(root, name="training.ipynb", rounds=20):
-    """A small notebook that uploads data made here (fixed seeds), trains
-    XGBoost on the local backend, then fails on purpose in its last run
-    cell (the one after it must not run)."""
+def training_notebook(root, name="training.ipynb", rounds=20, job="browser-train",
+                      fail_at_end=True):
+    """A small notebook that uploads data made here (fixed seeds) and trains
+    XGBoost on the local backend; with `fail_at_end`, its fourth cell fails
+    on purpose and the fifth must then not run."""
     (root / "train.csv").write_text(linear_csv(400, 1))
     (root / "validation.csv").write_text(linear_csv(100, 2))
-    write_notebook(root / name, [
+    name_flag = f" --name {job}" if job else ""
+    cells = [
         "train = %upload train.csv\nval = %upload validation.csv",
-        "job = %train xgboost --train $train --validation $val --name browser-train \\\n"
+        f"job = %train xgboost --train $train --validation $val{name_flag} \\\n"
         f"    objective=reg:squarederror num_round={rounds} max_depth=3",
         "job",
-        "%stop no-such-job",
-        "%echo not reached",
-    ])
+    ]
+    if fail_at_end:
+        cells += ["%stop no-such-job", "%echo not reached"]
+    write_notebook(root / name, cells)
 
 
 def _first_line(source):
@@ -314,9 +317,10 @@ READY_JS = """([path, ran]) => {
 class NotebookPage:
     """One notebook open in its own browser page."""
 
-    def __init__(self, session, name):
+    def __init__(self, session, name, viewport=(1280, 900)):
         self.name = name
-        self.page = session.browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page = session.browser.new_page(
+            viewport={"width": viewport[0], "height": viewport[1]})
         self.page.set_default_timeout(30_000)
         # ?reset: a fresh workspace, so only this notebook opens
         self.page.goto(session.lab.url(name) + "&reset")
@@ -407,8 +411,8 @@ class LabSession:
             raise
         return self
 
-    def open(self, name):
-        return NotebookPage(self, name)
+    def open(self, name, viewport=(1280, 900)):
+        return NotebookPage(self, name, viewport)
 
     def __exit__(self, *exc):
         from magics_helpers import stop_local_service
