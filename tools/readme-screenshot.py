@@ -21,7 +21,7 @@ TRAIN_CELL = "job = %train"
 
 
 def main(out):
-    case = Case(NAME, source=lambda root: training_notebook(
+    case = Case(NAME, make=lambda root: training_notebook(
                     root, NAME, rounds=10, job=None, fail_at_end=False),
                 shows={TRAIN_CELL: ["Completed", "validation-rmse"]},
                 html=[TRAIN_CELL], svg=[TRAIN_CELL], timeout=150)

@@ -195,7 +195,9 @@ def find_cell(cells, key):
 class Case:
     """One notebook opened in JupyterLab and what its cells must show after
     Run All. Cells are named by (the start of) their first line.
-      source  a notebook under notebooks/ (copied), or f(root) that writes it
+      make    f(root) writing the notebook and the files it reads into the
+              server's root; without it the notebook is the one in
+              notebooks/ (the folder is copied into the root whole)
       shows   cell -> texts its outputs show
       html    cells with rendered HTML (a table or card) in their outputs
       svg     cells with an SVG chart drawn by the browser
@@ -203,11 +205,11 @@ class Case:
       stderr  cells allowed to print to stderr
       card    the cell whose HTML card is checked in both themes"""
 
-    def __init__(self, name, source, shows=None, html=(), svg=(), errors=(),
+    def __init__(self, name, make=None, shows=None, html=(), svg=(), errors=(),
                  stderr=(), card=None, timeout=60):
         self.name = name
         self.stem = pathlib.Path(name).stem
-        self.source = source
+        self.make = make
         self.shows = shows or {}
         self.html, self.svg, self.errors = list(html), list(svg), list(errors)
         self.stderr = list(stderr)
@@ -215,10 +217,9 @@ class Case:
         self.timeout = timeout
 
     def prepare(self, root):
-        if callable(self.source):
-            self.source(root)
-        else:
-            shutil.copy(self.source, root / self.name)
+        if self.make:
+            self.make(root)
+        assert (root / self.name).is_file(), f"no notebook {self.name}"
 
     def check(self, cells):
         failing = [find_cell(cells, k)["index"] for k in self.errors]
@@ -390,7 +391,7 @@ class LabSession:
         from magics_helpers import clean_env
         base = pathlib.Path(base)
         root = base / "root"
-        root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("src"))
         for case in cases:
             case.prepare(root)
         self.data_dir = base / "local-data"

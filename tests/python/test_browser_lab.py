@@ -5,17 +5,18 @@ waits for the kernel to go idle and checks what the page shows: the text
 each cell prints, errors only in the cells meant to fail, HTML cards and
 SVG charts drawn, and the training card in the light and the dark theme.
 
-A notebook is one entry of CASES. Screenshots go to tests/artifacts/browser/."""
+A notebook is one entry of CASES: one of notebooks/ by its name (the
+folder is copied into the server's root), or one the test writes (`make`).
+Screenshots go to tests/artifacts/browser/."""
 import pytest
 
-from lab_helpers import (ARTIFACTS, NOTEBOOKS, Case, LabSession, chromium_path,
-                         training_notebook)
+from lab_helpers import ARTIFACTS, Case, LabSession, chromium_path, training_notebook
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
 CASES = [
     Case(
-        "00-basics.ipynb", source=NOTEBOOKS / "00-basics.ipynb",
+        "00-basics.ipynb",
         shows={
             "%help": ["%config", "%train", "%upload"],
             "%config region=eu-west-1": ["eu-west-1", "tutorial"],
@@ -25,7 +26,7 @@ CASES = [
         },
         html=["%help", "%config region=eu-west-1"]),
     Case(
-        "training.ipynb", source=training_notebook, timeout=150,
+        "training.ipynb", make=training_notebook, timeout=150,
         shows={
             "train = %upload": ["s3://", "train.csv", "validation.csv"],
             "job = %train": ["training job browser-train", "Completed",
@@ -42,7 +43,7 @@ CASES = [
 def lab(tmp_path_factory, kernel_bin):
     if chromium_path() is None:
         pytest.fail("Debian's chromium is not installed: run `make deps`")
-    session = LabSession(tmp_path_factory.mktemp("lab"), [c for c in CASES])
+    session = LabSession(tmp_path_factory.mktemp("lab"), CASES)
     with session:
         yield session
 
@@ -50,13 +51,19 @@ def lab(tmp_path_factory, kernel_bin):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_notebook_in_jupyterlab(lab, case):
     page = lab.open(case.name)
+    try:
+        check_page(page, case)
+    finally:
+        page.close()
+
+
+def check_page(page, case):
     cells = page.run_all(timeout=case.timeout)
     case.check(cells)
+    for i, key in enumerate(case.svg):
+        page.screenshot_cell(key, ARTIFACTS / f"{case.stem}-chart-{i}.png", "image/svg+xml")
     if case.card:
-        shot = ARTIFACTS / f"{case.stem}-card-light.png"
-        light = page.card_style(case.card, shot)
-        for key in case.svg:
-            page.screenshot_cell(key, ARTIFACTS / f"{case.stem}-chart.png", "image/svg+xml")
+        light = page.card_style(case.card, ARTIFACTS / f"{case.stem}-card-light.png")
         page.set_theme("JupyterLab Dark")
         try:
             dark = page.card_style(case.card, ARTIFACTS / f"{case.stem}-card-dark.png")
@@ -67,4 +74,3 @@ def test_notebook_in_jupyterlab(lab, case):
         assert light["background"] != dark["background"], (light, dark)
         for style in (light, dark):
             assert style["color"] != style["background"], style
-    page.close()
