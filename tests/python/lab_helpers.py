@@ -11,11 +11,9 @@ backend). Every wait is bounded; stop() leaves no process behind."""
 import json
 import os
 import pathlib
-import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,9 @@ import urllib.error
 import urllib.request
 
 import nbformat
+
+from magics_helpers import clean_env, free_port, stop_local_service
+from test_magics_train import linear_rows
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 
@@ -36,12 +37,6 @@ def chromium_path():
         if os.access(path, os.X_OK):
             return path
     return shutil.which("chromium")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Lab:
@@ -144,17 +139,6 @@ KERNELSPEC = {"name": "sagemagic", "display_name": "SageMaker (sagemagic)",
               "language": "sagemagic"}
 
 
-def linear_csv(n, seed, features=3):
-    """label-first CSV rows of y = 2 x0 - x1 + 0.5 x2 + noise."""
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        xs = [rng.uniform(-1, 1) for _ in range(features)]
-        y = 2 * xs[0] - xs[1] + 0.5 * xs[2] + rng.gauss(0, 0.1)
-        rows.append(",".join(f"{v:.5f}" for v in [y] + xs))
-    return "\n".join(rows) + "\n"
-
-
 def write_notebook(path, sources):
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": KERNELSPEC})
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
@@ -166,8 +150,8 @@ def training_notebook(root, name="training.ipynb", rounds=20, job="browser-train
     """A small notebook that uploads data made here (fixed seeds) and trains
     XGBoost on the local backend; with `fail_at_end`, its fourth cell fails
     on purpose and the fifth must then not run."""
-    (root / "train.csv").write_text(linear_csv(400, 1))
-    (root / "validation.csv").write_text(linear_csv(100, 2))
+    (root / "train.csv").write_text(linear_rows(400, 1))
+    (root / "validation.csv").write_text(linear_rows(100, 2))
     name_flag = f" --name {job}" if job else ""
     cells = [
         "train = %upload train.csv\nval = %upload validation.csv",
@@ -388,7 +372,6 @@ class LabSession:
     A context manager: everything it started is stopped on exit."""
 
     def __init__(self, base, cases):
-        from magics_helpers import clean_env
         base = pathlib.Path(base)
         root = base / "root"
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("src"))
@@ -416,7 +399,6 @@ class LabSession:
         return NotebookPage(self, name, viewport)
 
     def __exit__(self, *exc):
-        from magics_helpers import stop_local_service
         try:
             if self.browser is not None:
                 self.browser.close()
