@@ -187,7 +187,8 @@ class Case:
       svg     cells with an SVG chart drawn by the browser
       errors  cells that fail (Run All stops at the first)
       stderr  cells allowed to print to stderr
-      card    the cell whose HTML card is checked in both themes"""
+      card    (cell, texts): the HTML card the cell shows, its texts, and
+              its colours checked in both themes"""
 
     def __init__(self, name, make=None, shows=None, html=(), svg=(), errors=(),
                  stderr=(), card=None, timeout=60):
@@ -197,7 +198,7 @@ class Case:
         self.shows = shows or {}
         self.html, self.svg, self.errors = list(html), list(svg), list(errors)
         self.stderr = list(stderr)
-        self.card = card
+        self.card, self.card_texts = card or (None, [])
         self.timeout = timeout
 
     def prepare(self, root):
@@ -312,13 +313,23 @@ class NotebookPage:
         self.page.wait_for_function(READY_JS, arg=[name, False], timeout=90_000,
                                     polling=200)
 
-    def run_all(self, timeout=60):
-        """Run > Run All Cells, as a person would; the cells once it is over."""
+    def run_all(self, timeout=60, wait=True):
+        """Run > Run All Cells, as a person would; the cells once it is over
+        (with `wait`)."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         self.page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        return self.wait_ran(timeout) if wait else None
+
+    def wait_ran(self, timeout=60):
+        """The cells, once the kernel is idle with no cell left to run."""
         self.page.wait_for_function(READY_JS, arg=[self.name, True],
                                     timeout=timeout * 1000, polling=250)
         return self.cells()
+
+    def interrupt(self):
+        """The toolbar's stop button."""
+        self.page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]')\
+            .first.click()
 
     def cells(self):
         return self.page.evaluate(CELLS_JS)
@@ -328,8 +339,8 @@ class NotebookPage:
         return self.page.locator(".jp-Notebook .jp-CodeCell").nth(index)
 
     def card_style(self, key, shot=None):
-        """The computed text and background colour of the HTML card `key`
-        shows; a screenshot of it to `shot`."""
+        """The text and the computed text and background colours of the
+        HTML card `key` shows; a screenshot of it to `shot`."""
         card = self._cell(key).locator(
             '.jp-OutputArea-output[data-mime-type="text/html"] > div').first
         card.scroll_into_view_if_needed()
@@ -337,7 +348,8 @@ class NotebookPage:
             shot.parent.mkdir(parents=True, exist_ok=True)
             card.screenshot(path=str(shot))
         return card.evaluate("e => { const s = getComputedStyle(e); "
-                             "return {color: s.color, background: s.backgroundColor}; }")
+                             "return {color: s.color, background: s.backgroundColor, "
+                             "text: e.innerText}; }")
 
     def screenshot_cell(self, key, shot, mime=None):
         """A screenshot of cell `key`, or of its first output of type `mime`

@@ -8,9 +8,12 @@ SVG charts drawn, and the training card in the light and the dark theme.
 A notebook is one entry of CASES: one of notebooks/ by its name (the
 folder is copied into the server's root), or one the test writes (`make`).
 Screenshots go to tests/artifacts/browser/."""
+import time
+
 import pytest
 
-from lab_helpers import ARTIFACTS, Case, LabSession, chromium_path, training_notebook
+from lab_helpers import (ARTIFACTS, Case, LabSession, chromium_path, training_notebook,
+                         write_notebook)
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -29,21 +32,30 @@ CASES = [
         "training.ipynb", make=training_notebook, timeout=150,
         shows={
             "train = %upload": ["s3://", "train.csv", "validation.csv"],
-            "job = %train": ["training job browser-train", "Completed",
-                             "validation-rmse", "model.tar.gz"],
+            "job = %train": ["validation-rmse", "Saved the model"],
             "job": ["browser-train"],
             "%stop no-such-job": ["no-such-job"],
         },
-        html=["job = %train"], svg=["job = %train"], card="job = %train",
+        html=["job = %train"], svg=["job = %train"],
+        card=("job = %train", ["training job browser-train", "Completed",
+                               "final metrics", "validation:rmse", "model.tar.gz"]),
         errors=["%stop no-such-job"]),
 ]
+
+
+# run by hand: the stop button interrupts its first cell
+INTERRUPT = Case(
+    "interrupt.ipynb",
+    make=lambda root: write_notebook(root / "interrupt.ipynb",
+                                     ["%sleep 60", "%echo not reached"]),
+    shows={"%sleep 60": ["KeyboardInterrupt"]}, errors=["%sleep 60"])
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, kernel_bin):
     if chromium_path() is None:
         pytest.fail("Debian's chromium is not installed: run `make deps`")
-    session = LabSession(tmp_path_factory.mktemp("lab"), CASES)
+    session = LabSession(tmp_path_factory.mktemp("lab"), CASES + [INTERRUPT])
     with session:
         yield session
 
@@ -64,6 +76,8 @@ def check_page(page, case):
         page.screenshot_cell(key, ARTIFACTS / f"{case.stem}-chart-{i}.png", "image/svg+xml")
     if case.card:
         light = page.card_style(case.card, ARTIFACTS / f"{case.stem}-card-light.png")
+        for text in case.card_texts:
+            assert text in light["text"], f"the card does not show {text!r}: {light['text']}"
         page.set_theme("JupyterLab Dark")
         try:
             dark = page.card_style(case.card, ARTIFACTS / f"{case.stem}-card-dark.png")
@@ -74,3 +88,24 @@ def check_page(page, case):
         assert light["background"] != dark["background"], (light, dark)
         for style in (light, dark):
             assert style["color"] != style["background"], style
+
+
+def test_stop_button_interrupts_a_running_cell(lab):
+    """The toolbar's stop button ends a long %sleep at once: the cell shows
+    the interrupt as its error and Run All stops there."""
+    page = lab.open("interrupt.ipynb")
+    try:
+        page.run_all(wait=False)
+        # the first cell is running when the kernel says busy for it
+        page.page.wait_for_function(
+            "() => { const nb = window.jupyterapp.shell.currentWidget; "
+            "return nb.sessionContext.session.kernel.status === 'busy' && "
+            "nb.content.widgets[0].model.executionState === 'running'; }",
+            timeout=30_000, polling=100)
+        started = time.monotonic()
+        page.interrupt()
+        cells = page.wait_ran(timeout=20)
+        assert time.monotonic() - started < 10, "the interrupt took its time"
+        INTERRUPT.check(cells)
+    finally:
+        page.close()
