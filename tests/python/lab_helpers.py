@@ -21,7 +21,10 @@ import urllib.error
 import urllib.request
 
 import nbformat
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
+from conftest import ROOT
 from magics_helpers import clean_env, free_port, stop_local_service
 from test_magics_train import linear_rows
 
@@ -42,27 +45,24 @@ def chromium_path():
 class Lab:
     """One `jupyter lab` serving `root`, logging to `log_path`."""
 
-    def __init__(self, root, env, log_path, settings=None):
+    def __init__(self, root, env, log_path):
         self.root = pathlib.Path(root)
         self.env = dict(env)
         self.log_path = pathlib.Path(log_path)
-        self.settings = settings or {}
         self.port = None
         self.token = secrets.token_hex(16)
         self.proc = None
 
     def _write_settings(self):
-        """User settings in a dir of the server's own: no news toast, every
-        cell in the page (windowing off, so each cell's output is there to
-        read), plus the caller's."""
-        base = pathlib.Path(self.env.get("JUPYTERLAB_SETTINGS_DIR") or
-                            self.log_path.parent / "lab-settings")
+        """User settings in a dir of the server's own (never the user's): no
+        news toast, and every cell in the page (windowing off, so each
+        cell's output is there to read)."""
+        base = self.log_path.parent / "lab-settings"
         self.env["JUPYTERLAB_SETTINGS_DIR"] = str(base)
         wanted = {
             "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
             "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
         }
-        wanted.update(self.settings)
         for name, values in wanted.items():
             path = base / (name + ".jupyterlab-settings")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +132,6 @@ class Lab:
 
 # ---- notebooks, cases and the page ------------------------------------------
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 KERNELSPEC = {"name": "sagemagic", "display_name": "SageMaker (sagemagic)",
@@ -321,9 +320,17 @@ class NotebookPage:
         return self.wait_ran(timeout) if wait else None
 
     def wait_ran(self, timeout=60):
-        """The cells, once the kernel is idle with no cell left to run."""
+        """The cells, once the kernel is idle with no cell left to run and
+        the images have had a bounded while to be decoded."""
         self.page.wait_for_function(READY_JS, arg=[self.name, True],
                                     timeout=timeout * 1000, polling=250)
+        try:
+            self.page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.jp-OutputArea-output img'))"
+                ".every(img => img.complete && img.naturalWidth > 0)",
+                timeout=10_000, polling=100)
+        except PlaywrightTimeout:
+            pass  # the cells then say which image was not drawn
         return self.cells()
 
     def interrupt(self):
@@ -374,6 +381,11 @@ class NotebookPage:
             " && !document.getElementById('jupyterlab-splash')",
             arg=[theme, before], timeout=30_000, polling=100)
 
+    def screenshot(self, shot):
+        """The whole page, as it is now (e.g. when a check failed)."""
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(shot))
+
     def close(self):
         self.page.close()
 
@@ -381,10 +393,12 @@ class NotebookPage:
 class LabSession:
     """A root dir with the cases' notebooks, JupyterLab serving it with the
     local backend's data dir set for its kernels, and headless chromium.
-    A context manager: everything it started is stopped on exit."""
+    A context manager: everything it started is stopped on exit, and the
+    server's log copied to `keep_log` when given."""
 
-    def __init__(self, base, cases):
+    def __init__(self, base, cases, keep_log=None):
         base = pathlib.Path(base)
+        self.keep_log = keep_log
         root = base / "root"
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("src"))
         for case in cases:
@@ -396,7 +410,6 @@ class LabSession:
         self.browser = None
 
     def __enter__(self):
-        from playwright.sync_api import sync_playwright
         try:
             self.lab.start()
             self._playwright = sync_playwright().start()
@@ -419,3 +432,6 @@ class LabSession:
         finally:
             self.lab.stop()
             stop_local_service(self.data_dir)
+            if self.keep_log and self.lab.log_path.exists():
+                self.keep_log.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(self.lab.log_path, self.keep_log)

@@ -7,7 +7,7 @@ SVG charts drawn, and the training card in the light and the dark theme.
 
 A notebook is one entry of CASES: one of notebooks/ by its name (the
 folder is copied into the server's root), or one the test writes (`make`).
-Screenshots go to tests/artifacts/browser/."""
+Screenshots and the server's log go to tests/artifacts/browser/."""
 import time
 
 import pytest
@@ -55,7 +55,8 @@ INTERRUPT = Case(
 def lab(tmp_path_factory, kernel_bin):
     if chromium_path() is None:
         pytest.fail("Debian's chromium is not installed: run `make deps`")
-    session = LabSession(tmp_path_factory.mktemp("lab"), CASES + [INTERRUPT])
+    session = LabSession(tmp_path_factory.mktemp("lab"), CASES + [INTERRUPT],
+                         keep_log=ARTIFACTS / "jupyter-lab.log")
     with session:
         yield session
 
@@ -65,6 +66,9 @@ def test_notebook_in_jupyterlab(lab, case):
     page = lab.open(case.name)
     try:
         check_page(page, case)
+    except BaseException:
+        page.screenshot(ARTIFACTS / f"{case.stem}-failed.png")
+        raise
     finally:
         page.close()
 
