@@ -29,6 +29,23 @@ CASES = [
         },
         html=["%help", "%config region=eu-west-1"]),
     Case(
+        "01-quickstart.ipynb", timeout=240,
+        shows={
+            "%whoami": ["arn:aws:iam::000000000000:user/sagemagic-local"],
+            "data = %prepare": ["train.csv", "398", "validation.csv", "test.csv"],
+            "s3data = %upload": ["s3://sagemaker-us-east-1-000000000000/"],
+            "%%train": ["validation-auc", "Saved the model (60 rounds)"],
+            "job = $_": ["[59]#011train-auc:"],
+            "ep = %deploy": ["InService"],
+            "%predict": ["label", "prediction"],
+            "test = %upload": ["transform job", "Completed", "first lines:"],
+            "%cleanup -f": ["deleting endpoint sagemaker-xgboost-", "no endpoints"],
+        },
+        html=["%whoami", "data = %prepare", "%ls", "%%train", "ep = %deploy", "%predict",
+              "test = %upload"],
+        svg=["%%train"],
+        card=("%%train", ["Completed", "final metrics", "validation:auc", "model.tar.gz"])),
+    Case(
         "training.ipynb", make=training_notebook, timeout=150,
         shows={
             "train = %upload": ["s3://", "train.csv", "validation.csv"],
