@@ -46,6 +46,16 @@ CASES = [
         svg=["%%train"],
         card=("%%train", ["Completed", "final metrics", "validation:auc", "model.tar.gz"])),
     Case(
+        "04-low-level.ipynb", timeout=240,
+        shows={
+            "%%api sagemaker CreateTrainingJob": ["training-job/lowlevel-breast-cancer-1"],
+            "%logs lowlevel-breast-cancer-1 --follow": ["[59]#011train-auc:"],
+            "%%api sagemaker DescribeTrainingJob": ['"TrainingJobStatus": "Completed"'],
+            "job = $_": ["status Completed, model at s3://"],
+            "%%api logs GetLogEvents": ['"message": "Arguments: train"'],
+        },
+        html=["data = %prepare", "%whoami"]),
+    Case(
         "training.ipynb", make=training_notebook, timeout=150,
         shows={
             "train = %upload": ["s3://", "train.csv", "validation.csv"],
