@@ -462,20 +462,18 @@ void sm_sigv4_key_cache_clear(void)
 }
 
 /* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
- * first by "AWS4" + secret. Only the HMAC states hold the secret's
- * equivalent, and they are wiped. */
+ * first by "AWS4" + secret. The key buffers are wiped. */
 static void signing_key_derive(const sm_sigv4_request *req, const char *date,
                                unsigned char key[32])
 {
     const char *secret = req->credentials.secret_key;
-    const char *steps[] = {date, req->region, req->service, SCOPE_TERMINATOR};
+    const char *steps[] = {req->region, req->service, SCOPE_TERMINATOR};
     size_t secret_len = strlen(secret);
-    sm_hmac_sha256 h;
     if (secret_len + 4 <= SM_SHA256_BLOCK) {
         unsigned char first[SM_SHA256_BLOCK];
         memcpy(first, "AWS4", 4);
         memcpy(first + 4, secret, secret_len);
-        sm_hmac_sha256_init(&h, first, secret_len + 4);
+        sm_hmac_sha256_mac(first, secret_len + 4, date, 8, key);
         sodium_memzero(first, sizeof first);
     } else {
         /* RFC 2104: a key longer than a block is its hash. */
@@ -485,16 +483,13 @@ static void signing_key_derive(const sm_sigv4_request *req, const char *date,
         sm_sha256_update(&ctx, "AWS4", 4);
         sm_sha256_update(&ctx, secret, secret_len);
         sm_sha256_final(&ctx, hashed);
-        sm_hmac_sha256_init(&h, hashed, sizeof hashed);
+        sm_hmac_sha256_mac(hashed, sizeof hashed, date, 8, key);
         sodium_memzero(hashed, sizeof hashed);
         sodium_memzero(&ctx, sizeof ctx);
     }
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        if (i)
-            sm_hmac_sha256_init(&h, key, SM_SHA256_SIZE);
-        sm_hmac_sha256_update(&h, steps[i], strlen(steps[i]));
-        sm_hmac_sha256_final(&h, key);
-    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        sm_hmac_sha256_mac(key, SM_SHA256_SIZE, steps[i], strlen(steps[i]),
+                           key);
 }
 
 static void signing_key_get(const sm_sigv4_request *req, const char *date,
