@@ -65,7 +65,6 @@ static void sb_grow(strbuf *self, size_t extra)
         sodium_memzero(self->data, self->cap);
         free(self->data);
     }
-    data[self->len] = '\0'; /* a string even before the first append */
     self->data = data;
     self->cap = cap;
 }
@@ -77,22 +76,24 @@ static inline void sb_reserve(strbuf *self, size_t extra)
         sb_grow(self, extra);
 }
 
-static void sb_add_n(strbuf *self, const char *s, size_t n)
+/* Appends do not terminate: the writer adds each string's NUL itself. */
+static inline void sb_add_n(strbuf *self, const char *s, size_t n)
 {
     sb_reserve(self, n);
     if (self->failed)
         return;
     memcpy(self->data + self->len, s, n);
     self->len += n;
-    self->data[self->len] = '\0';
 }
 
 /* Append a string literal without measuring it at run time. */
 #define SB_ADD_LIT(self, lit) sb_add_n(self, lit, sizeof lit - 1)
 
-static void sb_add_char(strbuf *self, char c)
+static inline void sb_add_char(strbuf *self, char c)
 {
-    sb_add_n(self, &c, 1);
+    sb_reserve(self, 1);
+    if (!self->failed)
+        self->data[self->len++] = c;
 }
 
 /* Byte classes, for the loops that run per byte: RFC 3986 unreserved
@@ -155,7 +156,6 @@ static void sb_add_encoded(strbuf *self, const char *s, size_t n,
     if (self->failed)
         return;
     char *end = encode_to(self->data + self->len, s, n, keep_slash);
-    *end = '\0';
     self->len = (size_t)(end - self->data);
 }
 
