@@ -288,20 +288,21 @@ void sm_sha256_final(sm_sha256 *self, unsigned char out[SM_SHA256_SIZE])
 
 /* Finish a digest whose `state` has taken `prefix` bytes (whole blocks)
  * with `len` bytes of `data` and the padding: the whole blocks straight
- * from `data`, the rest from one or two on the stack. The one-shot
+ * from `data`, the rest from `tail`, which the caller wipes. The one-shot
  * functions use it to skip the incremental context's copying. */
 static void digest_finish(uint32_t state[8], uint64_t prefix,
                           const unsigned char *data, size_t len,
+                          unsigned char tail[2 * SM_SHA256_BLOCK],
                           unsigned char out[SM_SHA256_SIZE])
 {
     size_t whole = len / SM_SHA256_BLOCK, rest = len % SM_SHA256_BLOCK;
-    unsigned char tail[2 * SM_SHA256_BLOCK];
     if (whole)
         blocks(state, data, whole);
     if (rest)
         memcpy(tail, data + whole * SM_SHA256_BLOCK, rest);
     tail[rest] = 0x80;
-    size_t n = rest + 9 <= SM_SHA256_BLOCK ? SM_SHA256_BLOCK : sizeof tail;
+    size_t n =
+        rest + 9 <= SM_SHA256_BLOCK ? SM_SHA256_BLOCK : 2 * SM_SHA256_BLOCK;
     memset(tail + rest + 1, 0, n - rest - 9);
     uint64_t bits = (prefix + len) * 8;
     store_be32(tail + n - 8, (uint32_t)(bits >> 32));
@@ -309,15 +310,16 @@ static void digest_finish(uint32_t state[8], uint64_t prefix,
     blocks(state, tail, n / SM_SHA256_BLOCK);
     for (int i = 0; i < 8; i++)
         store_be32(out + 4 * i, state[i]);
-    explicit_bzero(tail, n);
 }
 
 void sm_sha256_digest(const void *data, size_t len,
                       unsigned char out[SM_SHA256_SIZE])
 {
     uint32_t state[8];
+    unsigned char tail[2 * SM_SHA256_BLOCK];
     memcpy(state, H0, sizeof H0);
-    digest_finish(state, 0, data, len, out);
+    digest_finish(state, 0, data, len, tail, out);
+    explicit_bzero(tail, sizeof tail);
 }
 
 /* ---- HMAC --------------------------------------------------------------- */
@@ -367,6 +369,7 @@ void sm_hmac_sha256_mac(const void *key, size_t key_len, const void *data,
         unsigned char pad[SM_SHA256_BLOCK];
         uint32_t inner[8], outer[8];
         unsigned char digest[SM_SHA256_SIZE];
+        unsigned char tail[2 * SM_SHA256_BLOCK];
     } w;
     memset(w.pad, 0, sizeof w.pad);
     if (key_len > SM_SHA256_BLOCK)
@@ -381,8 +384,9 @@ void sm_hmac_sha256_mac(const void *key, size_t key_len, const void *data,
         w.pad[i] ^= 0x36 ^ 0x5c;
     memcpy(w.outer, H0, sizeof H0);
     blocks(w.outer, w.pad, 1);
-    digest_finish(w.inner, SM_SHA256_BLOCK, data, len, w.digest);
-    digest_finish(w.outer, SM_SHA256_BLOCK, w.digest, sizeof w.digest, out);
+    digest_finish(w.inner, SM_SHA256_BLOCK, data, len, w.tail, w.digest);
+    digest_finish(w.outer, SM_SHA256_BLOCK, w.digest, sizeof w.digest, w.tail,
+                  out);
     explicit_bzero(&w, sizeof w);
 }
 
