@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,13 +332,21 @@ int sm_sigv4_parse_time(const char *s, time_t *out, sm_error *err)
 
 /* ---- hashing ------------------------------------------------------------ */
 
+/* Each byte's two lower-case hex digits, so a byte costs one lookup. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static void hex_encode(const unsigned char *bytes, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * bytes[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -705,22 +714,41 @@ static int is_space(char c)
     return byte_class[(unsigned char)c] & CLASS_SPACE;
 }
 
-/* Copy `value` to `out` trimmed, with each run of whitespace (folded line
- * breaks included) made one space: SigV4's Trimall. Returns its length;
- * `out` must hold strlen(value) + 1 bytes. */
-static size_t header_value_trim(const char *value, char *out)
+/* Whether any of the eight bytes of `w` is below 0x21, as every byte that
+ * header values count as whitespace is: exact as a yes or no. */
+static int word_has_blank(uint64_t w)
 {
-    size_t n = 0;
+    return ((w - 0x2121212121212121ULL) & ~w & 0x8080808080808080ULL) != 0;
+}
+
+/* Copy value[0..len) to `out` trimmed, with each run of whitespace (folded
+ * line breaks included) made one space: SigV4's Trimall. Runs of eight
+ * bytes without a blank are copied whole. Returns the length; `out` must
+ * hold len + 1 bytes. */
+static size_t header_value_trim(const char *value, size_t len, char *out)
+{
+    size_t n = 0, i = 0;
     int pending_space = 0;
-    for (const char *p = value; *p; p++) {
-        if (is_space(*p)) {
+    while (i < len) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, value + i, 8), !word_has_blank(w))) {
+            if (pending_space)
+                out[n++] = ' ';
+            pending_space = 0;
+            memcpy(out + n, value + i, 8);
+            n += 8;
+            i += 8;
+            continue;
+        }
+        char c = value[i++];
+        if (is_space(c)) {
             pending_space = n > 0;
             continue;
         }
         if (pending_space)
             out[n++] = ' ';
         pending_space = 0;
-        out[n++] = *p;
+        out[n++] = c;
     }
     out[n] = '\0';
     return n;
@@ -798,7 +826,7 @@ static int header_add(signing *s, const char *name, size_t name_len,
     h->name = copy;
     h->name_len = name_len;
     h->value = copy + name_len + 1;
-    h->value_len = header_value_trim(value, copy + name_len + 1);
+    h->value_len = header_value_trim(value, value_len, copy + name_len + 1);
     h->order = s->header_count++;
     s->header_bytes += name_len + h->value_len + 2;
     return 0;
