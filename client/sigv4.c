@@ -686,6 +686,9 @@ static int signing_begin(signing *s)
     s->sign_token = s->token && !req->options.omit_session_token;
     if (req->payload_hash) {
         s->payload_hash = req->payload_hash;
+    } else if (!req->body_len) { /* the hash of nothing is well known */
+        s->payload_hash = SM_SIGV4_EMPTY_SHA256;
+        s->payload_hash_len = 64;
     } else {
         sha256_hex(req->body, req->body_len, s->body_hash);
         s->payload_hash = s->body_hash;

@@ -52,10 +52,15 @@ static uint32_t load_be32(const unsigned char *p)
 
 static void store_be32(unsigned char *p, uint32_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap32(v); /* one store, not four */
+    memcpy(p, &v, 4);
+#else
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
     p[2] = (unsigned char)(v >> 8);
     p[3] = (unsigned char)v;
+#endif
 }
 
 /* Section 6.2.2, steps 1 to 4, for each of `n` blocks. */
