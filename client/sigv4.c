@@ -364,8 +364,13 @@ static void sha256_hex(const void *data, size_t len, char out[65])
  * few recent ones are kept. An entry holds the derived key and a
  * fingerprint of the secret (a domain-separated SHA-256, never the secret
  * nor an HMAC key), which tells a reused access key with another secret
- * apart; an evicted or cleared key is wiped. */
+ * apart; an evicted or cleared key is wiped. A key is only kept when its
+ * identity (access key, date, region, service) comes a second time, as a
+ * small table of recent identities' hashes says: one-off credentials then
+ * neither pay for the fingerprint and the insert nor push out keys in use,
+ * and a client with one set of credentials misses twice, not once. */
 #define KEY_CACHE_SIZE 16
+#define KEY_SEEN_SIZE 64
 #define KEY_FINGERPRINT_PREFIX "sigv4 cache\n" /* 40-byte secrets: 1 block */
 
 typedef struct cached_key {
@@ -382,6 +387,7 @@ static struct {
     pthread_mutex_t lock;
     unsigned long long clock;
     cached_key items[KEY_CACHE_SIZE];
+    uint32_t seen[KEY_SEEN_SIZE]; /* identity hashes, 0: empty; no secret */
 } key_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int fits(const char *s, size_t cap)
@@ -409,10 +415,35 @@ static int entry_matches(const cached_key *e, const char *access_key,
            strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0;
 }
 
+/* FNV-1a over the fields of a key's identity; never 0. */
+static uint32_t identity_hash(const sm_sigv4_request *req, const char *date)
+{
+    const char *parts[] = {req->credentials.access_key, date, req->region,
+                           req->service};
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        h = (h ^ '/') * 16777619u;
+    }
+    return h | 1;
+}
+
+/* Note this request's identity, under the lock; whether it came lately. */
+static int identity_seen_again(const sm_sigv4_request *req, const char *date)
+{
+    uint32_t h = identity_hash(req, date);
+    uint32_t *slot = &key_cache.seen[h % KEY_SEEN_SIZE];
+    int again = *slot == h;
+    *slot = h;
+    return again;
+}
+
 /* The cached kSigning for this request into `key`: 0, or -1 when there is
- * none (or the access key's secret is another one). */
+ * none (or the access key's secret is another one), with *keep saying
+ * whether the key, once derived, is worth caching. */
 static int key_cache_get(const sm_sigv4_request *req, const char *date,
-                         unsigned char key[32])
+                         unsigned char key[32], int *keep)
 {
     const sm_sigv4_credentials *c = &req->credentials;
     unsigned char fp[SM_SHA256_SIZE];
@@ -431,6 +462,7 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
             rc = 0;
         }
     }
+    *keep = rc && identity_seen_again(req, date);
     pthread_mutex_unlock(&key_cache.lock);
     return rc;
 }
@@ -466,6 +498,7 @@ void sm_sigv4_key_cache_clear(void)
 {
     pthread_mutex_lock(&key_cache.lock);
     sodium_memzero(key_cache.items, sizeof key_cache.items);
+    memset(key_cache.seen, 0, sizeof key_cache.seen);
     key_cache.clock = 0;
     pthread_mutex_unlock(&key_cache.lock);
 }
@@ -504,10 +537,12 @@ static void signing_key_derive(const sm_sigv4_request *req, const char *date,
 static void signing_key_get(const sm_sigv4_request *req, const char *date,
                             unsigned char key[32])
 {
-    if (key_cache_get(req, date, key) == 0)
+    int keep = 0;
+    if (key_cache_get(req, date, key, &keep) == 0)
         return;
     signing_key_derive(req, date, key);
-    key_cache_put(req, date, key);
+    if (keep)
+        key_cache_put(req, date, key);
 }
 
 /* ---- one signing in progress -------------------------------------------- */
