@@ -386,6 +386,8 @@ typedef struct cached_key {
 static struct {
     pthread_mutex_t lock;
     unsigned long long clock;
+    uint32_t tags[KEY_CACHE_SIZE]; /* each entry's identity hash, 0: empty;
+                                    * a lookup reads these, one cache line */
     cached_key items[KEY_CACHE_SIZE];
     uint32_t seen[KEY_SEEN_SIZE]; /* identity hashes, 0: empty; no secret */
 } key_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -429,21 +431,21 @@ static uint32_t identity_hash(const sm_sigv4_request *req, const char *date)
     return h | 1;
 }
 
-/* Note this request's identity, under the lock; whether it came lately. */
-static int identity_seen_again(const sm_sigv4_request *req, const char *date)
+/* Note identity `h`, under the lock; whether it came lately. */
+static int identity_seen_again(uint32_t h)
 {
-    uint32_t h = identity_hash(req, date);
     uint32_t *slot = &key_cache.seen[h % KEY_SEEN_SIZE];
     int again = *slot == h;
     *slot = h;
     return again;
 }
 
-/* The cached kSigning for this request into `key`: 0, or -1 when there is
- * none (or the access key's secret is another one), with *keep saying
- * whether the key, once derived, is worth caching. */
+/* The cached kSigning for this request (identity hash `id`) into `key`:
+ * 0, or -1 when there is none (or the access key's secret is another
+ * one), with *keep saying whether the key, once derived, is worth
+ * caching. */
 static int key_cache_get(const sm_sigv4_request *req, const char *date,
-                         unsigned char key[32], int *keep)
+                         uint32_t id, unsigned char key[32], int *keep)
 {
     const sm_sigv4_credentials *c = &req->credentials;
     unsigned char fp[SM_SHA256_SIZE];
@@ -451,7 +453,8 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
     pthread_mutex_lock(&key_cache.lock);
     for (size_t i = 0; i < KEY_CACHE_SIZE && rc; i++) {
         cached_key *e = &key_cache.items[i];
-        if (!entry_matches(e, c->access_key, date, req->region, req->service))
+        if (key_cache.tags[i] != id ||
+            !entry_matches(e, c->access_key, date, req->region, req->service))
             continue;
         if (!fp_made)
             secret_fingerprint(c->secret_key, fp);
@@ -462,14 +465,14 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
             rc = 0;
         }
     }
-    *keep = rc && identity_seen_again(req, date);
+    *keep = rc && identity_seen_again(id);
     pthread_mutex_unlock(&key_cache.lock);
     return rc;
 }
 
 /* Keep `key` for this request, in place of the least recently used. */
 static void key_cache_put(const sm_sigv4_request *req, const char *date,
-                          const unsigned char key[32])
+                          uint32_t id, const unsigned char key[32])
 {
     const sm_sigv4_credentials *c = &req->credentials;
     if (!fits(c->access_key, 129) || !fits(req->region, 64) ||
@@ -478,12 +481,14 @@ static void key_cache_put(const sm_sigv4_request *req, const char *date,
     unsigned char fp[SM_SHA256_SIZE];
     secret_fingerprint(c->secret_key, fp);
     pthread_mutex_lock(&key_cache.lock);
-    cached_key *victim = &key_cache.items[0];
+    size_t v = 0;
     for (size_t i = 1; i < KEY_CACHE_SIZE; i++) {
-        if (key_cache.items[i].used < victim->used)
-            victim = &key_cache.items[i];
+        if (key_cache.items[i].used < key_cache.items[v].used)
+            v = i;
     }
+    cached_key *victim = &key_cache.items[v];
     sodium_memzero(victim, sizeof *victim);
+    key_cache.tags[v] = id;
     strcpy(victim->access_key, c->access_key);
     memcpy(victim->date, date, 9);
     strcpy(victim->region, req->region);
@@ -499,6 +504,7 @@ void sm_sigv4_key_cache_clear(void)
     pthread_mutex_lock(&key_cache.lock);
     sodium_memzero(key_cache.items, sizeof key_cache.items);
     memset(key_cache.seen, 0, sizeof key_cache.seen);
+    memset(key_cache.tags, 0, sizeof key_cache.tags);
     key_cache.clock = 0;
     pthread_mutex_unlock(&key_cache.lock);
 }
@@ -537,12 +543,13 @@ static void signing_key_derive(const sm_sigv4_request *req, const char *date,
 static void signing_key_get(const sm_sigv4_request *req, const char *date,
                             unsigned char key[32])
 {
+    uint32_t id = identity_hash(req, date);
     int keep = 0;
-    if (key_cache_get(req, date, key, &keep) == 0)
+    if (key_cache_get(req, date, id, key, &keep) == 0)
         return;
     signing_key_derive(req, date, key);
     if (keep)
-        key_cache_put(req, date, key);
+        key_cache_put(req, date, id, key);
 }
 
 /* ---- one signing in progress -------------------------------------------- */
