@@ -1109,6 +1109,8 @@ static int query_add_piece(signing *s, const char *piece, size_t n)
 /* Split the wire query on '&'; empty pieces ("a=1&&b=2") carry nothing. */
 static int query_parse(signing *s)
 {
+    if (!s->query_len) /* the query may be NULL */
+        return 0;
     const char *q = s->req->query, *end = q + s->query_len;
     while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));
