@@ -1,9 +1,9 @@
 """The tutorials in notebooks/ run top to bottom through nbclient, as
 `make demo` runs the quickstart, each in a copy of the notebooks folder
-with a kernel of its own on a fresh local backend, and the outputs that
-matter are checked: no error output, the jobs Completed, metrics that make
-sense for the data, predictions close to the true labels, nothing left
-running at the end."""
+with a kernel of its own on a fresh local backend (05-aws on the aws
+backend, against moto), and the outputs that matter are checked: no error
+output, the jobs Completed, metrics that make sense for the data,
+predictions close to the true labels, nothing left running at the end."""
 import base64
 import json
 import re
