@@ -202,6 +202,10 @@ def test_aws(kernel_bin, tmp_path, monkeypatch):
         stop_process(proc)
     no_errors(nb)
     assert secret not in nbformat.writes(nb)
+    journal = (tmp_path / "notebooks" / "sagemagic-journal.jsonl").read_text()
+    assert secret not in journal
+    records = [json.loads(line) for line in journal.splitlines()]
+    assert {(r["event"], r.get("backend")) for r in records} >= {("upload", "aws")}
     assert not (data_dir / "service.json").exists()  # the local backend never ran
 
     me = cell_text(code_cell(nb, "me = %whoami"))
@@ -211,6 +215,7 @@ def test_aws(kernel_bin, tmp_path, monkeypatch):
     calls = recorded_calls(recording)
     job = code_cell(nb, "%%train").outputs[-1]["data"]["text/plain"].strip()
     assert [j["TrainingJobName"] for j in jobs] == [job]
+    assert [r["name"] for r in records if r["event"] == "created"] == [job]
     created = only(calls, "CreateTrainingJob")
     assert created["TrainingJobName"] == job
     assert described[0]["HyperParameters"] == created["HyperParameters"]
