@@ -156,6 +156,11 @@ def recorded_calls(path):
     return calls
 
 
+def moto_boto3(url, secret, service):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key=secret)
+
+
 def only(calls, operation):
     found = [body for op, body in calls if op == operation]
     assert len(found) == 1, (operation, len(found))
@@ -184,17 +189,14 @@ def test_aws(kernel_bin, tmp_path, monkeypatch):
         nb, data_dir = run_notebook("05-aws", tmp_path, AWS_ENDPOINT_URL=url,
                                     AWS_ACCESS_KEY_ID="testing",
                                     AWS_SECRET_ACCESS_KEY=secret)
-        def client(service):
-            return boto3.client(service, endpoint_url=url, region_name="us-east-1",
-                                aws_access_key_id="testing", aws_secret_access_key=secret)
-        sm = client("sagemaker")
+        sm = moto_boto3(url, secret, "sagemaker")
         endpoints = sm.list_endpoints()["Endpoints"]
         configs = sm.list_endpoint_configs()["EndpointConfigs"]
         models = [m["ModelName"] for m in sm.list_models()["Models"]]
         jobs = sm.list_training_jobs()["TrainingJobSummaries"]
         described = [sm.describe_training_job(TrainingJobName=j["TrainingJobName"])
                      for j in jobs]
-        s3 = client("s3")
+        s3 = moto_boto3(url, secret, "s3")
         bucket = "sagemaker-us-east-1-123456789012"
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
         uploaded = s3.get_object(Bucket=bucket, Key="sagemagic/batch/test.csv")["Body"].read()
