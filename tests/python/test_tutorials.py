@@ -19,6 +19,7 @@ from nbclient import NotebookClient
 from conftest import ROOT
 from magics_helpers import clean_env, start_moto, stop_local_service, stop_process
 from test_client_moto import queue_answers
+from test_request_shapes import problems
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
@@ -213,8 +214,13 @@ def test_aws(kernel_bin, tmp_path, monkeypatch):
     me = cell_text(code_cell(nb, "me = %whoami"))
     assert MOTO_ROLE in me and url in me and bucket in me, me
 
-    # the training job: the notebook's hyperparameters, image, role, instance
+    # every SageMaker request the notebook made is valid for botocore's model
     calls = recorded_calls(recording)
+    invalid = [(op, problems("sagemaker", op, body)) for op, body in calls
+               if op != "InvokeEndpoint"]
+    assert [(op, found) for op, found in invalid if found] == []
+
+    # the training job: the notebook's hyperparameters, image, role, instance
     job = code_cell(nb, "%%train").outputs[-1]["data"]["text/plain"].strip()
     assert [j["TrainingJobName"] for j in jobs] == [job]
     assert [r["name"] for r in records if r["event"] == "created"] == [job]
