@@ -704,6 +704,33 @@ static json_t *beside_labels(const json_t *labels, const json_t *predictions)
     return bundle;
 }
 
+/* The answer's text as it came; with labels that do not pair up with its
+ * predictions (a JSON object, a line short), a first line saying so. */
+static json_t *answer_as_sent(const sm_runtime_result *r, size_t rows,
+                              const json_t *predictions)
+{
+    sm_buf b = {0};
+    size_t count = json_array_size(predictions);
+    if (rows && json_is_array(predictions))
+        sm_buf_printf(&b,
+                      "the endpoint answered %zu prediction%s for %zu "
+                      "rows, so they are not shown beside the labels:\n",
+                      count, count == 1 ? "" : "s", rows);
+    else if (rows)
+        sm_buf_printf(&b,
+                      "the endpoint's answer is not one prediction a "
+                      "row, so it is not shown beside the %zu labels:\n",
+                      rows);
+    size_t n = r->body_len && r->body[r->body_len - 1] == '\n'
+                   ? r->body_len - 1
+                   : r->body_len;
+    sm_buf_append(&b, r->body, n);
+    char *text = sm_buf_take(&b);
+    json_t *shown = json_pack("{s:s}", "text/plain", text ? text : "");
+    free(text);
+    return shown;
+}
+
 int sm_magic_predict(sm_call *call)
 {
     const char *endpoint = call->args.positional[0];
@@ -737,14 +764,12 @@ int sm_magic_predict(sm_call *call)
                           endpoint, res.body_len,
                           res.content_type[0] ? res.content_type
                                               : "no content type");
-    } else if (json_array_size(labels)) {
+    } else if (json_array_size(labels) &&
+               json_array_size(call->result) == json_array_size(labels)) {
         call->shown = beside_labels(labels, call->result);
     } else {
         call->shown =
-            json_pack("{s:s%}", "text/plain", res.body,
-                      res.body_len && res.body[res.body_len - 1] == '\n'
-                          ? res.body_len - 1
-                          : res.body_len);
+            answer_as_sent(&res, json_array_size(labels), call->result);
     }
     sm_runtime_result_clear(&res);
     sm_buf_free(&body);
