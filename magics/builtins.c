@@ -166,8 +166,10 @@ static const sm_flag experiments_flags[] = {
                          "'and')"},
     {"sort", 0, "KEY", "order by this metric, hyperparameter or field, "
                        "smallest first (KEY:desc: largest first)"},
-    {"kind", 0, "KIND", "only runs of this kind (training, endpoint, tuning, "
-                        "transform)"},
+    {"kind", 0, "KIND", "only runs of this kind (training, tuning, "
+                        "transform, endpoint, model, endpoint-config, or all; "
+                        "by default all but the models and endpoint configs, "
+                        "which their endpoint and transform runs name)"},
     {0}};
 static const sm_flag reproduce_flags[] = {
     {"name", 0, "N", "the new job's name (default: "
