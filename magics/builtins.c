@@ -308,8 +308,10 @@ static const sm_magic table[] = {
      SM_CELL, false},
     {"experiments", sm_magic_experiments,
      "%experiments [--where COND] [--sort KEY] [--kind KIND]",
-     "the runs of the experiment journal kept beside the notebook: status, "
-     "final metrics and the hyperparameters that vary",
+     "the runs of the experiment journal kept beside the notebook "
+     "(training, tuning and transform jobs, endpoints; --kind model or all "
+     "for models and endpoint configs): status, final metrics and the "
+     "hyperparameters that vary",
      "the runs (name, kind, status, metrics, hyperparameters)",
      "%experiments --where \"status=Completed\" --sort validation:rmse",
      experiments_flags, 0, 0, SM_LINE, false},
