@@ -502,6 +502,23 @@ def test_unwatched_endpoint_ttl_and_cleanup_recorded(local):
         ("endpoint", "%cleanup"), ("endpoint-config", "%cleanup"), ("model", "%cleanup")}
 
 
+def test_cleanup_on_exit_recorded(local, tmp_path):
+    work = tmp_path / "exit"
+    work.mkdir()
+    k = Kernel(local.kernel.env, work, stderr_path=tmp_path / "exit.stderr").start()
+    try:
+        k.ok("%config cleanup_on_exit=true")
+        k.ok("%deploy journal-a --name journal-ep-exit --no-wait")
+    finally:
+        k.stop()
+    gone = of(local.records(work), "deleted", "journal-ep-exit")
+    assert {(r["kind"], r["deleted_by"]) for r in gone} == {
+        ("endpoint", "cleanup_on_exit"), ("endpoint-config", "cleanup_on_exit"),
+        ("model", "cleanup_on_exit")}
+    assert "journal-ep-exit" not in [
+        e["EndpointName"] for e in local.client("sagemaker").list_endpoints()["Endpoints"]]
+
+
 # ---- %transform ----------------------------------------------------------------
 
 def test_transform_recorded(local):
