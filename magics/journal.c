@@ -903,12 +903,30 @@ void sm_journal_request_created(sm_call *call, sm_aws *aws, const char *kind,
     sm_journal_created(call, kind, name, fields);
 }
 
-void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
-                            const json_t *request)
+/* The operations of %%api that delete what the journal has runs of. */
+static const struct creation deletions[] = {
+    {"DeleteModel", SM_JOURNAL_MODEL, "ModelName"},
+    {"DeleteEndpointConfig", SM_JOURNAL_ENDPOINT_CONFIG, "EndpointConfigName"},
+    {"DeleteEndpoint", SM_JOURNAL_ENDPOINT, "EndpointName"},
+};
+
+void sm_journal_api_sent(sm_call *call, sm_aws *aws, const char *operation,
+                         const json_t *request)
 {
     const struct creation *c = creation_of(operation, 0);
-    if (c)
+    if (c) {
         sm_journal_request_created(call, aws, c->kind, request, NULL);
+        return;
+    }
+    for (size_t i = 0; i < sizeof deletions / sizeof *deletions; i++) {
+        const struct creation *d = &deletions[i];
+        json_t *name = json_object_get(request, d->name_member);
+        if (strcmp(operation, d->operation) != 0 || !json_is_string(name))
+            continue;
+        json_t *gone = json_pack("[{s:s, s:O}]", "kind", d->kind, "name", name);
+        sm_journal_deleted(call, gone, "%%api");
+        json_decref(gone);
+    }
 }
 
 /* ---- how runs end -------------------------------------------------------- */

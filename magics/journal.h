@@ -141,10 +141,12 @@ void sm_journal_request_created(sm_call *call, sm_aws *aws, const char *kind,
                                 const json_t *request, json_t *links);
 
 /* Record what a SageMaker `operation` that %%api sent with `request`
- * (borrowed) created, when it is one of the Create operations of a kind
- * above, as sm_journal_request_created does. */
-void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
-                            const json_t *request);
+ * (borrowed) and the service accepted changed: what one of the Create
+ * operations of a kind above created (as sm_journal_request_created
+ * does), or what DeleteModel, DeleteEndpointConfig or DeleteEndpoint
+ * deleted (as sm_journal_deleted does). */
+void sm_journal_api_sent(sm_call *call, sm_aws *aws, const char *operation,
+                         const json_t *request);
 
 /* The ends of runs, each from a Describe of it; each returns the run
  * (new) or NULL, as sm_journal_finished. */

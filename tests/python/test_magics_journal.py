@@ -620,3 +620,19 @@ def test_tune_recorded(local):
     assert all(f"| {t['name']} | Completed |" in md for t in trials)
     e = k.fails("%reproduce journal-tune")
     assert "is a tuning run" in e["evalue"]
+
+
+def test_api_created_and_deleted_model_recorded(local):
+    k = local.kernel
+    request = of_kind(local.records(), "created", "model", "journal-ep")[0]["request"]
+    request["ModelName"] = "journal-api-model"
+    k.ok("%%api sagemaker CreateModel\n" + json.dumps(request))
+    created, = of(local.records(), "created", "journal-api-model")
+    assert created["kind"] == "model" and created["request"] == request
+    assert created["artifacts"]["model_data"] == request["PrimaryContainer"]["ModelDataUrl"]
+    k.ok('%%api sagemaker DeleteModel\n{"ModelName": "journal-api-model"}')
+    gone, = of(local.records(), "deleted", "journal-api-model")
+    assert gone["kind"] == "model" and gone["deleted_by"] == "%%api"
+    # a delete the service refused is not recorded
+    k.fails('%%api sagemaker DeleteModel\n{"ModelName": "journal-api-model"}')
+    assert len(of(local.records(), "deleted", "journal-api-model")) == 1
