@@ -569,6 +569,17 @@ def test_transform_recorded(local):
     assert "- kind: transform" in md and "- model: journal-t" in md
     assert "Inputs:" in md and "Outputs:" in md and "t/validation.csv.out" in md
     assert "- output: s3://journal-preds/t/" in md
+    # a transform left unwatched: its end recorded when the journal is read
+    k.ok("%transform journal-t --input $val --output s3://journal-preds/later/ "
+         "--split line --input-filter '$[1:]' --name journal-transform-later --no-wait")
+    assert not of(local.records(), "finished", "journal-transform-later")
+    sm = local.client("sagemaker")
+    wait_for(lambda: sm.describe_transform_job(TransformJobName="journal-transform-later")[
+        "TransformJobStatus"] != "InProgress", 60, "journal-transform-later's end")
+    runs = json.loads(k.ok("r = %experiments --where name=journal-transform-later\nr").result)
+    assert [(r["kind"], r["status"]) for r in runs] == [("transform", "Completed")]
+    finished, = of(local.records(), "finished", "journal-transform-later")
+    assert finished["outputs"][0]["objects"][0]["key"] == "later/validation.csv.out"
 
 
 # ---- %tune ---------------------------------------------------------------------
@@ -620,6 +631,20 @@ def test_tune_recorded(local):
     assert all(f"| {t['name']} | Completed |" in md for t in trials)
     e = k.fails("%reproduce journal-tune")
     assert "is a tuning run" in e["evalue"]
+    # a tuning job left unwatched: its end recorded when the journal is read
+    k.ok("%tune xgboost --train $train --validation $val --name journal-tune-later "
+         "--objective validation:rmse --strategy random --max-jobs 2 --parallel 2 "
+         "eta=0.1..0.5 objective=reg:squarederror num_round=3 --no-wait")
+    assert not of(local.records(), "finished", "journal-tune-later")
+    sm = local.client("sagemaker")
+    wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="journal-tune-later")[
+        "HyperParameterTuningJobStatus"] != "InProgress", 120, "journal-tune-later's end")
+    runs = json.loads(k.ok("r = %experiments --where name=journal-tune-later\nr").result)
+    assert [(r["kind"], r["status"]) for r in runs] == [("tuning", "Completed")]
+    finished, = of(local.records(), "finished", "journal-tune-later")
+    assert len(finished["trials"]) == 2
+    assert finished["best"]["name"] in [t["name"] for t in finished["trials"]]
 
 
 def test_api_created_and_deleted_model_recorded(local):
