@@ -47,7 +47,7 @@ BINS += $(LOCAL_BIN)
 endif
 
 .PHONY: all deps test test-c test-py asan bench fuzz install clang-check \
-        demo clean format
+        demo lab clean format
 
 all: $(BINS)
 
@@ -166,6 +166,12 @@ bench: deps all
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install
 	$(PY) tools/demo.py notebooks/01-quickstart.ipynb
+
+# JupyterLab on notebooks/ with the kernel installed for this user; its
+# kernels start build/sagemagic-local for the local backend.
+lab: deps all install
+	SAGEMAGIC_LOCAL_BIN=$(abspath $(LOCAL_BIN)) $(PY) -m jupyterlab \
+	  --ServerApp.root_dir=$(CURDIR)/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 install: $(KERNEL_BIN)
 	tools/install-kernel.sh $(KERNEL_BIN) "$(PREFIX)"

@@ -161,11 +161,44 @@ void sm_card_html_begin(sm_buf *html, const char *title)
     free(t);
 }
 
+/* The card's cells, left aligned and top aligned: JupyterLab's stylesheet
+ * right-aligns table cells of HTML output, which pushes a card's labels
+ * away from their values. Rows are written with plain <td>; the style goes
+ * on here, once. */
+static char *card_cells_styled(const char *html)
+{
+    static const char style[] =
+        "text-align:left;vertical-align:top;padding:1px 12px 1px 0;";
+    sm_buf b = {0};
+    sm_buf_puts(&b, "");
+    for (const char *p = html; *p;) {
+        const char *td = strstr(p, "<td");
+        if (!td) {
+            sm_buf_puts(&b, p);
+            break;
+        }
+        sm_buf_append(&b, p, (size_t)(td - p));
+        if (strncmp(td, "<td>", 4) == 0) {
+            sm_buf_printf(&b, "<td style=\"%s\">", style);
+            p = td + 4;
+        } else if (strncmp(td, "<td style=\"", 11) == 0) {
+            sm_buf_printf(&b, "<td style=\"%s", style);
+            p = td + 11;
+        } else {
+            sm_buf_puts(&b, "<td");
+            p = td + 3;
+        }
+    }
+    return sm_buf_take(&b);
+}
+
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
 {
     sm_buf_puts(html, "</table></div>");
+    char *styled = card_cells_styled(sm_buf_str(html));
     json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(plain),
-                               "text/html", sm_buf_str(html));
+                               "text/html", styled ? styled : "");
+    free(styled);
     if (bundle && self->extra_type && self->extra)
         json_object_set(bundle, self->extra_type, self->extra);
     if (self->displayed)
@@ -339,4 +372,20 @@ void sm_log_tail_clear(sm_log_tail *self)
     free(self->stream);
     free(self->token);
     self->stream = self->token = NULL;
+}
+
+int sm_call_job_ended(sm_call *call, const sm_sagemaker_state *state,
+                      const char *label, const char *failed,
+                      const char *stopped)
+{
+    if (strcmp(state->status, "Completed") == 0)
+        return 0;
+    char reason[512];
+    int is_failed = strcmp(state->status, "Failed") == 0;
+    sm_call_one_sentence(state->failure_reason[0] ? state->failure_reason
+                                                  : "no reason given",
+                         reason, sizeof reason);
+    call->ename = is_failed ? failed : stopped;
+    return sm_error_set(&call->err, "%s %s %s: %s", label, state->name,
+                        is_failed ? "failed" : "was stopped", reason);
 }

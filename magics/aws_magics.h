@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "aws.h"
+#include "sagemaker.h"
 #include "buf.h"
 #include "backend.h"
 #include "magic.h"
@@ -75,6 +76,13 @@ int sm_call_waits(sm_call *call);
 /* An interrupt while watching the `label` ("training job") `name`: the
  * error saying it keeps running and how to stop it. Returns -1. */
 int sm_call_stop_watching(sm_call *call, const char *label, const char *name);
+
+/* A job that reached `state`'s final status: 0 when Completed, else -1
+ * with the call's error naming the job (`label`, "training job"), how it
+ * ended and why, named `failed` or `stopped` ("TrainingJobFailed"). */
+int sm_call_job_ended(sm_call *call, const sm_sagemaker_state *state,
+                      const char *label, const char *failed,
+                      const char *stopped);
 
 /* `text` (a failure reason) as one sentence into out[size]: whitespace
  * runs made one space, no final full stop. */

@@ -35,6 +35,8 @@ static const sm_flag upload_flags[] = {
     {"prefix", 0, "P", "the key prefix (default: %config prefix, and the "
                        "folder's name for one folder)"},
     {"key", 0, "K", "the exact key, for one file"},
+    {"dry-run", 0, NULL, "show the requests each file would take and send "
+                         "nothing"},
     {0}};
 static const sm_flag ls_flags[] = {
     {"recursive", 'r', NULL, "every key under the prefix, not folder by folder"},
@@ -203,7 +205,7 @@ static const sm_magic table[] = {
      "the folder", "data = %prepare housing.csv --label price --seed 7",
      prepare_flags, 1, 1, SM_LINE, false},
     {"upload", sm_magic_upload, "%upload PATH... [--bucket B] [--prefix P] "
-                                "[--key K]",
+                                "[--key K] [--dry-run]",
      "uploads files or folders to S3 (multipart when large) and shows size, "
      "checksum and throughput",
      "the s3:// URI of the file, or of the prefix for a folder or several "

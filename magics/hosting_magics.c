@@ -975,6 +975,11 @@ int sm_magic_endpoints(sm_call *call)
 
 /* Ask before deleting unless -f: 0 to go on, 1 when the answer was no,
  * -1 with the call's error when no answer can be had. */
+static int keep_waiting(void *call)
+{
+    return !sm_call_interrupted(call);
+}
+
 static int confirm(sm_call *call, const char *question, const char *redo)
 {
     if (sm_args_get(&call->args, "force"))
@@ -998,6 +1003,38 @@ static int confirm(sm_call *call, const char *question, const char *redo)
     if (!yes)
         sm_out_stream(call->out, "stdout", "nothing was deleted\n");
     return yes ? 0 : 1;
+}
+
+/* Wait (unless %config wait=false) until `endpoint` is gone: DeleteEndpoint
+ * answers at once, and the endpoint shows as Deleting until it is. An
+ * interrupt stops the waiting, not the deletion. 0, or -1 with the call's
+ * error. */
+static int wait_gone(sm_call *call, sm_aws *aws, const char *endpoint)
+{
+    if (!sm_call_waits(call))
+        return 0;
+    sm_sagemaker_wait_options o = {.poll_seconds =
+                                       (double)sm_call_poll_ms(call) / 1000.0,
+                                   .max_seconds = 900,
+                                   .keep_waiting = keep_waiting,
+                                   .ctx = call};
+    sm_aws_error err = {.http_status = 0};
+    sm_sagemaker_wait_result r = sm_sagemaker_wait(
+        aws, SM_SAGEMAKER_WAIT_ENDPOINT_DELETED, endpoint, &o, NULL, &err);
+    if (r == SM_SAGEMAKER_WAIT_SUCCESS) {
+        char line[200];
+        snprintf(line, sizeof line, "endpoint %s is gone\n", endpoint);
+        sm_out_stream(call->out, "stdout", line);
+        return 0;
+    }
+    if (r == SM_SAGEMAKER_WAIT_INTERRUPTED) {
+        call->ename = "KeyboardInterrupt";
+        return sm_error_set(&call->err,
+                            "interrupted: stopped waiting, but endpoint %s "
+                            "is still being deleted",
+                            endpoint);
+    }
+    return sm_call_fail_aws(call, &err);
 }
 
 int sm_magic_delete(sm_call *call)
@@ -1043,7 +1080,9 @@ int sm_magic_delete(sm_call *call)
     sm_buf_printf(&line, "deleting %s\n", sm_buf_str(&done));
     sm_out_stream(call->out, "stdout", sm_buf_str(&line));
     sm_buf_free(&line);
-    call->result = json_string(name);
+    rc = wait_gone(call, aws, name);
+    if (!rc)
+        call->result = json_string(name);
 out:
     sm_buf_free(&question);
     sm_buf_free(&done);
@@ -1106,6 +1145,11 @@ int sm_magic_cleanup(sm_call *call)
     sm_journal_deleted(call, gone, "%cleanup");
     json_decref(gone);
     json_decref(list);
+    json_array_foreach(deleted, i, t)
+    {
+        if (!rc)
+            rc = wait_gone(call, aws, json_string_value(t));
+    }
     if (rc) {
         json_decref(deleted);
         return rc < 0 ? -1 : 0;

@@ -518,8 +518,8 @@ static int upload_one(sm_call *call, sm_aws *aws, transfer_view *v,
 }
 
 /* --bucket, else the default bucket (made when missing). */
-static int upload_bucket(sm_call *call, const char *flag, char *bucket,
-                         size_t size)
+static int upload_bucket(sm_call *call, const char *flag, int create,
+                         char *bucket, size_t size)
 {
     sm_aws_error err = {.http_status = 0};
     if (flag) {
@@ -527,8 +527,54 @@ static int upload_bucket(sm_call *call, const char *flag, char *bucket,
         return 0;
     }
     if (sm_backend_bucket(sm_magics_backend(call->m), sm_magics_config(call->m),
-                          call->out, 1, bucket, size, &err))
+                          call->out, create, bucket, size, &err))
         return sm_call_fail_aws(call, &err);
+    return 0;
+}
+
+/* --dry-run: the requests each file would take (one PutObject, or a
+ * multipart upload of N parts), as a table; nothing is sent. */
+static int upload_dry_run(sm_call *call, const char *bucket,
+                          const file_list *list)
+{
+    json_t *headers = json_pack("[s, s, s, s]", "file", "s3 uri", "size",
+                                "requests");
+    json_t *rows = json_array();
+    json_t *value = json_array();
+    for (size_t i = 0; i < list->count; i++) {
+        const file_item *f = &list->items[i];
+        sm_s3_plan plan;
+        sm_error err = {0};
+        if (sm_s3_plan_parts(f->size, multipart_threshold(), 0, &plan, &err)) {
+            json_decref(headers);
+            json_decref(rows);
+            json_decref(value);
+            return sm_error_set(&call->err, "%s: %s", f->path, err.message);
+        }
+        char uri[SM_S3_KEY_MAX + 80], size[32], requests[160];
+        snprintf(uri, sizeof uri, "s3://%s/%s", bucket, f->key);
+        sm_render_bytes(f->size, size, sizeof size);
+        if (plan.multipart)
+            snprintf(requests, sizeof requests,
+                     "CreateMultipartUpload, %u UploadPart, "
+                     "CompleteMultipartUpload",
+                     plan.part_count);
+        else
+            snprintf(requests, sizeof requests, "PutObject");
+        json_array_append_new(rows,
+                              json_pack("[s, s, s, s]", f->path, uri, size,
+                                        requests));
+        json_array_append_new(
+            value, json_pack("{s:s, s:s, s:I, s:s}", "file", f->path, "uri",
+                             uri, "size", (json_int_t)f->size, "requests",
+                             requests));
+    }
+    sm_out_stream(call->out, "stdout",
+                  "dry run: nothing was sent; these uploads would be made\n");
+    call->shown = sm_render_table(headers, rows);
+    call->result = value;
+    json_decref(headers);
+    json_decref(rows);
     return 0;
 }
 
@@ -549,11 +595,19 @@ int sm_magic_upload(sm_call *call)
     else if (bucket_flag && sm_s3_bucket_name_check(bucket_flag, &check))
         rc = sm_error_set(&call->err, "%s", check.message);
     sm_aws *aws = rc ? NULL : sm_call_aws(call);
-    if (!rc && (!aws || upload_bucket(call, bucket_flag, bucket, sizeof bucket)))
+    if (!rc && (!aws || upload_bucket(call, bucket_flag,
+                                      !sm_args_get(&call->args, "dry-run"),
+                                      bucket, sizeof bucket)))
         rc = -1;
     if (!rc && key) {
         free(list.items[0].key);
         list.items[0].key = strdup(key);
+    }
+    if (!rc && sm_args_get(&call->args, "dry-run")) {
+        rc = upload_dry_run(call, bucket, &list);
+        free(prefix);
+        file_list_clear(&list);
+        return rc;
     }
     transfer_view v;
     view_init(&v, call, "uploading", &list);

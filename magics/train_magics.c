@@ -319,19 +319,8 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name)
         card(&w, &job, done);
         if (done) {
             show_charts(call, name, w.metrics);
-            if (strcmp(job.state.status, "Completed") != 0) {
-                char reason[512];
-                sm_call_one_sentence(job.state.failure_reason[0]
-                                         ? job.state.failure_reason
-                                         : "no reason given",
-                                     reason, sizeof reason);
-                call->ename = strcmp(job.state.status, "Failed") == 0
-                                  ? "TrainingJobFailed" : "TrainingJobStopped";
-                rc = sm_error_set(&call->err, "training job %s %s: %s", name,
-                                  strcmp(job.state.status, "Failed") == 0
-                                      ? "failed" : "was stopped",
-                                  reason);
-            }
+            rc = sm_call_job_ended(call, &job.state, "training job",
+                                   "TrainingJobFailed", "TrainingJobStopped");
             sm_sagemaker_training_job_clear(&job);
             break;
         }
@@ -383,59 +372,14 @@ int sm_magic_train(sm_call *call)
         free(hp.body_copy);
         return -1;
     }
-    sm_backend *backend = sm_magics_backend(call->m);
-    int local = strcmp(sm_config_get(config, "backend"), "local") == 0;
     char *image = NULL, base[64], role[256], output[1100], name[128];
     sm_aws_error aerr = {.http_status = 0};
-    if (strchr(what, '/') || strchr(what, '.')) {
-        image = strdup(what);
-        sm_image_info info;
-        if (sm_image_is_xgboost(what, &info))
-            snprintf(base, sizeof base, "%s", info.algorithm);
-        else
-            sm_call_image_base(what, base, sizeof base);
-    } else {
-        image = sm_image_uri(what, sm_backend_region(backend, config),
-                             sm_args_get(a, "version"), &call->err);
-        if (!image) {
-            free(hp.body_copy);
-            return -1;
-        }
-        snprintf(base, sizeof base, "%s", what);
-        for (char *p = base; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    }
-    const char *role_cfg = sm_config_get(config, "role");
-    if (role_cfg[0])
-        snprintf(role, sizeof role, "%s", role_cfg);
-    else if (local) {
-        sm_aws_identity id;
-        if (sm_backend_identity(backend, config, call->out, &id, &aerr)) {
-            rc = sm_call_fail_aws(call, &aerr);
-            goto done;
-        }
-        snprintf(role, sizeof role, "arn:aws:iam::%s:role/sagemagic-local",
-                 id.account);
-    } else {
-        rc = sm_error_set(&call->err, "no IAM role for SageMaker to run the job "
-                                      "as; set one with %%config role=arn:aws:"
-                                      "iam::123456789012:role/SageMakerRole");
+    image = sm_call_image(call, what, base, sizeof base);
+    if (!image || sm_call_role(call, role, sizeof role) ||
+        sm_call_output(call, sm_args_get(a, "dry-run") != NULL, output,
+                       sizeof output)) {
+        rc = -1;
         goto done;
-    }
-    const char *out_flag = sm_args_get(a, "output");
-    if (out_flag && *out_flag)
-        snprintf(output, sizeof output, "%s", out_flag);
-    else {
-        char bucket[256];
-        if (sm_backend_bucket(backend, config, call->out,
-                              !sm_args_get(a, "dry-run"), bucket, sizeof bucket,
-                              &aerr)) {
-            rc = sm_call_fail_aws(call, &aerr);
-            goto done;
-        }
-        const char *prefix = sm_config_get(config, "prefix");
-        snprintf(output, sizeof output, "s3://%s/%s%s", bucket, prefix,
-                 prefix[0] ? "/" : "");
     }
     const char *name_flag = sm_args_get(a, "name");
     if (name_flag && *name_flag)

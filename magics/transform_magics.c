@@ -246,17 +246,8 @@ static void card(watch *w, const sm_sagemaker_transform_job *job)
 
 static int job_ended(sm_call *call, const sm_sagemaker_transform_job *job)
 {
-    if (strcmp(job->state.status, "Completed") == 0)
-        return 0;
-    char reason[512];
-    sm_call_one_sentence(job->state.failure_reason[0]
-                             ? job->state.failure_reason
-                             : "no reason given",
-                         reason, sizeof reason);
-    int failed = strcmp(job->state.status, "Failed") == 0;
-    call->ename = failed ? "TransformJobFailed" : "TransformJobStopped";
-    return sm_error_set(&call->err, "transform job %s %s: %s", job->state.name,
-                        failed ? "failed" : "was stopped", reason);
+    return sm_call_job_ended(call, &job->state, "transform job",
+                             "TransformJobFailed", "TransformJobStopped");
 }
 
 /* Describe, show, wait, until the job ends; the output path into
