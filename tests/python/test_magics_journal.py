@@ -2,7 +2,10 @@
 the built kernel on the local backend (which trains XGBoost for real):
 what %upload and %train write to it, that it survives a kernel killed with
 SIGKILL, %experiments, %compare, %export, and %reproduce refusing changed
-inputs and giving identical metrics and model bytes for unchanged ones.
+inputs and giving identical metrics and model bytes for unchanged ones;
+what %deploy, %transform and %tune record of what they create and how it
+ends, and the deletions of %delete, %cleanup, --ttl, cleanup_on_exit and
+%%api.
 
 Data is made here with fixed seeds. Every service and kernel started here
 is stopped; every wait is bounded."""
