@@ -608,18 +608,56 @@ int sm_magic_experiments(sm_call *call)
 
 /* ---- %compare ------------------------------------------------------------ */
 
+/* A training job the journal does not hold (a tuning job's trial, a job
+ * made elsewhere), as a run from what the service says of it: status,
+ * times, hyperparameters and final metrics (its curves are in its log).
+ * New object, or NULL. */
+static json_t *service_run(sm_call *call, const char *name)
+{
+    sm_aws *aws = sm_call_aws(call);
+    if (!aws)
+        return NULL;
+    sm_sagemaker_training_job job;
+    memset(&job, 0, sizeof job);
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_training_job(aws, name, &job, &err))
+        return NULL;
+    json_t *metrics = json_object();
+    for (size_t i = 0; i < job.metric_count; i++)
+        json_object_set_new(metrics, job.metrics[i].name,
+                            json_real(job.metrics[i].value));
+    json_t *hp = json_object_get(job.raw, "HyperParameters");
+    json_t *run = json_pack(
+        "{s:s, s:s, s:s, s:O, s:o, s:f, s:f, s:s}", "name", name, "kind",
+        SM_JOURNAL_TRAINING, "status", job.state.status, "hyperparameters",
+        hp ? hp : json_object(), "metrics", metrics, "created",
+        job.state.creation_time, "finished", job.state.end_time, "source",
+        "the service (not in the journal)");
+    sm_sagemaker_training_job_clear(&job);
+    return run;
+}
+
 /* The runs named by the positional arguments from `first` on (new array),
- * or NULL with the call's error naming one the journal does not have. */
-static json_t *named_runs(sm_call *call, const json_t *runs, size_t first)
+ * or NULL with the call's error naming one the journal does not have.
+ * With `service_too`, a training job the journal lacks is read from the
+ * service. */
+static json_t *named_runs(sm_call *call, const json_t *runs, size_t first,
+                          int service_too)
 {
     json_t *chosen = json_array();
     for (size_t i = first; i < call->args.n_positional; i++) {
-        const json_t *run = find_run(call, runs, call->args.positional[i]);
-        if (!run) {
+        const char *name = call->args.positional[i];
+        const json_t *run = sm_journal_find(runs, name);
+        json_t *read = run || !service_too ? NULL : service_run(call, name);
+        if (!run && !read) {
+            find_run(call, runs, name); /* the error names the journal */
             json_decref(chosen);
             return NULL;
         }
-        json_array_append(chosen, (json_t *)run);
+        if (read)
+            json_array_append_new(chosen, read);
+        else
+            json_array_append(chosen, (json_t *)run);
     }
     return chosen;
 }
@@ -718,7 +756,7 @@ int sm_magic_compare(sm_call *call)
     json_t *runs = load_runs(call);
     if (!runs)
         return -1;
-    json_t *chosen = named_runs(call, runs, 0);
+    json_t *chosen = named_runs(call, runs, 0, 1);
     json_decref(runs);
     if (!chosen)
         return -1;
@@ -1156,7 +1194,7 @@ static json_t *export_choice(sm_call *call, const json_t *runs)
 {
     if (call->args.n_positional < 2)
         return select_runs(call, runs);
-    return named_runs(call, runs, 1);
+    return named_runs(call, runs, 1, 0);
 }
 
 int sm_magic_export(sm_call *call)

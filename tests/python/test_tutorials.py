@@ -135,6 +135,26 @@ def test_low_level(kernel_bin, tmp_path):
     assert len(events) == 5 and events[0]["message"] == "Arguments: train"
 
 
+def test_tuning(kernel_bin, tmp_path):
+    nb, _ = run_notebook("02-tuning", tmp_path)
+    no_errors(nb)
+    tune = code_cell(nb, "%tune xgboost")
+    card = last_card(tune, "tuning job")
+    assert "status     Completed" in card and "8 completed" in card
+    best = re.search(r"best\s+validation:logloss = ([0-9.]+) \((\S+)\)", card)
+    assert best and float(best.group(1)) < 0.2, card
+    assert any("image/svg+xml" in o.get("data", {}) for o in tune.outputs)
+    described = json.loads(cell_text(code_cell(nb, "%%api sagemaker DescribeHyperParameterTuningJob")))
+    assert described["BestTrainingJob"]["TrainingJobName"] == best.group(2)
+    compared = cell_text(code_cell(nb, "best = "))
+    assert best.group(2) in compared and "final validation:logloss" in compared
+    table = cell_text(code_cell(nb, "ep = %deploy $best"))
+    pairs = [line.split() for line in table.split("label  prediction", 1)[1].splitlines() if line.strip()]
+    assert len(pairs) == 8
+    assert sum((float(p) > 0.5) == (lab == "1") for lab, p in pairs) >= 7
+    assert cell_text(nb.cells[-1]).rstrip().endswith("no endpoints")
+
+
 def test_batch_transform(kernel_bin, tmp_path):
     nb, _ = run_notebook("03-batch-transform", tmp_path)
     no_errors(nb)
