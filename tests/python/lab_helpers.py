@@ -242,7 +242,9 @@ class Case:
             assert charts, f"{key!r}: no SVG chart\n{describe(c)}"
             for chart in charts:
                 assert chart["root"] == "svg" and not chart["parse_error"], chart
-                assert chart["drawn"] and chart["polylines"] >= 1, chart
+                # a line chart (metrics per round) or a bar chart (the
+                # objective by tuning job; its frame is no rect)
+                assert chart["drawn"] and (chart["polylines"] >= 1 or chart["bars"] >= 1), chart
 
 
 def describe(cell):
@@ -270,7 +272,8 @@ CELLS_JS = """() => {
         svg = {drawn: img.complete && img.naturalWidth > 0,
                root: doc ? doc.documentElement.localName : null,
                parse_error: !doc || doc.getElementsByTagName('parsererror').length > 0,
-               polylines: doc ? doc.getElementsByTagName('polyline').length : 0};
+               polylines: doc ? doc.getElementsByTagName('polyline').length : 0,
+               bars: doc ? doc.getElementsByTagName('rect').length : 0};
       }
       return {mime: o.dataset.mimeType || '', text: o.innerText,
               elements: o.querySelectorAll('*').length,
@@ -322,6 +325,11 @@ class NotebookPage:
     def wait_ran(self, timeout=60):
         """The cells, once the kernel is idle with no cell left to run and
         the images have had a bounded while to be decoded."""
+        self.page.wait_for_function(READY_JS, arg=[self.name, True],
+                                    timeout=timeout * 1000, polling=250)
+        # the page settles: idle again after a moment, so a prompt caught
+        # between a reply and its redraw is not read
+        self.page.wait_for_timeout(500)
         self.page.wait_for_function(READY_JS, arg=[self.name, True],
                                     timeout=timeout * 1000, polling=250)
         try:

@@ -46,6 +46,17 @@ CASES = [
         svg=["%%train"],
         card=("%%train", ["Completed", "final metrics", "validation:auc", "model.tar.gz"])),
     Case(
+        "02-tuning.ipynb", timeout=240,
+        shows={
+            "%%train": ["validation-logloss"],
+            "%tune xgboost": ["tuning job", "Completed", "8 completed", "best"],
+            "best = ": ["final validation:logloss"],
+            "%cleanup -f": ["no endpoints"],
+        },
+        html=["%tune xgboost", "best = "], svg=["%tune xgboost"],
+        card=("%tune xgboost", ["Completed", "8 completed", "best",
+                                "validation:logloss"])),
+    Case(
         "04-low-level.ipynb", timeout=240,
         shows={
             "%%api sagemaker CreateTrainingJob": ["training-job/lowlevel-breast-cancer-1"],
