@@ -26,8 +26,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "endpoint.h"
 #include "files.h"
 #include "log.h"
+#include "profile.h"
 #include "s3.h"
 
 #define LOCAL_NAME "sagemagic-local"
@@ -515,6 +517,24 @@ int sm_backend_bucket(sm_backend *self, const sm_config *config, sm_out *out,
     return 0;
 }
 
+/* No %config region and no client yet: the region the client will use,
+ * as the SDKs find it (AWS_REGION, AWS_DEFAULT_REGION, the profile's
+ * region line), or "" when there is none. */
+static const char *region_of_profile(sm_backend *self, const sm_config *config)
+{
+    sm_error err = {0};
+    sm_profiles *profiles = sm_profiles_load(&err);
+    const char *profile = sm_config_get(config, "profile");
+    if (!profile[0])
+        profile = getenv("AWS_PROFILE");
+    if (sm_endpoint_region(NULL, profiles, profile && *profile ? profile
+                                                               : "default",
+                           self->region, &err))
+        self->region[0] = '\0';
+    sm_profiles_destroy(&profiles);
+    return self->region;
+}
+
 const char *sm_backend_region(sm_backend *self, const sm_config *config)
 {
     const char *region = sm_config_get(config, "region");
@@ -538,6 +558,8 @@ const char *sm_backend_region(sm_backend *self, const sm_config *config)
         json_decref(obj);
         free(dir);
     }
+    else if (!region[0])
+        region = region_of_profile(self, config);
     if (region != self->region)
         snprintf(self->region, sizeof self->region, "%s", region);
     return self->region;

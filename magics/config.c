@@ -48,6 +48,8 @@ static int check_seconds(const char *key, const char *v, sm_error *err)
 static int check_region(const char *key, const char *v, sm_error *err)
 {
     size_t n = strlen(v);
+    if (n == 0)
+        return 0; /* back to the environment's or the profile's */
     if (n < 4 || n > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
         return sm_error_set(err, "'%s' is not a region name like us-east-1", v);
     return 0;
@@ -126,7 +128,9 @@ static int check_journal(const char *key, const char *v, sm_error *err)
 
 static const struct setting settings[] = {
     {"backend", "local", check_backend, "where commands go: local or aws"},
-    {"region", "us-east-1", check_region, "AWS region"},
+    {"region", "", check_region,
+     "AWS region (empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's; "
+     "the local service's on local)"},
     {"profile", "", check_any, "AWS profile for credentials (aws backend)"},
     {"role", "", check_role, "IAM role ARN SageMaker runs jobs as"},
     {"bucket", "", check_bucket,

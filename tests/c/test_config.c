@@ -77,7 +77,7 @@ TEST(config_defaults)
     sm_config *c = fresh();
     CHECK(c);
     CHECK_STR(sm_config_get(c, "backend"), "local");
-    CHECK_STR(sm_config_get(c, "region"), "us-east-1");
+    CHECK_STR(sm_config_get(c, "region"), ""); /* the client's chain decides */
     CHECK_STR(sm_config_get(c, "profile"), "");
     CHECK_STR(sm_config_get(c, "role"), "");
     CHECK_STR(sm_config_get(c, "bucket"), "");
@@ -109,7 +109,7 @@ TEST(config_region_from_environment)
     CHECK_STR(sm_config_get(a, "region"), "eu-west-1");
     CHECK_STR(sm_config_get(b, "region"), "ap-south-1");
     CHECK_STR(sm_config_get(c, "region"), "eu-west-1");
-    CHECK_STR(sm_config_get(d, "region"), "us-east-1");
+    CHECK_STR(sm_config_get(d, "region"), "");
     sm_config_destroy(&a);
     sm_config_destroy(&b);
     sm_config_destroy(&c);
@@ -147,6 +147,8 @@ TEST(config_region)
               "'a-very-long-region-name-that-goes-on' is not a region name "
               "like us-east-1");
     CHECK_STR(sm_config_get(c, "region"), "us-gov-west-1");
+    CHECK_STR(set(c, "region", ""), ""); /* back to the environment's */
+    CHECK_STR(sm_config_get(c, "region"), "");
     sm_config_destroy(&c);
 }
 

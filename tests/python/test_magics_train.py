@@ -126,10 +126,14 @@ def test_usage_errors(local):
     assert "KEY = VALUE" in e["evalue"]
     k.ok("%config backend=aws role=")
     try:
+        # no region in the settings, the environment or a profile: as boto3
+        e = k.fails("%train xgboost --train s3://b/k num_round=5")
+        assert e["evalue"].startswith("no region: set %config region=")
+        k.ok("%config region=us-east-1")
         e = k.fails("%train xgboost --train s3://b/k num_round=5")
         assert "%config role=arn:aws:iam::" in e["evalue"]
     finally:
-        k.ok("%config backend=local")
+        k.ok("%config backend=local region=")
     e = k.fails("%stop no-such-job-here")
     assert "no-such-job-here" in e["evalue"] and "\n" not in e["evalue"]
 

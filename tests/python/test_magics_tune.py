@@ -194,3 +194,19 @@ def test_tune_against_moto(moto):
     e = k.fails("%tune xgboost --train s3://b/t.csv --validation s3://b/v.csv "
                 "--objective validation:auc --max-jobs 4 --parallel 2 eta=0.1..0.3")
     assert "%config role=" in e["evalue"]
+
+
+def test_region_from_the_profile(moto):
+    """With no %config region, the region is the SDKs': AWS_REGION, else
+    the profile's region line."""
+    k = moto
+    config = k.env["AWS_CONFIG_FILE"]
+    with open(config, "w") as f:
+        f.write("[default]\nregion = eu-west-1\n")
+    try:
+        k.ok("%config region=")
+        assert "eu-west-1" in k.ok("%whoami").text()
+        assert ".eu-west-1." in k.ok("%image xgboost").result
+    finally:
+        open(config, "w").close()
+        k.ok("%config region=us-east-1")
