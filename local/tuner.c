@@ -195,8 +195,9 @@ static void propose_bayesian(pass *p, sm_tunerng *rng, double *u)
     m += p->pending_count;
     sm_tunebayes_input in = {&p->plan.space, x, y, n, pend, m, 0};
     /* The trials launched before any result are random; a model of one
-     * result already steers away from it, which measured better than
-     * more random trials first when trials run side by side. */
+     * result already steers away from it, which did better on a 2-d test
+     * function than more random trials first when trials run side by
+     * side. */
     if (!x || !y || !pend || n == 0)
         sm_tunespace_random_point(&p->plan.space, rng, u);
     else
@@ -387,6 +388,14 @@ out:
 
 /* ---- the thread --------------------------------------------------------- */
 
+static int closing(sm_tuner *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int c = self->closing;
+    pthread_mutex_unlock(&self->lock);
+    return c;
+}
+
 static void tick(sm_tuner *self)
 {
     char(*names)[64] = NULL;
@@ -394,7 +403,7 @@ static void tick(sm_tuner *self)
     sm_error err = {0};
     if (sm_tuningjobs_active(self->config.db, &names, &count, &err) != 0)
         sm_error("tuning jobs: %s", err.message);
-    for (size_t i = 0; i < count && !self->closing; i++)
+    for (size_t i = 0; i < count && !closing(self); i++)
         look_after(self, names[i]);
     free(names);
 }
