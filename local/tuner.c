@@ -352,6 +352,26 @@ static void finish(pass *p)
     set_status(p, "Failed", reason);
 }
 
+/* Past ResourceLimits.MaxRuntimeInSeconds the job stops as
+ * StopHyperParameterTuningJob stops it. */
+static int out_of_time(pass *p)
+{
+    const json_t *limits = json_object_get(
+        json_object_get(p->job.request, "HyperParameterTuningJobConfig"),
+        "ResourceLimits");
+    json_int_t most =
+        json_integer_value(json_object_get(limits, "MaxRuntimeInSeconds"));
+    if (most <= 0 || now_s() - p->job.created <= (double)most)
+        return 0;
+    char status[32];
+    sm_error err = {0};
+    if (sm_tuningjobs_stop(p->tuner->config.db, p->job.name, now_s(), status,
+                           &err) < 0)
+        sm_error("tuning job %s: %s", p->job.name, err.message);
+    stop_trials(p);
+    return 1;
+}
+
 static void look_after(sm_tuner *self, const char *name)
 {
     pass *p = calloc(1, sizeof *p);
@@ -375,6 +395,8 @@ static void look_after(sm_tuner *self, const char *name)
             set_status(p, "Stopped", NULL);
         goto out;
     }
+    if (out_of_time(p))
+        goto out;
     launch_due(p);
     if (!p->running && p->originals >= p->plan.max_jobs && !retry_due(p))
         finish(p);
