@@ -9,12 +9,8 @@
 #include <string.h>
 
 #define NOISE 1e-3 /* of the standardised objective: trials are noisy */
-#define XI 0.01    /* EI's margin, in standard deviations of y */
+#define BETA 3.0   /* how many standard deviations the bound reaches */
 #define LOCAL_SD 0.08
-/* Objective values closer than this fraction of their size are taken as
- * the same: on a plateau of bad trials the model must not chase the
- * noise between them, but look elsewhere. */
-#define RELATIVE_NOISE 0.01
 
 double sm_tunebayes_matern(double r, double l)
 {
@@ -22,14 +18,9 @@ double sm_tunebayes_matern(double r, double l)
     return (1 + s + s * s / 3) * exp(-s);
 }
 
-double sm_tunebayes_ei(double mean, double sd, double best)
+double sm_tunebayes_lcb(double mean, double sd)
 {
-    if (sd <= 1e-12)
-        return best > mean ? best - mean : 0;
-    double z = (best - mean) / sd;
-    double cdf = 0.5 * erfc(-z / sqrt(2.0));
-    double pdf = exp(-0.5 * z * z) / sqrt(2 * M_PI);
-    return (best - mean) * cdf + sd * pdf;
+    return mean - BETA * sd;
 }
 
 /* The model: points, standardised values, Cholesky factor L of K and
@@ -50,14 +41,19 @@ static double distance(const gp *g, const double *a, const double *b)
     return sqrt(s);
 }
 
+/* The covariance of two points. */
+static double kernel(const gp *g, const double *a, const double *b)
+{
+    return sm_tunebayes_matern(distance(g, a, b), 1);
+}
+
 /* L of K(length) in place; -1 when K is not positive definite. */
 static int cholesky(gp *g)
 {
     size_t n = g->n;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j <= i; j++) {
-            double k = sm_tunebayes_matern(
-                distance(g, g->x + i * g->dims, g->x + j * g->dims), 1);
+            double k = kernel(g, g->x + i * g->dims, g->x + j * g->dims);
             if (i == j)
                 k += g->noise;
             for (size_t m = 0; m < j; m++)
@@ -150,11 +146,11 @@ static void predict(const gp *g, const double *p, double *kstar, double *mean,
 {
     double m = 0;
     for (size_t i = 0; i < g->n; i++) {
-        kstar[i] = sm_tunebayes_matern(distance(g, p, g->x + i * g->dims), 1);
+        kstar[i] = kernel(g, p, g->x + i * g->dims);
         m += kstar[i] * g->alpha[i];
     }
     forward(g, kstar, g->work);
-    double v = 1;
+    double v = kernel(g, p, p);
     for (size_t i = 0; i < g->n; i++)
         v -= g->work[i] * g->work[i];
     *mean = m;
@@ -216,8 +212,7 @@ static int gp_build(gp *g, const sm_tunebayes_input *in)
     g->scale = sqrt(sq / (double)in->count);
     if (!(g->scale > 1e-12))
         g->scale = 1;
-    double least = RELATIVE_NOISE * fabs(g->mean) / g->scale;
-    g->noise = least * least > NOISE ? least * least : NOISE;
+    g->noise = NOISE;
     for (size_t i = 0; i < in->count; i++)
         g->y[i] = (in->y[i] - g->mean) / g->scale;
     g->n = in->count;
@@ -252,16 +247,15 @@ int sm_tunebayes_propose(const sm_tunebayes_input *in, sm_tunerng *rng,
     size_t best_i = 0;
     for (size_t i = 1; i < in->count; i++)
         best_i = in->y[i] < in->y[best_i] ? i : best_i;
-    double best = rc ? 0 : (in->y[best_i] - g.mean) / g.scale - XI;
-    double top = -1;
+    double lowest = INFINITY;
     size_t total = in->candidates ? in->candidates : 2000;
     for (size_t k = 0; rc == 0 && k < total; k++) {
         candidate(in, in->x + best_i * d, k % 4 == 3, rng, c);
         double mean, sd;
         predict(&g, c, kstar, &mean, &sd);
-        double ei = sm_tunebayes_ei(mean, sd, best);
-        if (ei > top) {
-            top = ei;
+        double bound = sm_tunebayes_lcb(mean, sd);
+        if (bound < lowest) {
+            lowest = bound;
             memcpy(out, c, d * sizeof *c);
         }
     }

@@ -1,8 +1,11 @@
 /* tunebayes: the Bayesian strategy of a tuning job. A Gaussian process
  * with a Matern-5/2 kernel over the [0,1]-scaled space (tunespace.h)
  * models the objective from the trials so far; the next trial is the
- * candidate with the largest expected improvement among random points of
- * the space and points near the best one. Trials still running count as
+ * candidate with the lowest confidence bound (mean - 3 sd, to be
+ * minimized) among random points of the space and points near the best
+ * one. (Expected improvement, tried first, crept along a slope in small
+ * steps when a batch of trials ended together; the bound explores.)
+ * Trials still running count as
  * if they had scored what the model predicts for them (the "kriging
  * believer"), so trials proposed side by side spread out. */
 #ifndef SM_TUNEBAYES_H
@@ -33,7 +36,8 @@ int sm_tunebayes_propose(const sm_tunebayes_input *in, sm_tunerng *rng,
 /* The Matern-5/2 correlation of two points `r` apart, length scale `l`. */
 double sm_tunebayes_matern(double r, double l);
 
-/* Expected improvement below `best` of a normal(mean, sd) outcome. */
-double sm_tunebayes_ei(double mean, double sd, double best);
+/* The lower confidence bound mean - 3 sd that a candidate is ranked by
+ * (lowest first). */
+double sm_tunebayes_lcb(double mean, double sd);
 
 #endif

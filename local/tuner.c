@@ -195,8 +195,9 @@ static void propose_bayesian(pass *p, sm_tunerng *rng, double *u)
     m += p->pending_count;
     sm_tunebayes_input in = {&p->plan.space, x, y, n, pend, m, 0};
     /* The trials launched before any result are random; a model of one
-     * result already steers away from it, which measured better than
-     * more random trials first when trials run side by side. */
+     * result already steers away from it, which did better on a 2-d test
+     * function than more random trials first when trials run side by
+     * side. */
     if (!x || !y || !pend || n == 0)
         sm_tunespace_random_point(&p->plan.space, rng, u);
     else
@@ -351,6 +352,26 @@ static void finish(pass *p)
     set_status(p, "Failed", reason);
 }
 
+/* Past ResourceLimits.MaxRuntimeInSeconds the job stops as
+ * StopHyperParameterTuningJob stops it. */
+static int out_of_time(pass *p)
+{
+    const json_t *limits = json_object_get(
+        json_object_get(p->job.request, "HyperParameterTuningJobConfig"),
+        "ResourceLimits");
+    json_int_t most =
+        json_integer_value(json_object_get(limits, "MaxRuntimeInSeconds"));
+    if (most <= 0 || now_s() - p->job.created <= (double)most)
+        return 0;
+    char status[32];
+    sm_error err = {0};
+    if (sm_tuningjobs_stop(p->tuner->config.db, p->job.name, now_s(), status,
+                           &err) < 0)
+        sm_error("tuning job %s: %s", p->job.name, err.message);
+    stop_trials(p);
+    return 1;
+}
+
 static void look_after(sm_tuner *self, const char *name)
 {
     pass *p = calloc(1, sizeof *p);
@@ -374,6 +395,8 @@ static void look_after(sm_tuner *self, const char *name)
             set_status(p, "Stopped", NULL);
         goto out;
     }
+    if (out_of_time(p))
+        goto out;
     launch_due(p);
     if (!p->running && p->originals >= p->plan.max_jobs && !retry_due(p))
         finish(p);
@@ -387,6 +410,14 @@ out:
 
 /* ---- the thread --------------------------------------------------------- */
 
+static int closing(sm_tuner *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int c = self->closing;
+    pthread_mutex_unlock(&self->lock);
+    return c;
+}
+
 static void tick(sm_tuner *self)
 {
     char(*names)[64] = NULL;
@@ -394,7 +425,7 @@ static void tick(sm_tuner *self)
     sm_error err = {0};
     if (sm_tuningjobs_active(self->config.db, &names, &count, &err) != 0)
         sm_error("tuning jobs: %s", err.message);
-    for (size_t i = 0; i < count && !self->closing; i++)
+    for (size_t i = 0; i < count && !closing(self); i++)
         look_after(self, names[i]);
     free(names);
 }

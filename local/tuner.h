@@ -5,7 +5,8 @@
  * (named <tuning job>-<3-digit index>-<8 hex>, carrying its TuningJobArn),
  * keeps MaxParallelTrainingJobs of them running until
  * MaxNumberOfTrainingJobs have run, stops them on
- * StopHyperParameterTuningJob, and ends the tuning job.
+ * StopHyperParameterTuningJob or past MaxRuntimeInSeconds, and ends the
+ * tuning job.
  *
  * After a restart of the service, a tuning job that was InProgress goes
  * on: its trials that the restart interrupted are Failed with the
