@@ -420,8 +420,8 @@ def section(args, load, a, b, c):
              f"- versions: sagemagic (tree {tree()}); xgboost (Python) {xgb.__version__}; "
              f"Python {platform.python_version()}",
              "- rerun: `.venv/bin/python bench/local_bench.py`",
-             "- one run of each side, in turn, on this machine; the load generator, "
-             "clients and servers share its cores", ""]
+             "- each side in turn on this machine (how many runs: see each part); the "
+             "load generator, clients and servers share its cores", ""]
     carried = carried_parts(args.only)
     if "a" in carried:
         lines += [carried["a"]]
