@@ -24,7 +24,9 @@ import io
 import json
 import os
 import platform
+import re
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -291,15 +293,17 @@ def training_csv(path, rows):
     np.savetxt(path, np.column_stack([y, X]), fmt="%.6f", delimiter=",")
 
 
-def service_train(svc, csv_path):
+def service_train(svc, csv_path, job):
     s3, sm = svc.client("s3"), svc.client("sagemaker")
-    s3.create_bucket(Bucket="train")
-    s3.upload_file(str(csv_path), "train", "data/train.csv")
+    if job == 0:
+        s3.create_bucket(Bucket="train")
+        s3.upload_file(str(csv_path), "train", "data/train.csv")
     hp = {k: str(v) for k, v in TRAIN_PARAMS.items()}
     hp["num_round"] = str(ROUNDS)
+    name = f"bench-train-{job}"
     t0 = time.perf_counter()
     sm.create_training_job(
-        TrainingJobName="bench-train", RoleArn=ROLE,
+        TrainingJobName=name, RoleArn=ROLE,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv",
                           "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
@@ -309,7 +313,7 @@ def service_train(svc, csv_path):
                         "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 3600}, HyperParameters=hp)
     while True:
-        d = sm.describe_training_job(TrainingJobName="bench-train")
+        d = sm.describe_training_job(TrainingJobName=name)
         if d["TrainingJobStatus"] not in ("InProgress", "Stopping"):
             break
         time.sleep(0.02)
@@ -327,20 +331,24 @@ def python_train(csv_path, tmp, evals):
 
 
 def bench_train(args, tmp):
+    """The three sides in turn, args.train_runs times: lists of seconds."""
     csv_path = Path(tmp) / "train.csv"
     training_csv(csv_path, args.rows)
+    times = {"service": [], "python_evals": [], "python": []}
     svc = LocalService(Path(tmp) / "data-b")
     try:
         svc.start()
-        ours = service_train(svc, csv_path)
+        for run in range(args.train_runs):
+            times["service"].append(service_train(svc, csv_path, run))
+            times["python_evals"].append(python_train(csv_path, tmp, evals=True))
+            times["python"].append(python_train(csv_path, tmp, evals=False))
+            print(f"(b) run {run + 1}: service {times['service'][-1]:.2f} s, python with "
+                  f"evals {times['python_evals'][-1]:.2f} s, without "
+                  f"{times['python'][-1]:.2f} s", flush=True)
     finally:
         svc.stop()
         svc.kill()
-    theirs = python_train(csv_path, tmp, evals=False)
-    theirs_evals = python_train(csv_path, tmp, evals=True)
-    print(f"(b) service {ours:.2f} s, python {theirs:.2f} s, with evals {theirs_evals:.2f} s",
-          flush=True)
-    return ours, theirs, theirs_evals, csv_path.stat().st_size
+    return times, csv_path.stat().st_size
 
 
 # ---- (c) upload -------------------------------------------------------------
@@ -358,20 +366,21 @@ def hash_rates():
 
 def bench_upload(args, tmp):
     src = Path(tmp) / "upload.bin"
-    with open(src, "wb") as f:
-        for _ in range(args.size_mib):
-            f.write(os.urandom(1 << 20))
+    upload.write_source(src, args.size_mib)
     svc = LocalService(Path(tmp) / "data-c")
     try:
         svc.start()
         svc.client("s3").create_bucket(Bucket="bench")
-        ours = upload.c_client(svc, src, "c0")
-        theirs = upload.boto3_client(svc, src, "b0")
+        ours, theirs = [], []
+        for run in range(args.upload_runs):
+            ours.append(upload.c_client(svc, src, f"c{run}"))
+            theirs.append(upload.boto3_client(svc, src, f"b{run}"))
+            print(f"(c) run {run + 1}: C {ours[-1]:.2f} s, boto3 {theirs[-1]:.2f} s",
+                  flush=True)
     finally:
         svc.stop()
         svc.kill()
     src.unlink()
-    print(f"(c) C {ours:.2f} s, boto3 {theirs:.2f} s", flush=True)
     return ours, theirs, hash_rates()
 
 
@@ -379,6 +388,28 @@ def bench_upload(args, tmp):
 
 def met(ok):
     return "yes" if ok else "**no**"
+
+
+def carried_parts(only):
+    """The parts of the section in RESULTS.md that this run leaves out
+    (not in `only`), each marked with the date and tree of its run."""
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    if BEGIN not in old or END not in old:
+        return {}
+    body = old.split(BEGIN, 1)[1].split(END, 1)[0]
+    date = re.search(r"^- date: (.*)$", body, re.M)
+    tree = re.search(r"^- versions: sagemagic \(tree ([^)]*)\)", body, re.M)
+    parts = {}
+    for chunk in re.split(r"(?m)^(?=## \()", body)[1:]:
+        letter = chunk[4]
+        if letter in only:
+            continue
+        heading, _, rest = chunk.partition("\n")
+        if "_Carried over" not in rest:
+            rest = (f"\n_Carried over from the run of {date.group(1) if date else '?'} "
+                    f"(tree {tree.group(1) if tree else '?'}); this run left it out._\n" + rest)
+        parts[letter] = (heading + "\n" + rest).rstrip("\n") + "\n"
+    return parts
 
 
 def section(args, load, a, b, c):
@@ -390,8 +421,11 @@ def section(args, load, a, b, c):
              f"- versions: sagemagic (tree {tree()}); xgboost (Python) {xgb.__version__}; "
              f"Python {platform.python_version()}",
              "- rerun: `.venv/bin/python bench/local_bench.py`",
-             "- one run of each side, in turn, on this machine; the load generator, "
-             "clients and servers share its cores", ""]
+             "- each side in turn on this machine (how many runs: see each part); the "
+             "load generator, clients and servers share its cores", ""]
+    carried = carried_parts(args.only)
+    if "a" in carried:
+        lines += [carried["a"]]
     if a:
         base = a[0][3] is not None
         lines += [f"## (a) InvokeEndpoint, one-row CSV ({FEATURES} features, {ROUNDS} trees "
@@ -425,35 +459,63 @@ def section(args, load, a, b, c):
         if base:
             lines += [f"\"Before\" is `{args.baseline_label}`, measured in the same run "
                       "with the same generator.", ""]
+    if "b" in carried:
+        lines += [carried["b"]]
     if b:
-        ours, theirs, theirs_evals, size = b
-        r, r_evals = ours / theirs, ours / theirs_evals
+        times, size = b
+        med = {k: statistics.median(v) for k, v in times.items()}
+        runs = {k: ", ".join(f"{x:.2f}" for x in v) for k, v in times.items()}
+        pairs = ", ".join(f"{o / t:.2f}" for o, t in zip(times["service"],
+                                                        times["python_evals"]))
+        r, r_plain = med["service"] / med["python_evals"], med["service"] / med["python"]
         lines += [f"## (b) Training {ROUNDS} rounds on a {args.rows:,} x {FEATURES} CSV "
-                  f"({size / 2**20:.0f} MiB)", "",
+                  f"({size / 2**20:.0f} MiB), {args.train_runs} runs of each side in turn",
+                  "",
                   "| metric | sagemagic-local | Python xgboost | ratio | target | met |",
                   "|---|---|---|---|---|---|",
-                  f"| wall time | {ours:.2f} s | {theirs:.2f} s | {r:.2f}x | ≤ 1.1x | "
-                  f"{met(r <= 1.1)} |",
-                  f"| wall time, Python also evaluating the train set each round (as the "
-                  f"service and the container do) | {ours:.2f} s | {theirs_evals:.2f} s | "
-                  f"{r_evals:.2f}x | ≤ 1.1x | {met(r_evals <= 1.1)} |", "",
+                  f"| wall time, median; Python evaluating the train set each round as the "
+                  f"container does | {med['service']:.2f} s | {med['python_evals']:.2f} s | "
+                  f"{r:.2f}x | ≤ 1.1x | {met(r <= 1.1)} |",
+                  f"| the runs (s) | {runs['service']} | {runs['python_evals']} | {pairs} | | |",
+                  f"| wall time, median; Python without evaluating (less work than the "
+                  f"container) | {med['service']:.2f} s | {med['python']:.2f} s | "
+                  f"{r_plain:.2f}x | | |",
+                  f"| the runs (s) | {runs['service']} | {runs['python']} | | | |", "",
                   f"Params on both: {json.dumps(TRAIN_PARAMS)}, num_round {ROUNDS}. "
                   "sagemagic-local: from the CreateTrainingJob call until DescribeTrainingJob "
                   "says Completed (polled every 20 ms; the job's input download, its child "
                   "process, the model.tar.gz upload included). Python: from reading the CSV "
                   "(`DMatrix('train.csv?format=csv&label_column=0')`) to `save_model`, inside "
-                  "a fresh process, not counting interpreter start and `import xgboost`; the "
-                  "first row is `xgb.train` without evals, the second with "
-                  "`evals=[(dtrain, 'train')]`, which is the work behind the `train-rmse` "
-                  "line the service (like the container) logs every round.", ""]
+                  "a fresh process, not counting interpreter start and `import xgboost`. "
+                  "The SageMaker XGBoost container always puts the train channel in its "
+                  "watchlist (and the validation channel when given) and logs "
+                  "`train-rmse` every round, as the service does, so the target row is "
+                  "Python with `evals=[(dtrain, 'train')]`; the ratio in the runs row is "
+                  "each run's own pair. Both sides run XGBoost on OpenMP with the same "
+                  "nthread; on a busy machine a thread that loses its core stalls every "
+                  "round, so single runs swing by several times and the medians are the "
+                  "figures to read.", ""]
+    if "c" in carried:
+        lines += [carried["c"]]
     if c:
         ours, theirs, hashes = c
-        mo, mt = args.size_mib / ours, args.size_mib / theirs
-        lines += [f"## (c) Upload of {args.size_mib} MiB to the service", "",
+        o, t = statistics.median(ours), statistics.median(theirs)
+        mo, mt = args.size_mib / o, args.size_mib / t
+        pairs = ", ".join(f"{y / x:.2f}" for x, y in zip(ours, theirs))
+        lines += [f"## (c) Upload of {args.size_mib} MiB to the service, "
+                  f"{args.upload_runs} runs of each side in turn", "",
                   "| metric | `sagemagic-aws s3 cp` | boto3 upload_file | ratio | target | met |",
                   "|---|---|---|---|---|---|",
-                  f"| throughput | {mo:.0f} MiB/s ({ours:.2f} s) | {mt:.0f} MiB/s "
-                  f"({theirs:.2f} s) | {mo / mt:.2f}x | ≥ 2x | {met(mo / mt >= 2)} |", "",
+                  f"| throughput, median | {mo:.0f} MiB/s ({o:.2f} s) | {mt:.0f} MiB/s "
+                  f"({t:.2f} s) | {mo / mt:.2f}x | ≥ 2x | {met(mo / mt >= 2)} |",
+                  f"| the runs (s) | {', '.join(f'{x:.2f}' for x in ours)} | "
+                  f"{', '.join(f'{x:.2f}' for x in theirs)} | {pairs} | | |", "",
+                  "The C client sends each part to this machine unsigned with "
+                  "x-amz-checksum-crc32c (SSE4.2); boto3 sends a signed SHA-256 payload "
+                  "hash and x-amz-checksum-crc32 (what it sends over http). The service "
+                  "verifies what each sends and computes every part's MD5 for the S3 ETag "
+                  "either way. The source file is on disk (fsync) before the clocks "
+                  "start.", "",
                   f"For scale, one core hashes {hashes['sha256']:.0f} MiB/s of SHA-256 and "
                   f"{hashes['md5']:.0f} MiB/s of MD5 here (OpenSSL through hashlib).", ""]
     lines.append(END)
@@ -466,7 +528,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="(a) per side")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--rows", type=int, default=200_000, help="(b)")
+    parser.add_argument("--train-runs", type=int, default=3, help="(b) runs of each side")
     parser.add_argument("--size-mib", type=int, default=1024, help="(c)")
+    parser.add_argument("--upload-runs", type=int, default=3, help="(c) runs of each side")
     parser.add_argument("--baseline", help="(a) another sagemagic-local binary to measure too")
     parser.add_argument("--baseline-label", default="the baseline binary",
                         help="what --baseline is, for the table's note")

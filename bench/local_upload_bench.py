@@ -22,6 +22,16 @@ from local_service import LocalService  # noqa: E402
 AWS_BIN = os.environ.get("SAGEMAGIC_AWS", str(ROOT / "build" / "sagemagic-aws"))
 
 
+def write_source(path, size_mib):
+    """Random bytes, on disk before any clock starts: the writeback of a
+    fresh gigabyte would otherwise slow whichever client goes first."""
+    with open(path, "wb") as f:
+        for _ in range(size_mib):
+            f.write(os.urandom(1 << 20))
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def c_client(svc, path, key):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=svc.creds["AccessKeyId"],
                AWS_SECRET_ACCESS_KEY=svc.creds["SecretAccessKey"], AWS_REGION="us-east-1")
@@ -45,9 +55,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sm-upload-bench-") as tmp:
         src = Path(tmp) / "upload.bin"
-        with open(src, "wb") as f:
-            for _ in range(args.size_mib):
-                f.write(os.urandom(1 << 20))
+        write_source(src, args.size_mib)
         svc = LocalService(Path(tmp) / "data")
         try:
             svc.start()

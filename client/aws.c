@@ -254,6 +254,15 @@ const char *sm_aws_endpoint(const sm_aws *self, sm_aws_service service)
     return self->endpoints[service];
 }
 
+int sm_aws_payload_may_be_unsigned(const sm_aws *self, sm_aws_service service)
+{
+    if ((int)service < 0 || service >= SM_AWS_SERVICE_COUNT)
+        return 0;
+    const sm_endpoint_parts *p = &self->parts[service];
+    return p->https || strcmp(p->host, "localhost") == 0 ||
+           strncmp(p->host, "127.", 4) == 0 || strcmp(p->host, "[::1]") == 0;
+}
+
 /* A role's credentials through a client of its own that holds the source
  * credentials, with the same region, endpoints and seams. */
 static int assume_role(void *ctx, const sm_credentials *source,

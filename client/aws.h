@@ -103,6 +103,12 @@ const char *sm_aws_region(const sm_aws *self);
  * https://api.sagemaker.us-east-1.amazonaws.com or an override (borrowed). */
 const char *sm_aws_endpoint(const sm_aws *self, sm_aws_service service);
 
+/* Nonzero when requests to `service` may leave the body out of the
+ * signature (x-amz-content-sha256: UNSIGNED-PAYLOAD) and carry a checksum
+ * instead: over HTTPS, as botocore does for S3, or to this machine
+ * (localhost, 127.0.0.0/8, [::1]), where no one sits between the ends. */
+int sm_aws_payload_may_be_unsigned(const sm_aws *self, sm_aws_service service);
+
 /* awsJson 1.1 (SageMaker, Logs): POST `request` (borrowed) as operation
  * `operation`. Returns the new parsed response object, or NULL with `err`
  * filled. Retries as the standard mode says. */

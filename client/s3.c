@@ -408,11 +408,13 @@ char *sm_s3_complete_body(const sm_s3_part *parts, size_t count)
             break;
         }
         char *etag = sm_xml_escape(parts[i].etag);
-        rc = etag ? sm_buf_printf(&b,
-                                  "<Part><ETag>%s</ETag>"
-                                  "<PartNumber>%u</PartNumber></Part>",
-                                  etag, (unsigned)parts[i].number)
-                  : -1;
+        rc = etag ? sm_buf_printf(&b, "<Part><ETag>%s</ETag>", etag) : -1;
+        if (!rc && parts[i].crc32c[0])
+            rc = sm_buf_printf(&b, "<ChecksumCRC32C>%s</ChecksumCRC32C>",
+                               parts[i].crc32c);
+        if (!rc)
+            rc = sm_buf_printf(&b, "<PartNumber>%u</PartNumber></Part>",
+                               (unsigned)parts[i].number);
         free(etag);
     }
     if (!rc)

@@ -86,6 +86,7 @@ int sm_s3_plan_parts(uint64_t size, uint64_t threshold, uint64_t part_size,
 typedef struct sm_s3_part {
     uint32_t number;           /* 1 ... 10,000 */
     char etag[SM_S3_ETAG_MAX]; /* as returned, quotes included */
+    char crc32c[12];           /* base64, or "" when the part had none */
 } sm_s3_part;
 
 /* The CompleteMultipartUpload body for `count` parts (borrowed), which

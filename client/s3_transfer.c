@@ -1,6 +1,8 @@
 /* s3_transfer: PutObject, parallel multipart uploads and ranged downloads,
- * each part checked against its MD5, with progress, interruption and an
- * abort that leaves no parts behind. Requests in flight count their bytes
+ * each part checked against its MD5 (or, where the payload may go
+ * unsigned, its CRC32C: one pass over the bytes instead of MD5 and
+ * SHA-256), with progress, interruption and an abort that leaves no parts
+ * behind. Requests in flight count their bytes
  * as they move and stop at once when the transfer does: a worker's
  * request asks the pool, the pool's watcher (the calling thread) asks the
  * caller. Ranges are written straight into the file, not held. */
@@ -14,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
+#include "crc.h"
 #include "log.h"
 #include "s3.h"
 #include "s3_private.h"
@@ -420,20 +425,117 @@ typedef struct upload_job {
     char *upload_id_enc; /* for the query */
     sm_s3_part *parts;
     unsigned char (*md5s)[16];
+    /* Parts carry x-amz-checksum-crc32c and go unsigned, not Content-MD5
+     * and a SHA-256 in the signature. */
+    int crc;
+    /* Part-sized buffers to reuse: fresh pages for every part cost more
+     * than the copy into them. */
+    pthread_mutex_t spare_lock;
+    char *spare[SM_S3_MAX_CONNECTIONS];
+    size_t spare_count;
 } upload_job;
+
+static char *buffer_take(upload_job *job)
+{
+    char *b = NULL;
+    pthread_mutex_lock(&job->spare_lock);
+    if (job->spare_count)
+        b = job->spare[--job->spare_count];
+    pthread_mutex_unlock(&job->spare_lock);
+    return b ? b : malloc((size_t)job->plan.part_size);
+}
+
+static void buffer_give(upload_job *job, char *b)
+{
+    pthread_mutex_lock(&job->spare_lock);
+    if (b && job->spare_count < SM_S3_MAX_CONNECTIONS) {
+        job->spare[job->spare_count++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&job->spare_lock);
+    free(b);
+}
+
+/* One part's bytes in memory and what vouches for them. */
+typedef struct part_body {
+    const char *data;
+    char *buf; /* job's buffer holding a file's bytes, or NULL */
+    sm_s3_digest dg;
+    char crc32c[12]; /* base64 */
+} part_body;
+
+/* Bytes [offset, offset + len) of the source into memory, with their
+ * CRC32C (read in slices, each checked while still in the cache) or their
+ * MD5 and SHA-256. */
+static int part_load(upload_job *job, uint64_t offset, size_t len,
+                     part_body *out, const char *op, sm_aws_error *err)
+{
+    enum { SLICE = 256 << 10 };
+    const source *src = &job->src;
+    uint32_t crc = 0;
+    memset(out, 0, sizeof *out);
+    if (!src->path) {
+        out->data = src->data ? src->data + offset : "";
+        crc = job->crc ? sm_crc32c(0, out->data, len) : 0;
+    } else if (!(out->buf = buffer_take(job))) {
+        return sm_s3_fail(err, op, "", "out of memory");
+    }
+    for (size_t done = 0; out->buf && done < len;) {
+        size_t want = len - done < SLICE ? len - done : SLICE;
+        ssize_t got =
+            pread(src->fd, out->buf + done, want, (off_t)(offset + done));
+        if (got <= 0)
+            return sm_s3_fail(err, op, SM_S3_ERR_LOCAL_FILE,
+                              "cannot read %s (did it change while "
+                              "uploading?)",
+                              src->path);
+        if (job->crc)
+            crc = sm_crc32c(crc, out->buf + done, (size_t)got);
+        done += (size_t)got;
+    }
+    if (out->buf)
+        out->data = out->buf;
+    if (!job->crc)
+        return sm_s3_digest_bytes(out->data, len, &out->dg);
+    unsigned char be[4] = {(unsigned char)(crc >> 24),
+                           (unsigned char)(crc >> 16),
+                           (unsigned char)(crc >> 8), (unsigned char)crc};
+    sodium_bin2base64(out->crc32c, sizeof out->crc32c, be, sizeof be,
+                      sodium_base64_VARIANT_ORIGINAL);
+    return 0;
+}
+
+/* The CRC32C S3 echoes, when it does, against the one sent. */
+static int crc_check(const sm_aws_response *resp, const char *sent,
+                     const char *op, sm_aws_error *err)
+{
+    const char *etag = sm_aws_response_header(resp, "etag");
+    const char *echo = sm_aws_response_header(resp, "x-amz-checksum-crc32c");
+    if (!etag || !*etag)
+        return sm_s3_fail(err, op, "MalformedResponse", "S3 sent no ETag");
+    if (echo && strcmp(echo, sent) != 0)
+        return sm_s3_fail(err, op, SM_S3_ERR_CHECKSUM,
+                          "S3 stored CRC32C %s, but %s was sent", echo, sent);
+    return 0;
+}
 
 static int upload_create(upload_job *job, sm_aws_error *err)
 {
     static const char op[] = "CreateMultipartUpload";
     const sm_s3_upload_req *req = job->req;
-    sm_aws_header h[] = {{"Content-Type", req->content_type}};
+    sm_aws_header h[2];
+    size_t n = 0;
+    if (req->content_type)
+        h[n++] = (sm_aws_header){"Content-Type", req->content_type};
+    if (job->crc)
+        h[n++] = (sm_aws_header){"x-amz-checksum-algorithm", "CRC32C"};
     sm_aws_rest r = {.service = SM_AWS_S3,
                      .operation = op,
                      .method = "POST",
                      .path = job->path,
                      .query = "uploads",
                      .headers = h,
-                     .header_count = req->content_type ? 1 : 0};
+                     .header_count = n};
     sm_aws_response resp = {0};
     sm_xml_node *root = NULL;
     int rc = sm_aws_rest_call(job->aws, &r, &resp, err);
@@ -462,14 +564,16 @@ static int part_send(upload_job *job, uint32_t index, task_flow *flow,
     uint64_t len = job->src.size - offset < job->plan.part_size
                        ? job->src.size - offset
                        : job->plan.part_size;
-    sm_s3_digest dg;
+    part_body body;
     sm_aws_response resp = {0};
     char query[1024 + 64];
-    int rc = source_digest(&job->src, offset, len, &dg, op, err);
+    int rc = part_load(job, offset, (size_t)len, &body, op, err);
     snprintf(query, sizeof query, "partNumber=%u&uploadId=%s", index + 1,
              job->upload_id_enc);
     if (!rc) {
-        sm_aws_header h[] = {{"Content-MD5", dg.md5_base64}};
+        sm_aws_header h[] = {
+            job->crc ? (sm_aws_header){"x-amz-checksum-crc32c", body.crc32c}
+                     : (sm_aws_header){"Content-MD5", body.dg.md5_base64}};
         sm_aws_rest r = {.service = SM_AWS_S3,
                          .operation = op,
                          .method = "PUT",
@@ -477,22 +581,27 @@ static int part_send(upload_job *job, uint32_t index, task_flow *flow,
                          .query = query,
                          .headers = h,
                          .header_count = 1,
-                         .payload_hash = dg.sha256_hex,
+                         .body = body.data,
+                         .body_len = (size_t)len,
+                         .payload_hash =
+                             job->crc ? "UNSIGNED-PAYLOAD" : body.dg.sha256_hex,
                          .progress = task_progress,
                          .progress_ctx = flow};
-        source_body(&job->src, offset, len, &r);
         rc = sm_aws_rest_call(job->aws, &r, &resp, err);
         task_flow_end(flow);
     }
     if (!rc)
-        rc = etag_check(&resp, &dg, op, err);
+        rc = job->crc ? crc_check(&resp, body.crc32c, op, err)
+                      : etag_check(&resp, &body.dg, op, err);
     if (!rc) {
         sm_s3_part *part = &job->parts[index];
         part->number = index + 1;
         snprintf(part->etag, sizeof part->etag, "%s",
                  sm_aws_response_header(&resp, "etag"));
-        memcpy(job->md5s[index], dg.md5, 16);
+        snprintf(part->crc32c, sizeof part->crc32c, "%s", body.crc32c);
+        memcpy(job->md5s[index], body.dg.md5, 16);
     }
+    buffer_give(job, body.buf);
     sm_aws_response_clear(&resp);
     return rc;
 }
@@ -591,8 +700,10 @@ static int upload_complete(upload_job *job, sm_s3_put_result *out,
     free(body);
     multipart_etag(job, want);
     unquote(out->etag, got);
-    /* Only an ETag of the MD5-of-MD5s form can be checked (not SSE-KMS). */
-    if (!rc && strchr(got, '-') && strlen(got) == strlen(want) &&
+    /* Only an ETag of the MD5-of-MD5s form can be checked (not SSE-KMS),
+     * and only when the parts' MD5s were computed here: with CRC32Cs S3
+     * checked each part as it came. */
+    if (!rc && !job->crc && strchr(got, '-') && strlen(got) == strlen(want) &&
         strcmp(got, want) != 0)
         rc = sm_s3_fail(err, op, SM_S3_ERR_CHECKSUM,
                         "S3 assembled %s, but the parts sent make %s", got,
@@ -688,8 +799,11 @@ static int interrupted_now(const sm_s3_transfer *cfg, const char *op,
 int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
                  sm_s3_put_result *out, sm_aws_error *err)
 {
-    upload_job job = {.aws = aws, .req = req};
+    upload_job job = {.aws = aws,
+                      .req = req,
+                      .crc = sm_aws_payload_may_be_unsigned(aws, SM_AWS_S3)};
     sm_error perr = {{0}};
+    pthread_mutex_init(&job.spare_lock, NULL);
     memset(out, 0, sizeof *out);
     int rc = source_open(req, &job.src, "PutObject", err);
     if (!rc && sm_s3_plan_parts(job.src.size, req->transfer.threshold,
@@ -714,6 +828,9 @@ int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
     free(job.path);
     free(job.upload_id);
     free(job.upload_id_enc);
+    for (size_t i = 0; i < job.spare_count; i++)
+        free(job.spare[i]);
+    pthread_mutex_destroy(&job.spare_lock);
     return rc;
 }
 

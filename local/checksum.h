@@ -40,9 +40,4 @@ void sm_checksum_update(sm_checksum *self, const void *data, size_t len);
 int sm_checksum_final(sm_checksum *self, char out[SM_CHECKSUM_B64_MAX]);
 void sm_checksum_destroy(sm_checksum **self);
 
-/* The raw CRCs (reflected, initial and final XOR ~0), for tests and for
- * chaining: pass 0 first, then the previous value. */
-uint32_t sm_checksum_crc32(uint32_t crc, const void *data, size_t len);
-uint32_t sm_checksum_crc32c(uint32_t crc, const void *data, size_t len);
-
 #endif

@@ -1,15 +1,24 @@
 /* dataset: line by line, field by field, every failure named by file,
- * line and column. */
+ * line and column. Plain CSV rows take a fast way (no copies, our own
+ * number reading) and a large CSV file is read in chunks on several
+ * threads; a line the fast way does not take goes the careful way, which
+ * also writes the messages. */
 #include "dataset.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define FIELD_MAX 128 /* characters of one number */
+#include "decimal.h"
+
+#define FIELD_MAX 128        /* characters of one number */
+#define CHUNK_MIN (4u << 20) /* bytes a reading thread is worth */
+#define THREADS_MAX 8
 
 void sm_dataset_init(sm_dataset *self, sm_dataset_format format,
                      int csv_weights)
@@ -132,8 +141,7 @@ static int csv_bad_field(const line_ref *at, size_t column, const char *s,
 {
     char what[48];
     shown(s, len, what);
-    const char *role = column == 1 ? "the label"
-                                   : "a feature";
+    const char *role = column == 1 ? "the label" : "a feature";
     if (len == 0 && column == 1)
         return sm_error_set(err, "%s line %zu: the label (column 1) is empty",
                             at->name, at->number);
@@ -196,15 +204,50 @@ static int csv_row(sm_dataset *self, const line_ref *at, const float *fields,
                             at->name, at->number, count, self->cols + lead,
                             self->csv_weights ? ", the weight" : "",
                             self->cols);
-    if (row_room(self) ||
-        grow((void **)&self->values, &self->value_cap,
-             (self->rows + 1) * self->cols, sizeof(float)))
+    if (row_room(self) || grow((void **)&self->values, &self->value_cap,
+                               (self->rows + 1) * self->cols, sizeof(float)))
         return sm_error_set(err, "out of memory reading %s", at->name);
     self->labels[self->rows] = fields[0];
     if (self->csv_weights)
         self->weights[self->rows] = fields[1];
     memcpy(self->values + self->rows * self->cols, fields + lead,
            self->cols * sizeof(float));
+    self->rows++;
+    return 0;
+}
+
+/* A line of plain numbers, as many as the rows before, straight into the
+ * next row: 0, or -1 to leave the line to csv_fields and csv_row (blanks,
+ * quotes, other number forms, a wrong count, an error to report). */
+static int csv_fast_row(sm_dataset *self, const char *line, size_t len)
+{
+    size_t lead = self->csv_weights ? 2 : 1, want = self->cols + lead;
+    if (!self->cols || row_room(self) ||
+        grow((void **)&self->values, &self->value_cap,
+             (self->rows + 1) * self->cols, sizeof(float)))
+        return -1;
+    float *row = self->values + self->rows * self->cols - lead;
+    float head[2] = {0, 0};
+    const char *p = line, *end = line + len;
+    for (size_t n = 0; n < want; n++, p++) {
+        float v = NAN;
+        if (p < end && *p != self->delimiter) {
+            p = sm_decimal_float(p, end, &v);
+            if (!p)
+                return -1;
+        } else if (n < lead) {
+            return -1;
+        }
+        if (p < end ? *p != self->delimiter || n + 1 == want : n + 1 < want)
+            return -1;
+        if (n < lead)
+            head[n] = v;
+        else
+            row[n] = v;
+    }
+    self->labels[self->rows] = head[0];
+    if (self->csv_weights)
+        self->weights[self->rows] = head[1];
     self->rows++;
     return 0;
 }
@@ -236,13 +279,14 @@ static int libsvm_entry(sm_dataset *self, const line_ref *at, const char *tok,
     errno = 0;
     unsigned long idx = strtoul(field, &end, 10);
     if (!*field || *end || errno || field[0] == '-' || idx > 0x7fffffffUL)
-        return libsvm_bad(at, "the feature index is not a whole number >= 0:",
-                          tok, len, 0, err);
+        return libsvm_bad(at,
+                          "the feature index is not a whole number >= 0:", tok,
+                          len, 0, err);
     float v;
     size_t vlen = len - (size_t)(colon + 1 - tok);
     if (field_copy(colon + 1, vlen, field) || number(field, &v))
-        return libsvm_bad(at, "the feature value is not a number:", tok, len,
-                          0, err);
+        return libsvm_bad(at, "the feature value is not a number:", tok, len, 0,
+                          err);
     size_t before = self->value_cap;
     if (grow((void **)&self->indices, &self->value_cap, self->nnz + 1,
              sizeof(unsigned)))
@@ -306,7 +350,7 @@ static int libsvm_line(sm_dataset *self, const line_ref *at, const char *line,
     return 0;
 }
 
-/* ---- files -------------------------------------------------------------- */
+/* ---- lines -------------------------------------------------------------- */
 
 static int blank(const char *s, size_t len)
 {
@@ -316,42 +360,169 @@ static int blank(const char *s, size_t len)
     return 1;
 }
 
-int sm_dataset_add(sm_dataset *self, const char *name, const char *text,
-                   size_t len, sm_error *err)
+/* The lines of [text, text + len) into `self`; `at` counts them. */
+static int add_lines(sm_dataset *self, line_ref *at, const char *text,
+                     size_t len, sm_error *err)
 {
     float *fields = NULL;
-    size_t cap = 0, rows_before = self->rows;
-    line_ref at = {name, 0, 1};
+    size_t cap = 0;
     int rc = 0;
     for (size_t pos = 0; !rc && pos < len;) {
         const char *line = text + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + 1;
-        at.number++;
+        at->number++;
         if (n && line[n - 1] == '\r')
             n--;
+        if (self->format == SM_DATASET_CSV && !at->first &&
+            csv_fast_row(self, line, n) == 0)
+            continue;
         if (blank(line, n))
             continue;
         if (memchr(line, '\0', n)) {
-            rc = sm_error_set(err, "%s line %zu holds a NUL byte: it is not "
-                                   "a text file",
-                              name, at.number);
+            rc = sm_error_set(err,
+                              "%s line %zu holds a NUL byte: it is not "
+                              "a text file",
+                              at->name, at->number);
             break;
         }
         if (self->format == SM_DATASET_LIBSVM) {
-            rc = libsvm_line(self, &at, line, n, err);
+            rc = libsvm_line(self, at, line, n, err);
         } else {
             size_t count = 0;
             if (!self->delimiter)
                 self->delimiter = sniff(line, n);
-            rc = csv_fields(self, &at, line, n, &fields, &cap, &count, err);
+            rc = csv_fields(self, at, line, n, &fields, &cap, &count, err);
             if (!rc)
-                rc = csv_row(self, &at, fields, count, err);
+                rc = csv_row(self, at, fields, count, err);
         }
-        at.first = 0;
+        at->first = 0;
     }
     free(fields);
+    return rc;
+}
+
+/* ---- CSV in chunks ------------------------------------------------------ */
+
+typedef struct chunk {
+    sm_dataset ds;
+    line_ref at;
+    const char *text;
+    size_t len;
+    int rc;
+    sm_error err;
+} chunk;
+
+static void *chunk_main(void *arg)
+{
+    chunk *c = arg;
+    c->rc = add_lines(&c->ds, &c->at, c->text, c->len, &c->err);
+    return NULL;
+}
+
+/* Where the line holding text[at] ends (past its newline), or len. */
+static size_t line_after(const char *text, size_t len, size_t at)
+{
+    const char *nl = at < len ? memchr(text + at, '\n', len - at) : NULL;
+    return nl ? (size_t)(nl - text) + 1 : len;
+}
+
+/* Append a chunk's rows to self's. */
+static int append(sm_dataset *self, const sm_dataset *part)
+{
+    size_t rows = self->rows + part->rows;
+    size_t c1 = self->row_cap, c2 = self->row_cap;
+    if (grow((void **)&self->labels, &c1, rows + 1, sizeof(float)) ||
+        (self->csv_weights &&
+         grow((void **)&self->weights, &c2, rows + 1, sizeof(float))) ||
+        grow((void **)&self->values, &self->value_cap, rows * self->cols,
+             sizeof(float)))
+        return -1;
+    self->row_cap = c1;
+    memcpy(self->labels + self->rows, part->labels, part->rows * sizeof(float));
+    if (self->csv_weights)
+        memcpy(self->weights + self->rows, part->weights,
+               part->rows * sizeof(float));
+    memcpy(self->values + self->rows * self->cols, part->values,
+           part->rows * self->cols * sizeof(float));
+    self->rows = rows;
+    return 0;
+}
+
+static int reading_threads(size_t len)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = len / CHUNK_MIN;
+    if (cpus < 1)
+        cpus = 1;
+    if (n > (size_t)cpus)
+        n = (size_t)cpus;
+    return n > THREADS_MAX ? THREADS_MAX : n < 1 ? 1 : (int)n;
+}
+
+/* The rest of a CSV file after its first rows, in `threads` chunks at
+ * once. 1 when a chunk failed (nothing added: read it again in order for
+ * the message), 0 when all is in, -1 with `err` set when out of memory. */
+static int csv_chunks(sm_dataset *self, const line_ref *at, const char *text,
+                      size_t len, int threads, sm_error *err)
+{
+    chunk parts[THREADS_MAX] = {0};
+    pthread_t tids[THREADS_MAX];
+    int started[THREADS_MAX] = {0};
+    size_t from = 0;
+    for (int i = 0; i < threads; i++) {
+        size_t to = i + 1 == threads
+                        ? len
+                        : line_after(text, len,
+                                     len / (size_t)threads * (size_t)(i + 1));
+        to = to < from ? from : to;
+        parts[i] = (chunk){
+            .at = {at->name, 0, 0}, .text = text + from, .len = to - from};
+        sm_dataset_init(&parts[i].ds, self->format, self->csv_weights);
+        parts[i].ds.cols = self->cols;
+        parts[i].ds.delimiter = self->delimiter;
+        from = to;
+        if (i > 0)
+            started[i] = !pthread_create(&tids[i], NULL, chunk_main, &parts[i]);
+    }
+    chunk_main(&parts[0]);
+    int failed = parts[0].rc, rc = 0;
+    for (int i = 1; i < threads; i++) {
+        if (started[i])
+            pthread_join(tids[i], NULL);
+        else
+            chunk_main(&parts[i]);
+        failed |= parts[i].rc;
+    }
+    for (int i = 0; i < threads; i++) {
+        if (!failed && !rc && append(self, &parts[i].ds))
+            rc = sm_error_set(err, "out of memory reading %s", at->name);
+        sm_dataset_clear(&parts[i].ds);
+        sm_error_clear(&parts[i].err);
+    }
+    return rc ? -1 : failed ? 1 : 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+int sm_dataset_add(sm_dataset *self, const char *name, const char *text,
+                   size_t len, sm_error *err)
+{
+    size_t rows_before = self->rows;
+    line_ref at = {name, 0, 1};
+    size_t head = len;
+    int threads = self->format == SM_DATASET_CSV ? reading_threads(len) : 1;
+    if (threads > 1) /* the first lines alone: they fix the columns */
+        head = line_after(text, len, CHUNK_MIN / 64);
+    int rc = add_lines(self, &at, text, head, err);
+    if (!rc && head < len) {
+        rc = self->cols
+                 ? csv_chunks(self, &at, text + head, len - head, threads, err)
+                 : 1;
+        if (rc == 1) /* in order, for the message of the first bad line */
+            rc = add_lines(self, &at, text + head, len - head, err);
+    }
     if (!rc && self->rows == rows_before)
         rc = sm_error_set(err,
                           "%s is empty: a training file needs at least one "

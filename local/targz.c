@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
+#include "crc.h"
 
 #define BLOCK 512
 #define WINDOW 32768
 #define MAX_BITS 15
 
-/* ---- the input ------------------------------------------------------------ */
+/* ---- the input ------------------------------------------------------------
+ */
 
 typedef struct source {
     sm_targz_read_fn read;
@@ -40,7 +41,8 @@ static int src_byte(source *s)
     return s->buf[s->pos++];
 }
 
-/* ---- the tar reader ------------------------------------------------------- */
+/* ---- the tar reader -------------------------------------------------------
+ */
 
 typedef struct tar_reader {
     const char *want;
@@ -123,8 +125,9 @@ static int tar_header(tar_reader *t)
                                     "read");
     t->capture = (type == '0' || type == '\0') && name_matches(name, t->want);
     if (t->capture && size > t->max)
-        return sm_error_set(t->err, "%s in the archive is larger than %llu "
-                                    "bytes",
+        return sm_error_set(t->err,
+                            "%s in the archive is larger than %llu "
+                            "bytes",
                             t->want, (unsigned long long)t->max);
     if (t->capture || t->longname || t->pax) {
         free(t->bytes);
@@ -169,8 +172,8 @@ static void tar_entry_end(tar_reader *t)
         t->bytes = NULL;
         t->pax = 0;
     } else if (t->longname) {
-        size_t n = t->len < sizeof t->next_name - 1 ? t->len
-                                                    : sizeof t->next_name - 1;
+        size_t n =
+            t->len < sizeof t->next_name - 1 ? t->len : sizeof t->next_name - 1;
         memcpy(t->next_name, t->bytes, n);
         t->next_name[n] = '\0';
         free(t->bytes);
@@ -220,7 +223,8 @@ static int tar_feed(tar_reader *t, const unsigned char *p, size_t n)
     return t->done ? 1 : 0;
 }
 
-/* ---- inflate -------------------------------------------------------------- */
+/* ---- inflate --------------------------------------------------------------
+ */
 
 typedef struct inflater {
     source *src;
@@ -261,7 +265,7 @@ static void flush(inflater *s)
 {
     if (!s->out_len)
         return;
-    s->crc = sm_checksum_crc32(s->crc, s->out, s->out_len);
+    s->crc = sm_crc32(s->crc, s->out, s->out_len);
     if (!s->stop) {
         int rc = tar_feed(s->tar, s->out, s->out_len);
         s->stop = rc;
@@ -350,16 +354,15 @@ static int decode(inflater *s, const huffman *h)
     return -1;
 }
 
-static const short len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11, 13,
-                                   15, 17, 19, 23, 27, 31, 35, 43, 51, 59,
+static const short len_base[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                   15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
                                    67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const short len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1,
-                                    1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
-                                    4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const short len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                    2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 static const short dist_base[30] = {
-    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,
-    65,  97,  129, 193, 257, 385,  513,  769,  1025, 1537, 2049, 3073,
-    4097, 6145, 8193, 12289, 16385, 24577};
+    1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+    33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+    1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 static const short dist_extra[30] = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
                                      4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
                                      9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
@@ -497,7 +500,8 @@ static int inflate_stream(inflater *s)
     return 0;
 }
 
-/* ---- gzip members --------------------------------------------------------- */
+/* ---- gzip members ---------------------------------------------------------
+ */
 
 static int skip_bytes(source *src, size_t n)
 {
@@ -527,7 +531,8 @@ static int gzip_header(source *src, sm_error *err)
             return sm_error_set(err, "the archive's gzip header is cut short");
     }
     if (((flags & 8) && skip_string(src)) ||
-        ((flags & 16) && skip_string(src)) || ((flags & 2) && skip_bytes(src, 2)))
+        ((flags & 16) && skip_string(src)) ||
+        ((flags & 2) && skip_bytes(src, 2)))
         return sm_error_set(err, "the archive's gzip header is cut short");
     return 0;
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checksum.h"
+#include "crc.h"
 
 #define BLOCK 512
 #define STORED_MAX 65535 /* bytes in one stored deflate block */
@@ -63,7 +63,7 @@ static void gz_begin(gz_writer *gz, FILE *out, time_t mtime)
 static void gz_write(gz_writer *gz, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    gz->crc = sm_checksum_crc32(gz->crc, data, len);
+    gz->crc = sm_crc32(gz->crc, data, len);
     gz->size += (uint32_t)len;
     while (len) {
         if (gz->used == STORED_MAX)
@@ -99,18 +99,18 @@ static void tar_header(unsigned char block[BLOCK], const char *name,
 {
     char *h = (char *)block;
     memset(block, 0, BLOCK);
-    memcpy(h, name, strlen(name));  /* 0: name[100] */
-    octal(h + 100, 8, 0644);        /* mode */
-    octal(h + 108, 8, 0);           /* uid */
-    octal(h + 116, 8, 0);           /* gid */
-    octal(h + 124, 12, size);       /* size */
+    memcpy(h, name, strlen(name)); /* 0: name[100] */
+    octal(h + 100, 8, 0644);       /* mode */
+    octal(h + 108, 8, 0);          /* uid */
+    octal(h + 116, 8, 0);          /* gid */
+    octal(h + 124, 12, size);      /* size */
     octal(h + 136, 12, (unsigned long long)mtime);
-    memset(h + 148, ' ', 8);        /* chksum, blank while summing */
-    h[156] = '0';                   /* typeflag: a regular file */
-    memcpy(h + 257, "ustar", 6);    /* magic "ustar\0" */
-    memcpy(h + 263, "00", 2);       /* version */
-    memcpy(h + 265, "root", 4);     /* uname */
-    memcpy(h + 297, "root", 4);     /* gname */
+    memset(h + 148, ' ', 8);     /* chksum, blank while summing */
+    h[156] = '0';                /* typeflag: a regular file */
+    memcpy(h + 257, "ustar", 6); /* magic "ustar\0" */
+    memcpy(h + 263, "00", 2);    /* version */
+    memcpy(h + 265, "root", 4);  /* uname */
+    memcpy(h + 297, "root", 4);  /* gname */
     unsigned sum = 0;
     for (size_t i = 0; i < BLOCK; i++)
         sum += block[i];
@@ -122,8 +122,9 @@ static int add_file(gz_writer *gz, const sm_tarwriter_entry *e, time_t mtime,
                     sm_error *err)
 {
     if (strlen(e->name) == 0 || strlen(e->name) > 100)
-        return sm_error_set(err, "cannot pack '%s': a name of 1 to 100 bytes "
-                                 "is needed",
+        return sm_error_set(err,
+                            "cannot pack '%s': a name of 1 to 100 bytes "
+                            "is needed",
                             e->name);
     FILE *in = fopen(e->path, "rb");
     struct stat st;
@@ -146,8 +147,9 @@ static int add_file(gz_writer *gz, const sm_tarwriter_entry *e, time_t mtime,
     int bad = ferror(in) || total != (unsigned long long)st.st_size;
     fclose(in);
     if (bad)
-        return sm_error_set(err, "cannot read %s: it changed while being "
-                                 "packed",
+        return sm_error_set(err,
+                            "cannot read %s: it changed while being "
+                            "packed",
                             e->path);
     memset(block, 0, BLOCK);
     if (total % BLOCK)
@@ -156,7 +158,7 @@ static int add_file(gz_writer *gz, const sm_tarwriter_entry *e, time_t mtime,
 }
 
 int sm_tarwriter_write(const char *out_path, const sm_tarwriter_entry *entries,
-                   size_t count, time_t mtime, sm_error *err)
+                       size_t count, time_t mtime, sm_error *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.partial", out_path);
@@ -173,8 +175,7 @@ int sm_tarwriter_write(const char *out_path, const sm_tarwriter_entry *entries,
         gz_write(gz, zeros, sizeof zeros);
         gz_end(gz);
         if (!rc && gz->failed)
-            rc = sm_error_set(err, "cannot write %s: %s", tmp,
-                              strerror(errno));
+            rc = sm_error_set(err, "cannot write %s: %s", tmp, strerror(errno));
     }
     free(gz);
     if (fflush(out) != 0 || fsync(fileno(out)) != 0)

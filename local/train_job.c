@@ -203,8 +203,18 @@ static int load_channel(job *j, const char *channel, sm_dataset *ds)
 
 static int xgb_fail(const job *j, const char *what)
 {
-    return fail(j, SM_TRAIN_JOB_ALGORITHM_ERROR, "AlgorithmError: %s: %s",
-                what, XGBGetLastError());
+    return fail(j, SM_TRAIN_JOB_ALGORITHM_ERROR, "AlgorithmError: %s: %s", what,
+                XGBGetLastError());
+}
+
+/* The job's nthread, or 0 for XGBoost's default (every CPU), as the
+ * Python package would use. */
+static int job_threads(const job *j)
+{
+    for (size_t i = 0; i < j->params.count; i++)
+        if (!strcmp(j->params.params[i].name, "nthread"))
+            return atoi(j->params.params[i].value);
+    return 0;
 }
 
 static int make_dmatrix(job *j, size_t k, size_t cols)
@@ -212,8 +222,8 @@ static int make_dmatrix(job *j, size_t k, size_t cols)
     sm_dataset *ds = &j->data[k];
     DMatrixHandle *d = &j->dmats[k];
     int rc = ds->format == SM_DATASET_CSV
-                 ? XGDMatrixCreateFromMat(ds->values, ds->rows, ds->cols, NAN,
-                                          d)
+                 ? XGDMatrixCreateFromMat_omp(ds->values, ds->rows, ds->cols,
+                                              NAN, d, job_threads(j))
                  : XGDMatrixCreateFromCSREx(ds->indptr, ds->indices, ds->data,
                                             ds->rows + 1, ds->nnz, cols, d);
     if (rc)
@@ -249,9 +259,8 @@ static int load_data(job *j)
         cols = j->data[k].cols > cols ? j->data[k].cols : cols;
     for (size_t k = 0; k < j->sets; k++) {
         info("%s matrix has %zu rows and %zu columns", j->names[k],
-             j->data[k].rows, j->data[k].format == SM_DATASET_CSV
-                                  ? j->data[k].cols
-                                  : cols);
+             j->data[k].rows,
+             j->data[k].format == SM_DATASET_CSV ? j->data[k].cols : cols);
         if (make_dmatrix(j, k, cols))
             return SM_TRAIN_JOB_ALGORITHM_ERROR;
     }
@@ -343,8 +352,8 @@ static double custom_metric(const job *j, const char *m, const float *pred,
     }
     double v = correct / (double)(n ? n : 1);
     int macro = strstr(m, "_macro") != NULL || !strcmp(m, "balanced_accuracy");
-    int binary = !macro && classes == 2 && strcmp(m, "accuracy") &&
-                 !strstr(m, "_micro");
+    int binary =
+        !macro && classes == 2 && strcmp(m, "accuracy") && !strstr(m, "_micro");
     if (strcmp(m, "accuracy") && !strstr(m, "_micro")) {
         double sum = 0;
         int from = binary ? 1 : 0;
@@ -352,9 +361,9 @@ static double custom_metric(const job *j, const char *m, const float *pred,
             double p = tp[c] + fp[c] ? tp[c] / (tp[c] + fp[c]) : 0;
             double r = tp[c] + fn[c] ? tp[c] / (tp[c] + fn[c]) : 0;
             double f = p + r ? 2 * p * r / (p + r) : 0;
-            sum += !strncmp(m, "precision", 9) ? p
+            sum += !strncmp(m, "precision", 9)               ? p
                    : !strncmp(m, "recall", 6) || m[0] == 'b' ? r
-                                                              : f;
+                                                             : f;
         }
         v = sum / (binary ? 1 : classes);
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,8 +77,8 @@ static void advance(runner *r, const char *primary, const char *secondary,
                     const char *message)
 {
     sm_error err = {0};
-    if (sm_trainjobs_advance(r->trainer->config.db, r->name, primary,
-                             secondary, message, now_s(), &err) < 0)
+    if (sm_trainjobs_advance(r->trainer->config.db, r->name, primary, secondary,
+                             message, now_s(), &err) < 0)
         sm_error("training job %s: %s", r->name, err.message);
 }
 
@@ -155,9 +156,10 @@ static int copy_object(runner *r, const char *bucket, const char *key,
     if (st != SM_STORE_OK) {
         snprintf(reason, size,
                  "ClientError: Data download failed: s3://%s/%.400s: %.300s",
-                 bucket, key, st == SM_STORE_NO_BUCKET ? "no such bucket"
-                      : st == SM_STORE_NO_KEY  ? "no such object"
-                                               : err.message);
+                 bucket, key,
+                 st == SM_STORE_NO_BUCKET ? "no such bucket"
+                 : st == SM_STORE_NO_KEY  ? "no such object"
+                                          : err.message);
         return -1;
     }
     FILE *out = fopen(dest, "wb");
@@ -165,7 +167,8 @@ static int copy_object(runner *r, const char *bucket, const char *key,
     uint64_t off = 0;
     ssize_t n = 0;
     int rc = out && buf ? 0 : -1;
-    while (!rc && (n = sm_store_reader_read(reader, off, buf, COPY_CHUNK)) > 0) {
+    while (!rc &&
+           (n = sm_store_reader_read(reader, off, buf, COPY_CHUNK)) > 0) {
         rc = fwrite(buf, 1, (size_t)n, out) == (size_t)n ? 0 : -1;
         off += (uint64_t)n;
     }
@@ -204,29 +207,30 @@ static int add_file(runner *r, json_t *list, const char *channel,
     if (copy_object(r, bucket, key, dest, reason, size))
         return -1;
     snprintf(uri, sizeof uri, "s3://%s/%s", bucket, key);
-    json_array_append_new(list, json_pack("{s:s, s:s}", "path", rel, "uri",
-                                          uri));
+    json_array_append_new(list,
+                          json_pack("{s:s, s:s}", "path", rel, "uri", uri));
     return 0;
 }
 
 static int download_prefix(runner *r, json_t *list, const char *channel,
-                           const char *bucket, const char *prefix,
-                           char *reason, size_t size)
+                           const char *bucket, const char *prefix, char *reason,
+                           size_t size)
 {
     char *after = NULL;
     int after_is_prefix = 0, truncated = 1, rc = 0;
     while (!rc && truncated) {
-        sm_store_list_query q = {bucket, prefix, NULL, after, after_is_prefix,
-                                 1000};
+        sm_store_list_query q = {bucket, prefix,          NULL,
+                                 after,  after_is_prefix, 1000};
         sm_store_list page = {0};
         sm_error err = {0};
         sm_store_status st =
             sm_store_object_list(r->trainer->config.store, &q, &page, &err);
         if (st != SM_STORE_OK) {
-            snprintf(reason, size,
-                     "ClientError: Data download failed: s3://%s/%.400s: %.300s",
-                     bucket, prefix,
-                     st == SM_STORE_NO_BUCKET ? "no such bucket" : err.message);
+            snprintf(
+                reason, size,
+                "ClientError: Data download failed: s3://%s/%.400s: %.300s",
+                bucket, prefix,
+                st == SM_STORE_NO_BUCKET ? "no such bucket" : err.message);
             free(after);
             return -1;
         }
@@ -247,8 +251,8 @@ static int download_prefix(runner *r, json_t *list, const char *channel,
 
 /* A manifest: [{"prefix": "s3://b/p/"}, "rel1", "rel2", ...]. */
 static int download_manifest(runner *r, json_t *list, const char *channel,
-                             const char *bucket, const char *key,
-                             char *reason, size_t size)
+                             const char *bucket, const char *key, char *reason,
+                             size_t size)
 {
     char path[4300];
     work_path(r, "input/manifest.json", path, sizeof path);
@@ -411,9 +415,9 @@ static void metrics_from(runner *r, const char *line, size_t len, double at)
         double v = strtod(colon + 1, &end);
         if (end == colon + 1 || !isfinite(v))
             continue;
-        json_array_append_new(list, json_pack("{s:s, s:f, s:f}", "MetricName",
-                                              tok, "Value", v, "Timestamp",
-                                              at));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:f, s:f}", "MetricName", tok,
+                                        "Value", v, "Timestamp", at));
     }
     if (json_array_size(list)) {
         json_decref(r->metrics);
@@ -434,9 +438,9 @@ typedef struct log_batch {
 static void batch_flush(runner *r, log_batch *b)
 {
     sm_error err = {0};
-    if (b->count && sm_logstore_put(r->trainer->config.db,
-                                    SM_LOGSRV_TRAINING_GROUP, r->stream,
-                                    b->events, b->count, b->ts, &err))
+    if (b->count &&
+        sm_logstore_put(r->trainer->config.db, SM_LOGSRV_TRAINING_GROUP,
+                        r->stream, b->events, b->count, b->ts, &err))
         sm_error("training job %s: cannot log: %s", r->name, err.message);
     for (size_t i = 0; i < b->count; i++)
         free(b->texts[i]);
@@ -544,11 +548,12 @@ static pid_t spawn(runner *r, int out_fd, int null_fd)
 typedef struct watch {
     pid_t pid;
     int out_fd;
-    double deadline;    /* MaxRuntimeInSeconds; 0: none */
-    double kill_at;     /* SIGKILL then; 0: not stopping */
-    int stopped;        /* StopTrainingJob */
-    int timed_out;      /* past MaxRuntimeInSeconds */
-    int shutdown;       /* the service is stopping */
+    int pid_fd;      /* readable once the child exits; -1: poll for it */
+    double deadline; /* MaxRuntimeInSeconds; 0: none */
+    double kill_at;  /* SIGKILL then; 0: not stopping */
+    int stopped;     /* StopTrainingJob */
+    int timed_out;   /* past MaxRuntimeInSeconds */
+    int shutdown;    /* the service is stopping */
     int status;
 } watch;
 
@@ -584,8 +589,9 @@ static void supervise(runner *r, watch *w)
             next = w->kill_at;
         int ms = next > now ? (int)((next - now) * 1000) + 1 : 50;
         struct pollfd fds[2] = {{r->wake[0], POLLIN, 0},
-                                {open_out ? w->out_fd : -1, POLLIN, 0}};
-        if (poll(fds, 2, open_out ? ms : (ms < 50 ? ms : 50)) < 0 &&
+                                {open_out ? w->out_fd : w->pid_fd, POLLIN, 0}};
+        if (poll(fds, 2,
+                 open_out || w->pid_fd >= 0 ? ms : (ms < 50 ? ms : 50)) < 0 &&
             errno != EINTR)
             continue;
         if (fds[0].revents & POLLIN) {
@@ -593,8 +599,9 @@ static void supervise(runner *r, watch *w)
             if (read(r->wake[0], &c, 1) == 1) {
                 w->shutdown |= c == 'x';
                 w->stopped |= c == 's';
-                terminate(r, w, c == 'x' ? SHUTDOWN_GRACE_MS
-                                         : r->trainer->config.stop_grace_ms);
+                terminate(r, w,
+                          c == 'x' ? SHUTDOWN_GRACE_MS
+                                   : r->trainer->config.stop_grace_ms);
             }
         }
         if (open_out && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -616,18 +623,22 @@ static int run_child(runner *r, watch *w, char *reason, size_t size)
     if (null_fd < 0 || pipe2(fds, O_CLOEXEC) != 0) {
         if (null_fd >= 0)
             close(null_fd);
-        snprintf(reason, size, "InternalServerError: cannot start the "
-                               "training process: %s",
+        snprintf(reason, size,
+                 "InternalServerError: cannot start the "
+                 "training process: %s",
                  strerror(errno));
         return -1;
     }
     w->pid = spawn(r, fds[1], null_fd);
     close(fds[1]);
     close(null_fd);
+    /* The exit is seen at once, not at the next look. */
+    w->pid_fd = w->pid > 0 ? (int)syscall(SYS_pidfd_open, w->pid, 0) : -1;
     if (w->pid < 0) {
         close(fds[0]);
-        snprintf(reason, size, "InternalServerError: cannot start the "
-                               "training process: %s",
+        snprintf(reason, size,
+                 "InternalServerError: cannot start the "
+                 "training process: %s",
                  strerror(errno));
         return -1;
     }
@@ -637,6 +648,8 @@ static int run_child(runner *r, watch *w, char *reason, size_t size)
     w->out_fd = fds[0];
     supervise(r, w);
     close(fds[0]);
+    if (w->pid_fd >= 0)
+        close(w->pid_fd);
     sm_trainjobs_set_process(r->trainer->config.db, r->name, 0, 0, &err);
     return 0;
 }
@@ -651,15 +664,16 @@ static int upload(runner *r, char *artifacts, size_t artifacts_size,
     char bucket[64], key[2400], path[4300];
     const char *prefix;
     if (!out_path || s3_split(out_path, bucket, &prefix)) {
-        snprintf(reason, size, "ClientError: S3OutputPath is not an s3:// "
-                               "URI");
+        snprintf(reason, size,
+                 "ClientError: S3OutputPath is not an s3:// "
+                 "URI");
         return -1;
     }
     size_t plen = strlen(prefix);
     while (plen && prefix[plen - 1] == '/')
         plen--;
-    snprintf(key, sizeof key, "%.*s%s%s/output/model.tar.gz", (int)plen,
-             prefix, plen ? "/" : "", r->name);
+    snprintf(key, sizeof key, "%.*s%s%s/output/model.tar.gz", (int)plen, prefix,
+             plen ? "/" : "", r->name);
     work_path(r, "output/model.tar.gz", path, sizeof path);
     sm_store *store = r->trainer->config.store;
     sm_error err = {0};
@@ -749,7 +763,10 @@ static int is_builtin_xgboost(runner *r, char *reason, size_t size)
              "sagemaker.image_uris.retrieve(\"xgboost\", region, "
              "\"1.7-1\"))",
              image ? "the training image '" : "the algorithm '",
-             image ? image : algorithm ? algorithm : "(none)", "'");
+             image       ? image
+             : algorithm ? algorithm
+                         : "(none)",
+             "'");
     return 0;
 }
 
@@ -800,9 +817,9 @@ static void conclude(runner *r, const watch *w)
 
 static double max_runtime(const runner *r)
 {
-    json_t *v = json_object_get(json_object_get(r->request,
-                                                "StoppingCondition"),
-                                "MaxRuntimeInSeconds");
+    json_t *v =
+        json_object_get(json_object_get(r->request, "StoppingCondition"),
+                        "MaxRuntimeInSeconds");
     return json_is_integer(v) ? (double)json_integer_value(v) : 0;
 }
 
@@ -918,8 +935,8 @@ int sm_trainer_start(sm_trainer *self, const char *name, sm_error *err)
     rm_tree(r->work);
     pthread_mutex_lock(&self->lock);
     reap_finished(self);
-    int rc = self->closing ? -1
-                           : pthread_create(&r->thread, NULL, runner_main, r);
+    int rc =
+        self->closing ? -1 : pthread_create(&r->thread, NULL, runner_main, r);
     if (rc == 0) {
         r->next = self->runners;
         self->runners = r;
@@ -1022,8 +1039,7 @@ static int recover(sm_trainer *self, sm_error *err)
 
 sm_trainer *sm_trainer_open(const sm_trainer_config *config, sm_error *err)
 {
-    if (sm_trainjobs_init(config->db, err) ||
-        sm_logstore_init(config->db, err))
+    if (sm_trainjobs_init(config->db, err) || sm_logstore_init(config->db, err))
         return NULL;
     sm_trainer *self = calloc(1, sizeof *self);
     if (!self) {

@@ -3,6 +3,7 @@
  * the container checks them, model.tar.gz written and read back (and a
  * zlib-compressed one read), and CloudWatch Logs' paging rule. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,84 @@ TEST(local_dataset_reads_libsvm)
     CHECK(strstr(err.message, "this looks like CSV: set the channel's "
                               "ContentType to text/csv"));
     sm_dataset_clear(&ds);
+}
+
+/* A CSV file of `rows` rows of 1 + 11 fields, large enough to be read in
+ * chunks, with some fields in forms only the careful way reads. */
+static char *big_csv(size_t rows, size_t *len)
+{
+    size_t cap = rows * 160 + 1, n = 0;
+    char *text = malloc(cap);
+    unsigned seed = 7;
+    for (size_t r = 0; text && r < rows; r++) {
+        for (int c = 0; c < 12; c++) {
+            seed = seed * 1103515245u + 12345u;
+            long v = (long)(seed >> 8) - (1L << 23);
+            const char *sep = c == 11 ? "\n" : ",";
+            if (c && seed % 97 == 0)
+                n += (size_t)snprintf(text + n, cap - n, "%s", sep);
+            else if (seed % 89 == 0)
+                n += (size_t)snprintf(text + n, cap - n, " \"%ld.5\" %s", v,
+                                      sep);
+            else if (seed % 83 == 0)
+                n += (size_t)snprintf(text + n, cap - n, "%.9e%s", v * 1e-3,
+                                      sep);
+            else
+                n +=
+                    (size_t)snprintf(text + n, cap - n, "%.6f%s", v / 1e5, sep);
+        }
+    }
+    *len = n;
+    return text;
+}
+
+/* Every value as strtof reads its field. */
+static int same_as_strtof(const sm_dataset *ds, const char *text)
+{
+    const char *p = text;
+    for (size_t r = 0; r < ds->rows; r++) {
+        for (size_t c = 0; c < 12; c++) {
+            size_t n = strcspn(p, ",\n");
+            char field[64];
+            snprintf(field, sizeof field, "%.*s", (int)n, p);
+            char *q = field + strspn(field, " \"");
+            float want = *q ? strtof(q, NULL) : NAN;
+            float got = c ? ds->values[r * 11 + c - 1] : ds->labels[r];
+            if (memcmp(&want, &got, sizeof got) &&
+                !(want != want && got != got))
+                return 0;
+            p += n + 1;
+        }
+    }
+    return 1;
+}
+
+TEST(local_dataset_reads_a_large_csv_in_chunks)
+{
+    size_t len, rows = 90000; /* about 10 MB: two chunks or more */
+    char *text = big_csv(rows, &len);
+    CHECK(text && len > (9u << 20));
+    sm_dataset ds;
+    sm_error err = {0};
+    sm_dataset_init(&ds, SM_DATASET_CSV, 0);
+    CHECK(sm_dataset_add(&ds, "s3://b/big.csv", text, len, &err) == 0);
+    CHECK(ds.rows == rows && ds.cols == 11);
+    CHECK(same_as_strtof(&ds, text));
+    sm_dataset_clear(&ds);
+    /* a bad field far in: the message names its line, as read in order */
+    char *bad = strstr(text + len - 2000, "\n") + 1;
+    size_t line = 1;
+    for (const char *p = text; p < bad; p++)
+        line += *p == '\n';
+    bad[0] = 'x';
+    sm_dataset_init(&ds, SM_DATASET_CSV, 0);
+    CHECK(sm_dataset_add(&ds, "s3://b/big.csv", text, len, &err) != 0);
+    char want[96];
+    snprintf(want, sizeof want, "s3://b/big.csv line %zu, column 1: ", line);
+    CHECK(strncmp(err.message, want, strlen(want)) == 0);
+    sm_dataset_clear(&ds);
+    sm_error_clear(&err);
+    free(text);
 }
 
 /* ---- hyperparameters ---------------------------------------------------- */
@@ -418,8 +497,11 @@ TEST(local_logstore_filter)
     logs_fixture f;
     CHECK(logs_open(&f) == 0);
     sm_error err = {0};
-    sm_logstore_filter q = {.group = "g", .start_time = -1, .end_time = -1,
-                            .pattern = "x", .limit = 2};
+    sm_logstore_filter q = {.group = "g",
+                            .start_time = -1,
+                            .end_time = -1,
+                            .pattern = "x",
+                            .limit = 2};
     sm_logstore_events page;
     int found = 0;
     char token[64] = "";

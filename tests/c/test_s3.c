@@ -227,8 +227,8 @@ TEST(s3_plan_respects_and_clamps_the_config)
 
 TEST(s3_complete_body_lists_parts_in_order)
 {
-    sm_s3_part parts[] = {{1, "\"a54357aff0632cce46d942af68356b38\""},
-                          {2, "\"0c78aef83f66abc1fa1e8477f296d394\""}};
+    sm_s3_part parts[] = {{1, "\"a54357aff0632cce46d942af68356b38\"", ""},
+                          {2, "\"0c78aef83f66abc1fa1e8477f296d394\"", ""}};
     char *body = sm_s3_complete_body(parts, 2);
     CHECK_STR(body, "<CompleteMultipartUpload "
                     "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -245,16 +245,23 @@ TEST(s3_complete_body_lists_parts_in_order)
     CHECK_STR(sm_xml_child_text(sm_xml_next(part), "PartNumber"), "2");
     sm_xml_free(&root);
     free(body);
+    /* Parts sent with a CRC32C name it, as S3 then requires. */
+    sm_s3_part crc[] = {{1, "\"a\"", "yZRlqg=="}};
+    body = sm_s3_complete_body(crc, 1);
+    CHECK(body && strstr(body, "<Part><ETag>&quot;a&quot;</ETag>"
+                               "<ChecksumCRC32C>yZRlqg==</ChecksumCRC32C>"
+                               "<PartNumber>1</PartNumber></Part>"));
+    free(body);
 }
 
 TEST(s3_complete_body_refuses_bad_parts)
 {
-    sm_s3_part parts[] = {{2, "\"x\""}, {1, "\"y\""}};
+    sm_s3_part parts[] = {{2, "\"x\"", ""}, {1, "\"y\"", ""}};
     CHECK(sm_s3_complete_body(parts, 2) == NULL);
     CHECK(sm_s3_complete_body(parts, 0) == NULL);
-    sm_s3_part zero[] = {{0, "\"x\""}};
+    sm_s3_part zero[] = {{0, "\"x\"", ""}};
     CHECK(sm_s3_complete_body(zero, 1) == NULL);
-    sm_s3_part same[] = {{3, "\"x\""}, {3, "\"x\""}};
+    sm_s3_part same[] = {{3, "\"x\"", ""}, {3, "\"x\"", ""}};
     CHECK(sm_s3_complete_body(same, 2) == NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "aws.h"
 #include "buf.h"
+#include "crc.h"
 #include "s3.h"
 #include "s3_private.h"
 #include "test.h"
@@ -46,6 +48,8 @@ typedef struct fake_s3 {
     int ranges_to_fd, ranges_in_ram; /* how ranged GETs wanted their body */
     char *complete_body;
     char content_md5_seen[64];
+    char create_checksum[16]; /* CreateMultipartUpload's algorithm */
+    int unsigned_crc_parts;   /* parts sent unsigned with a good CRC32C */
     /* the object to download */
     const unsigned char *object;
     size_t object_len;
@@ -138,15 +142,42 @@ static int slow_body(fake_s3 *f, const sm_transport_request *req, uint64_t sent,
     return SM_TRANSPORT_OK;
 }
 
+static void crc32c_base64(const void *data, size_t len, char out[12])
+{
+    uint32_t c = sm_crc32c(0, data, len);
+    unsigned char be[4] = {c >> 24, c >> 16, c >> 8, c};
+    sodium_bin2base64(out, 12, be, 4, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* A part sent with x-amz-checksum-crc32c: it must match the bytes and go
+ * unsigned; the answer echoes it (a wrong one when `bad`). */
+static int on_crc_part(fake_s3 *f, const sm_transport_request *req,
+                       const char *crc, const char *etag, int bad,
+                       sm_transport_response *resp)
+{
+    const char *sent = req_header(req, "x-amz-checksum-crc32c");
+    const char *hash = req_header(req, "x-amz-content-sha256");
+    if (strcmp(sent, crc) != 0 || !hash || strcmp(hash, "UNSIGNED-PAYLOAD"))
+        return reply(resp, 400, NULL, "<Error><Code>BadDigest</Code></Error>",
+                     37);
+    pthread_mutex_lock(&f->lock);
+    f->unsigned_crc_parts++;
+    pthread_mutex_unlock(&f->lock);
+    reply(resp, 200, etag, NULL, 0);
+    add_header(resp, "x-amz-checksum-crc32c", bad ? "AAAAAA==" : crc);
+    return SM_TRANSPORT_OK;
+}
+
 static int on_part(fake_s3 *f, const sm_transport_request *req, int n,
                    sm_transport_response *resp, sm_error *err)
 {
     unsigned char *body = req_body(req);
-    char hex[33], etag[40];
+    char hex[33], etag[40], crc[12];
     const char *sent_md5 = req_header(req, "Content-MD5");
     sm_s3_digest d;
     sm_s3_digest_bytes(body, req->body_len, &d);
     memcpy(hex, d.md5_hex, 33);
+    crc32c_base64(body, req->body_len, crc);
     free(body);
     pthread_mutex_lock(&f->lock);
     int tries = ++f->tries[n];
@@ -163,6 +194,10 @@ static int on_part(fake_s3 *f, const sm_transport_request *req, int n,
     int moved = slow_body(f, req, req->body_len, 0, err);
     if (moved != SM_TRANSPORT_OK)
         return moved;
+    if (req_header(req, "x-amz-checksum-crc32c")) {
+        snprintf(etag, sizeof etag, "\"%s\"", hex);
+        return on_crc_part(f, req, crc, etag, bad, resp);
+    }
     if (!sent_md5 || strcmp(sent_md5, d.md5_base64) != 0)
         return reply(resp, 400, NULL, "<Error><Code>BadDigest</Code></Error>",
                      37);
@@ -283,7 +318,10 @@ static int fake_send(void *ctx, const sm_transport_request *req,
         f->most_in_flight = f->in_flight;
     pthread_mutex_unlock(&f->lock);
     if (strcmp(req->method, "POST") == 0 && q && strcmp(q, "?uploads") == 0) {
+        const char *alg = req_header(req, "x-amz-checksum-algorithm");
         f->creates++;
+        snprintf(f->create_checksum, sizeof f->create_checksum, "%s",
+                 alg ? alg : "");
         rc = reply(resp, 200, NULL, created, sizeof created - 1);
     } else if (strcmp(req->method, "PUT") == 0 && part) {
         /* The upload id came back encoded. */
@@ -318,12 +356,12 @@ static void no_sleep(void *ctx, long ms)
     (void)ms;
 }
 
-static sm_aws *fake_client(fake_s3 *f)
+static sm_aws *fake_client_at(fake_s3 *f, const char *endpoint)
 {
     pthread_mutex_init(&f->lock, NULL);
     sm_aws_config cfg = {
         .region = "us-east-1",
-        .endpoint_url = "http://s3.test",
+        .endpoint_url = endpoint,
         .access_key = "AKIDEXAMPLE",
         .secret_key = "secret",
         .max_attempts = 2,
@@ -333,6 +371,11 @@ static sm_aws *fake_client(fake_s3 *f)
     if (!aws)
         printf("    sm_aws_new: %s\n", err.message);
     return aws;
+}
+
+static sm_aws *fake_client(fake_s3 *f)
+{
+    return fake_client_at(f, "http://s3.test");
 }
 
 static void fake_done(fake_s3 *f, sm_aws **aws)
@@ -437,30 +480,71 @@ TEST(s3_multipart_sends_every_part_and_completes_in_order)
     fake_done(&f, &aws);
 }
 
+/* Upload `len` bytes of `data` from a temporary file in 5 MiB parts:
+ * sm_s3_upload's result, or -2 when the file could not be written. */
+static int upload_from_file(sm_aws *aws, const unsigned char *data, size_t len,
+                            sm_s3_put_result *out)
+{
+    char path[] = "/tmp/test-s3-up-XXXXXX";
+    int fd = mkstemp(path);
+    int wrote = fd >= 0 && write(fd, data, len) == (ssize_t)len;
+    if (fd >= 0)
+        close(fd);
+    progress_log log = {0};
+    sm_s3_upload_req req = upload_of(NULL, 0, &log);
+    req.path = path;
+    sm_aws_error err = {0};
+    int rc = wrote ? sm_s3_upload(aws, &req, out, &err) : -2;
+    unlink(path);
+    return rc;
+}
+
 TEST(s3_multipart_from_a_file)
 {
     fake_s3 f = {0};
     sm_aws *aws = fake_client(&f);
-    char path[] = "/tmp/test-s3-up-XXXXXX";
-    int fd = mkstemp(path);
     size_t len = 11 * MIB;
     unsigned char *data = pattern(len, 2);
-    int wrote = write(fd, data, len) == (ssize_t)len;
-    close(fd);
-    progress_log log = {0};
-    sm_s3_upload_req req = upload_of(NULL, 0, &log);
-    req.path = path;
     sm_s3_put_result out;
-    sm_aws_error err = {0};
-    int rc = sm_s3_upload(aws, &req, &out, &err);
+    int rc = upload_from_file(aws, data, len, &out);
     char last[33];
     md5_hex(data + 10 * MIB, 1 * MIB, last);
-    unlink(path);
     free(data);
-    CHECK(wrote && rc == 0);
+    CHECK(rc == 0);
     CHECK(out.parts == 3 && f.completes == 1);
     CHECK_STR(f.md5[3], last);
     fake_done(&f, &aws);
+}
+
+/* Over HTTPS (or to this machine) parts go unsigned with a CRC32C, and
+ * the Complete body names each part's CRC32C. */
+TEST(s3_multipart_over_https_sends_crc32c_unsigned)
+{
+    static const char *const endpoints[] = {"https://s3.test",
+                                            "http://127.0.0.1:9000"};
+    for (int e = 0; e < 2; e++) {
+        fake_s3 f = {.bad_etag_part = 2};
+        sm_aws *aws = fake_client_at(&f, endpoints[e]);
+        size_t len = 12 * MIB + 3;
+        unsigned char *data = pattern(len, 9);
+        sm_s3_put_result out;
+        int rc = upload_from_file(aws, data, len, &out);
+        char crc[12];
+        crc32c_base64(data + 10 * MIB, 2 * MIB + 3, crc);
+        free(data);
+        CHECK(rc == 0);
+        CHECK_STR(f.create_checksum, "CRC32C");
+        /* part 2's wrong echo was caught and the part sent again */
+        CHECK(f.tries[2] == 2 && f.unsigned_crc_parts == 4);
+        char want[96];
+        snprintf(want, sizeof want,
+                 "<ChecksumCRC32C>%s</ChecksumCRC32C>"
+                 "<PartNumber>3</PartNumber>",
+                 crc);
+        CHECK(f.complete_body && strstr(f.complete_body, want));
+        CHECK(out.parts == 3 && strstr(out.etag, "-3") != NULL);
+        fake_done(&f, &aws);
+    }
 }
 
 TEST(s3_part_failing_past_the_client_retries_gets_one_more_try)

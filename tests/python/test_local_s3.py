@@ -1,16 +1,25 @@
 """sagemagic-local's S3 and STS against boto3, the independent client:
 buckets, objects, ranges, listings, multipart uploads, and keys that must
 round-trip unchanged without anything landing outside the data dir."""
+import base64
 import hashlib
 import os
 import pathlib
+import subprocess
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
 from boto3.s3.transfer import TransferConfig
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from local_service import LocalService
+from local_service import LOCAL_BIN, LocalService
+
+AWS_BIN = str(pathlib.Path(LOCAL_BIN).with_name("sagemagic-aws"))
 
 MiB = 1024 * 1024
 
@@ -293,6 +302,65 @@ def test_upload_file_multipart_and_download(s3, bucket, tmp_path):
     r = s3.get_object(Bucket=bucket, Key="big/blob.bin",
                       Range=f"bytes={5 * MiB - 10}-{5 * MiB + 9}")
     assert r["Body"].read() == data[5 * MiB - 10:5 * MiB + 10]
+
+
+def test_c_client_multipart_keeps_the_etag_rule(svc, s3, bucket, tmp_path):
+    """sagemagic-aws sends parts to this machine unsigned with a CRC32C;
+    the service still gives the object S3's multipart ETag."""
+    data = os.urandom(12 * MiB + 777)
+    src = tmp_path / "c.bin"
+    src.write_bytes(data)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=svc.creds["AccessKeyId"],
+               AWS_SECRET_ACCESS_KEY=svc.creds["SecretAccessKey"], AWS_REGION="us-east-1")
+    subprocess.run([AWS_BIN, "s3", "cp", str(src), f"s3://{bucket}/c.bin", "--endpoint-url",
+                    svc.endpoint, "--multipart-threshold", "5MiB", "--part-size", "5MiB",
+                    "--quiet"], env=env, check=True, timeout=120)
+    head = s3.head_object(Bucket=bucket, Key="c.bin")
+    parts = [data[i:i + 5 * MiB] for i in range(0, len(data), 5 * MiB)]
+    digest = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+    assert head["ETag"] == f'"{digest}-3"'
+    assert s3.get_object(Bucket=bucket, Key="c.bin")["Body"].read() == data
+
+
+class _UnsignedPayload(S3SigV4Auth):
+    def payload(self, request):
+        return "UNSIGNED-PAYLOAD"
+
+
+def test_unsigned_part_with_a_wrong_crc32c_is_refused(svc, s3, bucket):
+    up = s3.create_multipart_upload(Bucket=bucket, Key="u", ChecksumAlgorithm="CRC32C")
+    body = b"part" * 1000
+    good = base64.b64encode(bytes.fromhex("%08x" % _crc32c(body))).decode()
+    creds = Credentials(svc.creds["AccessKeyId"], svc.creds["SecretAccessKey"])
+
+    def send(crc):
+        url = f"{svc.endpoint}/{bucket}/u?partNumber=1&uploadId={up['UploadId']}"
+        req = AWSRequest("PUT", url, data=body, headers={"x-amz-checksum-crc32c": crc})
+        _UnsignedPayload(creds, "s3", "us-east-1").add_auth(req)
+        prepared = req.prepare()
+        raw = urllib.request.Request(url, data=body, method="PUT",
+                                     headers=dict(prepared.headers))
+        try:
+            with urllib.request.urlopen(raw, timeout=30) as r:
+                return r.status, r.headers.get("x-amz-checksum-crc32c"), b""
+        except urllib.error.HTTPError as e:
+            return e.code, None, e.read()
+
+    status, _, err = send("AAAAAA==" if good != "AAAAAA==" else "AAAAAQ==")
+    assert status == 400 and b"BadDigest" in err
+    assert s3.list_parts(Bucket=bucket, Key="u", UploadId=up["UploadId"]).get("Parts", []) == []
+    status, echo, _ = send(good)
+    assert status == 200 and echo == good
+    s3.abort_multipart_upload(Bucket=bucket, Key="u", UploadId=up["UploadId"])
+
+
+def _crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
 
 
 def test_multipart_by_hand_list_parts_and_abort(s3, bucket):
