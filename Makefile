@@ -5,7 +5,7 @@ CC ?= cc
 # The kernel and the CLI link only these; libcurl's headers are used but the
 # library is loaded on the first AWS call (client/transport.c), so a kernel
 # that never calls AWS never maps it.
-PKGS := libzmq libsodium jansson
+PKGS := libsodium jansson
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 BUILD ?= build
 PREFIX ?=

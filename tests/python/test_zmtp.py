@@ -1,0 +1,295 @@
+"""The kernel's own ZMTP transport against libzmq peers (pyzmq): ROUTER
+routing with several clients at once, REP heartbeats, XPUB prefix filtering
+and unsubscription, ipc, big messages, ZMTP heartbeats, and peers that send
+garbage, the wrong socket type or an impossible frame being dropped while
+the kernel goes on serving everyone else.
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import zmq
+from jupyter_client.session import Session
+
+from conftest import KERNEL_BIN
+
+pytestmark = pytest.mark.timeout(60)
+
+TIMEOUT = 10  # seconds; the bound of any single wait below
+PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Kernel:
+    """The kernel started straight from a connection file we write."""
+
+    def __init__(self, transport="tcp"):
+        self.dir = tempfile.mkdtemp(prefix="sagemagic-zmtp-")
+        self.key = uuid.uuid4().hex
+        if transport == "tcp":
+            ip = "127.0.0.1"
+            ports = free_ports(5)
+        else:
+            ip = os.path.join(self.dir, "k")
+            ports = [1, 2, 3, 4, 5]
+        self.info = dict(zip(PORTS, ports), ip=ip, transport=transport, key=self.key,
+                         signature_scheme="hmac-sha256")
+        self.cf = os.path.join(self.dir, "kernel.json")
+        with open(self.cf, "w") as f:
+            json.dump(self.info, f)
+        self.proc = subprocess.Popen([KERNEL_BIN, self.cf], stderr=subprocess.PIPE)
+        self.session = Session(key=self.key.encode(), signature_scheme="hmac-sha256")
+        self.ctx = zmq.Context()
+        self.socks = []
+        self.readers = {}
+
+    def endpoint(self, name):
+        port = self.info[name + "_port"]
+        if self.info["transport"] == "ipc":
+            return f"ipc://{self.info['ip']}-{port}"
+        return f"tcp://127.0.0.1:{port}"
+
+    def socket(self, kind, name, identity=None, opts=None):
+        s = self.ctx.socket(kind)
+        s.linger = 0
+        if identity is not None:
+            s.identity = identity
+        for k, v in (opts or {}).items():
+            s.setsockopt(k, v)
+        s.connect(self.endpoint(name))
+        self.socks.append(s)
+        return s
+
+    def request(self, s, msg_type, content=None, metadata=None):
+        msg = self.session.msg(msg_type, content or {}, metadata=metadata)
+        self.session.send(s, msg)
+        return msg["header"]["msg_id"]
+
+    def recv(self, s, timeout=TIMEOUT):
+        if not s.poll(int(timeout * 1000)):
+            return None
+        # one replay guard per socket: XPUB gives each subscriber its copy
+        reader = self.readers.setdefault(
+            s, Session(key=self.key.encode(), signature_scheme="hmac-sha256")
+        )
+        _, frames = reader.feed_identities(s.recv_multipart())
+        return reader.deserialize(frames)
+
+    def reply_to(self, s, msg_id, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.recv(s, deadline - time.monotonic())
+            if msg and msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        raise AssertionError(f"no reply to {msg_id} within {timeout} s")
+
+    def alive(self):
+        """A fresh DEALER gets a kernel_info_reply."""
+        s = self.socket(zmq.DEALER, "shell")
+        msg_id = self.request(s, "kernel_info_request")
+        return self.reply_to(s, msg_id)["content"]["status"] == "ok"
+
+    def stop(self):
+        for s in self.socks:
+            s.close(linger=0)
+        self.ctx.term()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr = self.proc.stderr.read().decode(errors="replace")
+
+
+@pytest.fixture
+def kernel(kernel_bin):
+    k = Kernel()
+    try:
+        assert k.alive()  # bound and serving before a test connects raw sockets
+        yield k
+    finally:
+        k.stop()
+
+
+def test_replies_are_routed_to_the_client_that_asked(kernel):
+    named = kernel.socket(zmq.DEALER, "shell", identity=b"client-a")
+    anonymous = kernel.socket(zmq.DEALER, "shell")
+    other = kernel.socket(zmq.DEALER, "shell", identity=b"client-b")
+    ids = {s: kernel.request(s, "kernel_info_request") for s in (named, anonymous, other)}
+    for s, msg_id in ids.items():
+        msg = kernel.recv(s)
+        assert msg["parent_header"]["msg_id"] == msg_id
+        assert msg["msg_type"] == "kernel_info_reply"
+        assert not s.poll(200), "a reply meant for another client arrived"
+
+
+def test_heartbeat_is_a_rep_echo(kernel):
+    req = kernel.socket(zmq.REQ, "hb")
+    for payload in (b"ping", b"", os.urandom(3000)):
+        req.send(payload)
+        assert req.poll(TIMEOUT * 1000)
+        assert req.recv() == payload
+    dealer = kernel.socket(zmq.DEALER, "hb")
+    dealer.send_multipart([b"no envelope"])  # not a request REP answers
+    dealer.send_multipart([b"", b"a", b"b"])
+    assert dealer.poll(TIMEOUT * 1000)
+    assert dealer.recv_multipart() == [b"", b"a", b"b"]
+    assert not dealer.poll(200)
+
+
+def welcome(kernel, sub):
+    msg = kernel.recv(sub)
+    assert msg is not None and msg["msg_type"] == "iopub_welcome"
+    return msg["content"]["subscription"]
+
+
+def statuses(kernel, sub):
+    """The execution states of the next two status messages (welcomes
+    before them are skipped)."""
+    got = []
+    while len(got) < 2:
+        msg = kernel.recv(sub)
+        assert msg is not None, f"only {got} arrived"
+        if msg["msg_type"] == "status":
+            got.append(msg["content"]["execution_state"])
+    return got
+
+
+def test_iopub_filters_by_prefix_and_unsubscribes(kernel):
+    everything = kernel.socket(zmq.SUB, "iopub", opts={zmq.SUBSCRIBE: b""})
+    status_only = kernel.socket(zmq.SUB, "iopub", opts={zmq.SUBSCRIBE: b"kernel."})
+    nothing = kernel.socket(zmq.SUB, "iopub", opts={zmq.SUBSCRIBE: b"other-topic"})
+    # each welcome reaches every subscriber whose prefix it matches, as XPUB
+    assert welcome(kernel, everything) == ""
+    assert welcome(kernel, status_only) == "kernel."
+    assert welcome(kernel, nothing) == "other-topic"
+    shell = kernel.socket(zmq.DEALER, "shell")
+    msg_id = kernel.request(shell, "kernel_info_request")
+    kernel.reply_to(shell, msg_id)
+    for sub in (everything, status_only):
+        assert statuses(kernel, sub) == ["busy", "idle"]
+    assert not nothing.poll(300), "a message reached a subscriber it does not match"
+    status_only.setsockopt(zmq.UNSUBSCRIBE, b"kernel.")
+    time.sleep(0.3)  # the unsubscription travels on its own
+    msg_id = kernel.request(shell, "kernel_info_request")
+    kernel.reply_to(shell, msg_id)
+    assert statuses(kernel, everything) == ["busy", "idle"]
+    assert not status_only.poll(300), "an unsubscribed peer still got messages"
+
+
+def test_big_messages_both_ways(kernel):
+    shell = kernel.socket(zmq.DEALER, "shell")
+    blob = "x" * (30 << 20)
+    msg_id = kernel.request(shell, "kernel_info_request", metadata={"blob": blob})
+    assert kernel.reply_to(shell, msg_id, timeout=30)["content"]["status"] == "ok"
+
+
+def raw_peer(kernel, name="shell"):
+    s = socket.create_connection(("127.0.0.1", kernel.info[name + "_port"]), timeout=TIMEOUT)
+    return s
+
+
+def closed_by_kernel(s):
+    """True when the kernel closes the connection (after its greeting)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if s.recv(65536) == b"":
+                return True
+        except ConnectionResetError:
+            return True
+    return False
+
+
+GREETING = b"\xff" + b"\0" * 7 + b"\x01\x7f\x03\x00" + b"NULL".ljust(20, b"\0") + b"\0" * 32
+
+
+def ready(socket_type):
+    body = b"\x05READY\x0bSocket-Type" + struct.pack(">I", len(socket_type)) + socket_type
+    return bytes([0x04, len(body)]) + body
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # not ZMTP
+        GREETING[:10] + b"\x02",  # ZMTP 2
+        GREETING[:12] + b"PLAIN".ljust(20, b"\0") + GREETING[32:],  # another mechanism
+        GREETING + ready(b"PUB"),  # a socket type a ROUTER cannot talk to
+        GREETING + bytes([0x01, 2]) + b"hi",  # a message before READY
+        GREETING + ready(b"DEALER") + bytes([0x02]) + b"\xff" * 8,  # a frame of 2^64 bytes
+    ],
+    ids=["http", "zmtp2", "plain", "pub", "no-ready", "huge-frame"],
+)
+def test_bad_peers_are_dropped_and_others_served(kernel, stream):
+    s = raw_peer(kernel)
+    s.sendall(stream)
+    assert closed_by_kernel(s)
+    s.close()
+    assert kernel.alive()
+    assert kernel.proc.poll() is None
+
+
+def test_a_half_open_peer_does_not_stall_the_kernel(kernel):
+    stalled = raw_peer(kernel)
+    stalled.sendall(GREETING[:20])  # and nothing more
+    half = raw_peer(kernel)
+    half.sendall(GREETING + ready(b"DEALER") + bytes([0x01, 200]) + b"partial")
+    assert kernel.alive()
+    stalled.close()
+    half.close()
+    assert kernel.alive()
+
+
+def test_zmtp_heartbeats_are_answered(kernel):
+    """A libzmq peer with ZMTP heartbeats on gets its PONGs: it never
+    declares the connection dead."""
+    shell = kernel.socket(
+        zmq.DEALER, "shell", opts={zmq.HEARTBEAT_IVL: 50, zmq.HEARTBEAT_TIMEOUT: 300}
+    )
+    monitor = shell.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    events = []
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        if monitor.poll(50):
+            events.append(monitor.recv_multipart())
+    shell.disable_monitor()
+    monitor.close(linger=0)
+    kinds = [struct.unpack("=hi", e[0][:6])[0] for e in events]
+    assert zmq.EVENT_HANDSHAKE_SUCCEEDED in kinds
+    assert zmq.EVENT_DISCONNECTED not in kinds
+    msg_id = kernel.request(shell, "kernel_info_request")
+    assert kernel.reply_to(shell, msg_id)["content"]["status"] == "ok"
+
+
+def test_ipc_transport(kernel_bin):
+    k = Kernel(transport="ipc")
+    try:
+        assert k.alive()
+        req = k.socket(zmq.REQ, "hb")
+        req.send(b"ping")
+        assert req.poll(TIMEOUT * 1000) and req.recv() == b"ping"
+        paths = [f"{k.info['ip']}-{k.info[p]}" for p in PORTS]
+        assert all(os.path.exists(p) for p in paths)
+    finally:
+        k.stop()
+    assert k.proc.returncode == 0, k.stderr
+    assert not any(os.path.exists(p) for p in paths), "socket files left behind"
