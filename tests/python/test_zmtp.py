@@ -127,6 +127,9 @@ def kernel(kernel_bin):
         yield k
     finally:
         k.stop()
+    # a sanitizer build (make asan) reports here
+    assert "Sanitizer" not in k.stderr and "runtime error" not in k.stderr, k.stderr
+    assert k.proc.returncode == 0, k.stderr
 
 
 def test_replies_are_routed_to_the_client_that_asked(kernel):
