@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* The history lives in an unlinked temporary file, as IPython keeps its
@@ -91,18 +92,29 @@ static int write_all(int fd, const void *data, size_t len, off_t at)
     return 0;
 }
 
-/* Append one record; a failed write leaves the log as it was. */
+/* Append one record, in one system call when the file takes it whole; a
+ * failed write leaves the log as it was. */
 static int append(sm_history *self, uint32_t kind, int line, const char *s)
 {
     size_t len = strlen(s);
     if (len > UINT32_MAX - 1)
         return -1;
     struct record r = {kind, line, (uint32_t)len};
+    struct iovec iov[2] = {{&r, sizeof r}, {(void *)s, len + 1}};
     off_t at = self->end;
-    if (write_all(self->fd, &r, sizeof r, at) ||
-        write_all(self->fd, s, len + 1, at + (off_t)sizeof r))
+    size_t total = sizeof r + len + 1;
+    ssize_t n = pwritev(self->fd, iov, 2, at);
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (done < sizeof r && write_all(self->fd, (char *)&r + done,
+                                     sizeof r - done, at + (off_t)done))
         return -1;
-    self->end = at + (off_t)sizeof r + (off_t)len + 1;
+    if (done < total) {
+        size_t from = done > sizeof r ? done - sizeof r : 0;
+        if (write_all(self->fd, s + from, len + 1 - from,
+                      at + (off_t)(sizeof r + from)))
+            return -1;
+    }
+    self->end = at + (off_t)total;
     return 0;
 }
 
