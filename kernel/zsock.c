@@ -43,7 +43,7 @@ typedef struct peer {
 struct sm_zsock {
     sm_zsock_config cfg;
     int fd, is_tcp;
-    char path[108]; /* ipc: the file to remove at close */
+    char path[4200]; /* ipc: the file to remove at close */
     pthread_mutex_t lock;
     peer **peers;
     size_t n_peers, cap_peers;
@@ -113,7 +113,12 @@ static int listen_ipc(sm_zsock *self, const char *ip, int port, sm_error *err)
         listen(self->fd, 100))
         return sm_error_set(err, "cannot bind ipc://%s: %s", sun.sun_path,
                             strerror(errno));
-    snprintf(self->path, sizeof self->path, "%s", sun.sun_path);
+    /* Remembered absolute, so the file is removed even after a chdir. */
+    char cwd[4096];
+    if (sun.sun_path[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(self->path, sizeof self->path, "%s/%s", cwd, sun.sun_path);
+    else
+        snprintf(self->path, sizeof self->path, "%s", sun.sun_path);
     return 0;
 }
 

@@ -45,15 +45,16 @@ class Kernel:
         if transport == "tcp":
             ip = "127.0.0.1"
             ports = free_ports(5)
-        else:
-            ip = os.path.join(self.dir, "k")
+        else:  # relative, as Jupyter writes it: the kernel runs in self.dir
+            ip = "kernel-ipc"
             ports = [1, 2, 3, 4, 5]
         self.info = dict(zip(PORTS, ports), ip=ip, transport=transport, key=self.key,
                          signature_scheme="hmac-sha256")
         self.cf = os.path.join(self.dir, "kernel.json")
         with open(self.cf, "w") as f:
             json.dump(self.info, f)
-        self.proc = subprocess.Popen([KERNEL_BIN, self.cf], stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen([KERNEL_BIN, self.cf], stderr=subprocess.PIPE,
+                                     cwd=self.dir)
         self.session = Session(key=self.key.encode(), signature_scheme="hmac-sha256")
         self.ctx = zmq.Context()
         self.socks = []
@@ -62,7 +63,7 @@ class Kernel:
     def endpoint(self, name):
         port = self.info[name + "_port"]
         if self.info["transport"] == "ipc":
-            return f"ipc://{self.info['ip']}-{port}"
+            return f"ipc://{self.dir}/{self.info['ip']}-{port}"
         return f"tcp://127.0.0.1:{port}"
 
     def socket(self, kind, name, identity=None, opts=None):
@@ -290,7 +291,7 @@ def test_ipc_transport(kernel_bin):
         req = k.socket(zmq.REQ, "hb")
         req.send(b"ping")
         assert req.poll(TIMEOUT * 1000) and req.recv() == b"ping"
-        paths = [f"{k.info['ip']}-{k.info[p]}" for p in PORTS]
+        paths = [os.path.join(k.dir, f"{k.info['ip']}-{k.info[p]}") for p in PORTS]
         assert all(os.path.exists(p) for p in paths)
     finally:
         k.stop()
