@@ -14,6 +14,7 @@ import tempfile
 import time
 import uuid
 
+import psutil
 import pytest
 import zmq
 from jupyter_client.session import Session
@@ -107,6 +108,8 @@ class Kernel:
         return self.reply_to(s, msg_id)["content"]["status"] == "ok"
 
     def stop(self):
+        if self.ctx.closed:
+            return
         for s in self.socks:
             s.close(linger=0)
         self.ctx.term()
@@ -297,3 +300,34 @@ def test_ipc_transport(kernel_bin):
         k.stop()
     assert k.proc.returncode == 0, k.stderr
     assert not any(os.path.exists(p) for p in paths), "socket files left behind"
+
+
+def test_a_subscriber_that_never_reads_does_not_block_the_kernel(kernel):
+    """Its queue stops at the high-water mark (64 MiB) and what is beyond is
+    dropped, as libzmq's PUB does; the kernel keeps answering, and the queue
+    is given back when that subscriber goes."""
+    stuck = kernel.socket(zmq.SUB, "iopub", opts={zmq.SUBSCRIBE: b"", zmq.RCVHWM: 1,
+                                                  zmq.RCVBUF: 4096})
+    reader = kernel.socket(zmq.SUB, "iopub", opts={zmq.SUBSCRIBE: b""})
+    welcome(kernel, reader)
+    time.sleep(0.2)
+    shell = kernel.socket(zmq.DEALER, "shell")
+    code = "# " + "x" * (1 << 20)  # each cell's execute_input carries 1 MiB
+    for _ in range(72):
+        msg_id = kernel.request(shell, "execute_request", {
+            "code": code, "silent": False, "store_history": False,
+            "user_expressions": {}, "allow_stdin": False})
+        assert kernel.reply_to(shell, msg_id)["content"]["status"] == "ok"
+        while reader.poll(0):
+            reader.recv_multipart()
+    proc = psutil.Process(kernel.proc.pid)
+    assert proc.memory_info().rss < 100 << 20, "the queue of the stuck peer is unbounded"
+    stuck.close(linger=0)
+    kernel.socks.remove(stuck)
+    deadline = time.monotonic() + TIMEOUT
+    while proc.memory_info().rss > 32 << 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.memory_info().rss < 32 << 20, "the queue was not given back"
+    assert kernel.alive()
+    kernel.stop()
+    assert "not reading; dropped" in kernel.stderr
