@@ -269,10 +269,14 @@ def test_a_half_open_peer_does_not_stall_the_kernel(kernel):
 def test_zmtp_heartbeats_are_answered(kernel):
     """A libzmq peer with ZMTP heartbeats on gets its PONGs: it never
     declares the connection dead."""
-    shell = kernel.socket(
-        zmq.DEALER, "shell", opts={zmq.HEARTBEAT_IVL: 50, zmq.HEARTBEAT_TIMEOUT: 300}
-    )
+    shell = kernel.ctx.socket(zmq.DEALER)
+    shell.linger = 0
+    shell.setsockopt(zmq.HEARTBEAT_IVL, 50)
+    shell.setsockopt(zmq.HEARTBEAT_TIMEOUT, 300)
+    kernel.socks.append(shell)
+    # the monitor first, so the handshake's event cannot come before it
     monitor = shell.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    shell.connect(kernel.endpoint("shell"))
     events = []
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
