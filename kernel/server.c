@@ -25,6 +25,11 @@
 #define ROUTER_HWM ((size_t)512 << 20)
 #define LINGER_MS 1000 /* how long queued output may take at close */
 #define WATCH_MS 200   /* how often the parent process is checked */
+/* Messages waiting for the shell thread before their socket stops being
+ * read (as libzmq's default receive high-water mark), and how few make it
+ * read again. */
+#define INBOX_HWM 1000
+#define INBOX_LWM 500
 
 enum { SOCK_SHELL, SOCK_STDIN, SOCK_CONTROL, SOCK_HB, SOCK_IOPUB, N_SOCKS };
 
@@ -35,6 +40,8 @@ typedef struct queued {
 
 typedef struct inbox {
     queued *head, *tail;
+    size_t count;
+    int sock; /* the socket its messages come from */
 } inbox;
 
 struct sm_server {
@@ -100,6 +107,8 @@ static void inbox_push(sm_server *self, inbox *box, sm_wire_msg *msg)
     else
         box->head = q;
     box->tail = q;
+    if (++box->count == INBOX_HWM && self->socks[box->sock])
+        sm_zsock_pause(self->socks[box->sock], 1);
     pthread_mutex_unlock(&self->inbox_lock);
     poke(self->wake[1]);
 }
@@ -113,6 +122,10 @@ static int inbox_pop(sm_server *self, inbox *box, sm_wire_msg *msg)
         box->head = q->next;
         if (!box->head)
             box->tail = NULL;
+        if (box->count-- == INBOX_LWM && self->socks[box->sock]) {
+            sm_zsock_pause(self->socks[box->sock], 0);
+            poke(self->io_wake[1]);
+        }
     }
     pthread_mutex_unlock(&self->inbox_lock);
     if (!q)
@@ -269,6 +282,8 @@ sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
     self->jupyter_parent = jpy ? (pid_t)atol(jpy) : 0;
     snprintf(self->session, sizeof self->session, "%s", session);
     pthread_mutex_init(&self->inbox_lock, NULL);
+    self->shell_in.sock = SOCK_SHELL;
+    self->stdin_in.sock = SOCK_STDIN;
     self->wake[0] = self->wake[1] = self->io_wake[0] = self->io_wake[1] = -1;
     if (pipe2(self->wake, O_NONBLOCK | O_CLOEXEC) != 0 ||
         pipe2(self->io_wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -518,10 +533,10 @@ void sm_server_destroy(sm_server **pself)
                 sm_zsock_flush(self->socks[i], (int)left);
         }
     }
-    for (int i = 0; i < N_SOCKS; i++)
-        sm_zsock_destroy(&self->socks[i]);
     inbox_clear(self, &self->shell_in);
     inbox_clear(self, &self->stdin_in);
+    for (int i = 0; i < N_SOCKS; i++)
+        sm_zsock_destroy(&self->socks[i]);
     signal_target = NULL;
     int fds[] = {self->wake[0], self->wake[1], self->io_wake[0],
                  self->io_wake[1]};

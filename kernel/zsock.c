@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct sm_zsock {
     peer **peers;
     size_t n_peers, cap_peers;
     uint32_t next_id;
+    atomic_int paused;
 };
 
 static const char *const socket_types[] = {"ROUTER", "REP", "XPUB"};
@@ -470,7 +472,7 @@ size_t sm_zsock_poll_fill(sm_zsock *self, struct pollfd *fds, size_t max)
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->n_peers && n < max; i++) {
         peer *p = self->peers[i];
-        short events = POLLIN;
+        short events = atomic_load(&self->paused) ? 0 : POLLIN;
         if (p->out.len > p->out.head)
             events |= POLLOUT;
         fds[n++] = (struct pollfd){p->fd, events, 0};
@@ -544,6 +546,11 @@ int sm_zsock_send(sm_zsock *self, const sm_frame *frames, size_t n)
     }
     pthread_mutex_unlock(&self->lock);
     return rc;
+}
+
+void sm_zsock_pause(sm_zsock *self, int paused)
+{
+    atomic_store(&self->paused, paused);
 }
 
 void sm_zsock_flush(sm_zsock *self, int ms)

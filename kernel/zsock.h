@@ -58,6 +58,11 @@ void sm_zsock_poll_handle(sm_zsock *self, const struct pollfd *fds, size_t n);
  * Returns 0, or -1 when out of memory. */
 int sm_zsock_send(sm_zsock *self, const sm_frame *frames, size_t n);
 
+/* Any thread: stop (1) or resume (0) reading from the peers, so a peer
+ * that sends faster than the kernel handles is held back by TCP (libzmq's
+ * receive high-water mark). Takes effect at the I/O thread's next poll. */
+void sm_zsock_pause(sm_zsock *self, int paused);
+
 /* Wait up to `ms` for queued output to reach the peers (the linger of a
  * closing socket). Not while the I/O thread runs. */
 void sm_zsock_flush(sm_zsock *self, int ms);

@@ -335,3 +335,30 @@ def test_a_subscriber_that_never_reads_does_not_block_the_kernel(kernel):
     assert kernel.alive()
     kernel.stop()
     assert "not reading; dropped" in kernel.stderr
+
+
+def test_a_flood_while_busy_is_held_back_not_buffered(kernel):
+    """6,000 requests sent while a cell sleeps: the kernel stops reading at
+    1,000 waiting (TCP holds the rest back, as libzmq's receive high-water
+    mark does), so its memory stays bounded, and every request is answered
+    once the cell ends."""
+    proc = psutil.Process(kernel.proc.pid)
+    shell = kernel.socket(zmq.DEALER, "shell", opts={zmq.SNDHWM: 0})
+    base = proc.memory_info().rss
+    kernel.request(shell, "execute_request", {
+        "code": "%sleep 3", "silent": False, "store_history": False,
+        "user_expressions": {}, "allow_stdin": False})
+    time.sleep(0.2)
+    ids = {kernel.request(shell, "kernel_info_request", metadata={"pad": "y" * 2000})
+           for _ in range(6000)}
+    time.sleep(1.5)
+    # decoded, 6,000 of these take about 26 MiB; 1,000 about 5
+    assert proc.memory_info().rss - base < 15 << 20, "the kernel buffered the flood"
+    answered = set()
+    deadline = time.monotonic() + 30
+    while answered != ids and time.monotonic() < deadline:
+        msg = kernel.recv(shell, 5)
+        assert msg is not None, f"{len(ids - answered)} requests were never answered"
+        answered.add(msg["parent_header"].get("msg_id"))
+        answered &= ids
+    assert answered == ids
