@@ -63,7 +63,8 @@ struct sm_server {
 
 /* The one server of this process, for the signal handlers. */
 static sm_server *signal_target;
-static volatile sig_atomic_t interrupted_flag, stopping_flag;
+/* Lock-free atomics: safe in a signal handler and between threads. */
+static atomic_int interrupted_flag, stopping_flag;
 
 static void poke(int fd)
 {

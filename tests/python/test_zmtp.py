@@ -27,6 +27,19 @@ TIMEOUT = 10  # seconds; the bound of any single wait below
 PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
 
+def sanitized(path):
+    """A sanitizer build (make asan) has shadow memory: RSS bounds do not hold."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+SANITIZED = sanitized(KERNEL_BIN)
+
+
 def free_ports(n):
     socks = [socket.socket() for _ in range(n)]
     for s in socks:
@@ -325,13 +338,14 @@ def test_a_subscriber_that_never_reads_does_not_block_the_kernel(kernel):
         while reader.poll(0):
             reader.recv_multipart()
     proc = psutil.Process(kernel.proc.pid)
-    assert proc.memory_info().rss < 100 << 20, "the queue of the stuck peer is unbounded"
+    if not SANITIZED:
+        assert proc.memory_info().rss < 100 << 20, "the queue of the stuck peer is unbounded"
     stuck.close(linger=0)
     kernel.socks.remove(stuck)
     deadline = time.monotonic() + TIMEOUT
-    while proc.memory_info().rss > 32 << 20 and time.monotonic() < deadline:
+    while not SANITIZED and proc.memory_info().rss > 32 << 20 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert proc.memory_info().rss < 32 << 20, "the queue was not given back"
+    assert SANITIZED or proc.memory_info().rss < 32 << 20, "the queue was not given back"
     assert kernel.alive()
     kernel.stop()
     assert "not reading; dropped" in kernel.stderr
@@ -353,7 +367,8 @@ def test_a_flood_while_busy_is_held_back_not_buffered(kernel):
            for _ in range(6000)}
     time.sleep(1.5)
     # decoded, 6,000 of these take about 26 MiB; 1,000 about 5
-    assert proc.memory_info().rss - base < 15 << 20, "the kernel buffered the flood"
+    if not SANITIZED:
+        assert proc.memory_info().rss - base < 15 << 20, "the kernel buffered the flood"
     answered = set()
     deadline = time.monotonic() + 30
     while answered != ids and time.monotonic() < deadline:
