@@ -225,9 +225,9 @@ static void on_subscription(void *ctx, sm_zsock *sock, const sm_frame *frames,
 {
     sm_server *self = ctx;
     const char *data = frames[0].data;
-    size_t len = frames[0].size - 1;
     if (frames[0].size < 1 || data[0] != 1)
-        return;
+        return; /* an unsubscription needs no answer */
+    size_t len = frames[0].size - 1;
     json_t *content = json_pack("{s:s%}", "subscription", data + 1, len);
     sm_frame ident = {data + 1, len};
     send_to(self, sock, &ident, len ? 1 : 0, NULL, "iopub_welcome", content,
