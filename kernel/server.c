@@ -33,9 +33,13 @@
 
 enum { SOCK_SHELL, SOCK_STDIN, SOCK_CONTROL, SOCK_HB, SOCK_IOPUB, N_SOCKS };
 
+/* A message as it came off the wire, frames and bytes in one block: the
+ * shell thread verifies and parses it, so a big message never holds up
+ * the heartbeat. */
 typedef struct queued {
-    sm_wire_msg msg;
     struct queued *next;
+    size_t n;
+    sm_frame frames[]; /* then the bytes they point to */
 } queued;
 
 typedef struct inbox {
@@ -92,59 +96,6 @@ static void on_signal(int sig)
 
 /* ---- queues between the I/O thread and the shell thread ----------------- */
 
-static void inbox_push(sm_server *self, inbox *box, sm_wire_msg *msg)
-{
-    queued *q = malloc(sizeof *q);
-    if (!q) {
-        sm_error("out of memory; dropped %s", msg->msg_type);
-        sm_wire_msg_clear(msg);
-        return;
-    }
-    q->msg = *msg;
-    q->next = NULL;
-    pthread_mutex_lock(&self->inbox_lock);
-    if (box->tail)
-        box->tail->next = q;
-    else
-        box->head = q;
-    box->tail = q;
-    if (++box->count == INBOX_HWM && self->socks[box->sock])
-        sm_zsock_pause(self->socks[box->sock], 1);
-    pthread_mutex_unlock(&self->inbox_lock);
-    poke(self->wake[1]);
-}
-
-/* 1 with the oldest message moved into `msg`, 0 when the inbox is empty. */
-static int inbox_pop(sm_server *self, inbox *box, sm_wire_msg *msg)
-{
-    pthread_mutex_lock(&self->inbox_lock);
-    queued *q = box->head;
-    if (q) {
-        box->head = q->next;
-        if (!box->head)
-            box->tail = NULL;
-        if (box->count-- == INBOX_LWM && self->socks[box->sock]) {
-            sm_zsock_pause(self->socks[box->sock], 0);
-            poke(self->io_wake[1]);
-        }
-    }
-    pthread_mutex_unlock(&self->inbox_lock);
-    if (!q)
-        return 0;
-    *msg = q->msg;
-    free(q);
-    return 1;
-}
-
-static void inbox_clear(sm_server *self, inbox *box)
-{
-    sm_wire_msg msg;
-    while (inbox_pop(self, box, &msg))
-        sm_wire_msg_clear(&msg);
-}
-
-/* ---- what arrives on each socket (I/O thread) --------------------------- */
-
 /* Verify and parse a Jupyter message. 1 with `msg` filled, 0 when it was
  * invalid (logged and dropped). */
 static int decode(sm_server *self, const sm_frame *frames, size_t n,
@@ -162,22 +113,92 @@ static int decode(sm_server *self, const sm_frame *frames, size_t n,
     return 1;
 }
 
+/* Copy a message into `box` (I/O thread). */
+static void inbox_push(sm_server *self, inbox *box, const sm_frame *frames,
+                       size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += frames[i].size;
+    queued *q = malloc(sizeof *q + n * sizeof(sm_frame) + bytes);
+    if (!q) {
+        sm_error("out of memory; dropped a message of %zu bytes", bytes);
+        return;
+    }
+    q->next = NULL;
+    q->n = n;
+    char *at = (char *)(q->frames + n);
+    for (size_t i = 0; i < n; i++) {
+        if (frames[i].size)
+            memcpy(at, frames[i].data, frames[i].size);
+        q->frames[i] = (sm_frame){at, frames[i].size};
+        at += frames[i].size;
+    }
+    pthread_mutex_lock(&self->inbox_lock);
+    if (box->tail)
+        box->tail->next = q;
+    else
+        box->head = q;
+    box->tail = q;
+    if (++box->count == INBOX_HWM && self->socks[box->sock])
+        sm_zsock_pause(self->socks[box->sock], 1);
+    pthread_mutex_unlock(&self->inbox_lock);
+    poke(self->wake[1]);
+}
+
+/* The oldest message of `box` (the caller frees it), or NULL. */
+static queued *inbox_take(sm_server *self, inbox *box)
+{
+    pthread_mutex_lock(&self->inbox_lock);
+    queued *q = box->head;
+    if (q) {
+        box->head = q->next;
+        if (!box->head)
+            box->tail = NULL;
+        if (box->count-- == INBOX_LWM && self->socks[box->sock]) {
+            sm_zsock_pause(self->socks[box->sock], 0);
+            poke(self->io_wake[1]);
+        }
+    }
+    pthread_mutex_unlock(&self->inbox_lock);
+    return q;
+}
+
+/* 1 with the oldest valid message decoded into `msg` (invalid ones are
+ * logged and dropped on the way), 0 when the inbox is empty. */
+static int inbox_pop(sm_server *self, inbox *box, sm_wire_msg *msg)
+{
+    queued *q;
+    while ((q = inbox_take(self, box))) {
+        int ok = decode(self, q->frames, q->n, msg);
+        free(q);
+        if (ok)
+            return 1;
+    }
+    return 0;
+}
+
+static void inbox_clear(sm_server *self, inbox *box)
+{
+    queued *q;
+    while ((q = inbox_take(self, box)))
+        free(q);
+}
+
+/* ---- what arrives on each socket (I/O thread) --------------------------- */
+
 static void on_shell(void *ctx, sm_zsock *sock, const sm_frame *frames,
                      size_t n)
 {
     sm_server *self = ctx;
-    sm_wire_msg msg;
-    if (decode(self, frames, n, &msg))
-        inbox_push(self, &self->shell_in, &msg);
+    inbox_push(self, &self->shell_in, frames, n);
 }
 
 static void on_stdin(void *ctx, sm_zsock *sock, const sm_frame *frames,
                      size_t n)
 {
     sm_server *self = ctx;
-    sm_wire_msg msg;
-    if (decode(self, frames, n, &msg))
-        inbox_push(self, &self->stdin_in, &msg);
+    inbox_push(self, &self->stdin_in, frames, n);
 }
 
 static void on_control(void *ctx, sm_zsock *sock, const sm_frame *frames,
