@@ -161,6 +161,19 @@ def test_replies_are_routed_to_the_client_that_asked(kernel):
         assert not s.poll(200), "a reply meant for another client arrived"
 
 
+def test_a_reconnecting_client_takes_its_identity_over(kernel):
+    """As libzmq's ROUTER_HANDOVER: replies for an identity go to the newest
+    connection that claims it; the older one is still served under a new id."""
+    old = kernel.socket(zmq.DEALER, "shell", identity=b"same-client")
+    assert kernel.reply_to(old, kernel.request(old, "kernel_info_request"))
+    new = kernel.socket(zmq.DEALER, "shell", identity=b"same-client")
+    msg_id = kernel.request(new, "kernel_info_request")
+    assert kernel.reply_to(new, msg_id)["msg_type"] == "kernel_info_reply"
+    assert not old.poll(200), "the old connection got the new one's reply"
+    msg_id = kernel.request(old, "kernel_info_request")
+    assert kernel.reply_to(old, msg_id)["msg_type"] == "kernel_info_reply"
+
+
 def test_heartbeat_is_a_rep_echo(kernel):
     req = kernel.socket(zmq.REQ, "hb")
     for payload in (b"ping", b"", os.urandom(3000)):
