@@ -50,6 +50,7 @@ struct sm_zsock {
     size_t n_peers, cap_peers;
     uint32_t next_id;
     atomic_int paused;
+    time_t accept_after; /* out of file descriptors: wait before accepting */
 };
 
 static const char *const socket_types[] = {"ROUTER", "REP", "XPUB"};
@@ -238,6 +239,13 @@ static void accept_all(sm_zsock *self)
 {
     for (int i = 0; i < MAX_PEERS; i++) {
         int fd = accept4(self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* The connection stays pending; polling for it meanwhile
+             * would spin. */
+            sm_warn("%s: cannot accept: %s", self->cfg.name, strerror(errno));
+            self->accept_after = time(NULL) + 1;
+            return;
+        }
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 sm_warn("%s: accept: %s", self->cfg.name, strerror(errno));
@@ -467,8 +475,10 @@ size_t sm_zsock_poll_fill(sm_zsock *self, struct pollfd *fds, size_t max)
 {
     reap(self);
     size_t n = 0;
-    if (n < max)
-        fds[n++] = (struct pollfd){self->fd, POLLIN, 0};
+    if (n < max) {
+        short events = time(NULL) >= self->accept_after ? POLLIN : 0;
+        fds[n++] = (struct pollfd){self->fd, events, 0};
+    }
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->n_peers && n < max; i++) {
         peer *p = self->peers[i];

@@ -20,7 +20,9 @@ typedef enum sm_zsock_type {
 
 typedef struct sm_zsock sm_zsock;
 
-#define SM_ZSOCK_MAX_PEERS 256 /* connections one socket keeps at once */
+/* Connections one socket keeps at once; the kernel's five stay well inside
+ * the usual limit of 1,024 open files. */
+#define SM_ZSOCK_MAX_PEERS 128
 
 /* Called on the I/O thread for each message; `frames` are borrowed for the
  * call. ROUTER and REP: frames[0] is the sending peer's routing id, then

@@ -6,6 +6,7 @@ the kernel goes on serving everyone else.
 """
 import json
 import os
+import resource
 import signal
 import socket
 import struct
@@ -53,7 +54,7 @@ def free_ports(n):
 class Kernel:
     """The kernel started straight from a connection file we write."""
 
-    def __init__(self, transport="tcp"):
+    def __init__(self, transport="tcp", max_files=None):
         self.dir = tempfile.mkdtemp(prefix="sagemagic-zmtp-")
         self.key = uuid.uuid4().hex
         if transport == "tcp":
@@ -67,8 +68,12 @@ class Kernel:
         self.cf = os.path.join(self.dir, "kernel.json")
         with open(self.cf, "w") as f:
             json.dump(self.info, f)
+        limit = None
+        if max_files:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
         self.proc = subprocess.Popen([KERNEL_BIN, self.cf], stderr=subprocess.PIPE,
-                                     cwd=self.dir)
+                                     cwd=self.dir, preexec_fn=limit)
         self.session = Session(key=self.key.encode(), signature_scheme="hmac-sha256")
         self.ctx = zmq.Context()
         self.socks = []
@@ -390,3 +395,28 @@ def test_a_flood_while_busy_is_held_back_not_buffered(kernel):
         answered.add(msg["parent_header"].get("msg_id"))
         answered &= ids
     assert answered == ids
+
+
+def test_out_of_file_descriptors_the_kernel_waits_and_recovers(kernel_bin):
+    """More connections than the kernel may open files: it neither spins nor
+    stops, and serves again once they are gone."""
+    k = Kernel(max_files=48)
+    raw = []
+    try:
+        assert k.alive()
+        raw = [raw_peer(k) for _ in range(60)]
+        time.sleep(0.5)
+        proc = psutil.Process(k.proc.pid)
+        before = sum(proc.cpu_times()[:2])
+        time.sleep(1.0)
+        assert sum(proc.cpu_times()[:2]) - before < 0.3, "the kernel spins"
+        for s in raw:
+            s.close()
+        raw = []
+        assert k.alive()
+    finally:
+        for s in raw:
+            s.close()
+        k.stop()
+    assert "cannot accept" in k.stderr
+    assert k.proc.returncode == 0, k.stderr
