@@ -63,6 +63,7 @@ struct sm_server {
     int io_wake[2]; /* self-pipe: output waiting, or stop, wakes the I/O thread
                      */
     pid_t parent, jupyter_parent; /* watched: the kernel stops when gone */
+    struct sigaction old_int, old_term;
 };
 
 /* The one server of this process, for the signal handlers. */
@@ -299,6 +300,7 @@ sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
         return NULL;
     }
     self->auth = auth;
+    interrupted_flag = stopping_flag = 0; /* a new server is not stopping */
     self->parent = getppid();
     const char *jpy = getenv("JPY_PARENT_PID");
     self->jupyter_parent = jpy ? (pid_t)atol(jpy) : 0;
@@ -400,8 +402,8 @@ int sm_server_start(sm_server *self, sm_server_handler handler, void *core)
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, &self->old_int);
+    sigaction(SIGTERM, &sa, &self->old_term);
     signal(SIGPIPE, SIG_IGN);
     if (start_thread(&self->io_thread, io_main, self)) {
         sm_error("cannot start the kernel's I/O thread");
@@ -554,6 +556,10 @@ void sm_server_destroy(sm_server **pself)
             if (self->socks[i] && left > 0)
                 sm_zsock_flush(self->socks[i], (int)left);
         }
+    }
+    if (signal_target == self) { /* the handlers from before start */
+        sigaction(SIGINT, &self->old_int, NULL);
+        sigaction(SIGTERM, &self->old_term, NULL);
     }
     inbox_clear(self, &self->shell_in);
     inbox_clear(self, &self->stdin_in);

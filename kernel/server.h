@@ -70,7 +70,8 @@ void sm_server_stop(sm_server *self);
 int sm_server_stopping(sm_server *self);
 
 /* Join the I/O thread, give queued output up to a second to leave, close
- * every socket, release the ports. */
+ * every socket, release the ports, put back the signal handlers that were
+ * there before sm_server_start. */
 void sm_server_destroy(sm_server **self);
 
 #endif

@@ -7,36 +7,7 @@
 
 #include "test.h"
 #include "zmtp.h"
-
-/* A peer's greeting (version major.minor, mechanism) then its READY with
- * Socket-Type `type` and, when not NULL, Identity `identity`. */
-static void peer_handshake(sm_zmtp_buf *b, int major, const char *mech,
-                           const char *type, const char *identity)
-{
-    unsigned char g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f};
-    g[10] = (unsigned char)major;
-    g[11] = 1;
-    memcpy(g + 12, mech, strlen(mech));
-    sm_zmtp_buf_append(b, g, sizeof g);
-    unsigned char r[256];
-    size_t n = 0;
-    const char *names[2] = {"Socket-Type", "Identity"};
-    const char *values[2] = {type, identity};
-    r[n++] = 5;
-    memcpy(r + n, "READY", 5);
-    n += 5;
-    for (int i = 0; i < (identity ? 2 : 1); i++) {
-        size_t k = strlen(names[i]), v = strlen(values[i]);
-        r[n++] = (unsigned char)k;
-        memcpy(r + n, names[i], k);
-        n += k;
-        unsigned char len[4] = {0, 0, 0, (unsigned char)v};
-        memcpy(r + n, len, 4);
-        memcpy(r + n + 4, values[i], v);
-        n += 4 + v;
-    }
-    sm_zmtp_put_frame(b, r, n, SM_ZMTP_FLAG_COMMAND);
-}
+#include "zmtp_peer.h"
 
 typedef struct seen {
     int ready, messages, commands, dropped, error;
@@ -123,7 +94,7 @@ TEST(zmtp_our_greeting_and_ready)
 TEST(zmtp_decodes_handshake_and_messages_however_split)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "DEALER", "client-7");
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", "client-7");
     sm_zmtp_put_frame(&b, "id", 2, SM_ZMTP_FLAG_MORE);
     sm_zmtp_put_frame(&b, "", 0, SM_ZMTP_FLAG_MORE);
     char big[300];
@@ -163,7 +134,7 @@ TEST(zmtp_decodes_handshake_and_messages_however_split)
 TEST(zmtp_incomplete_input_waits)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "REQ", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "REQ", NULL);
     sm_zmtp_put_frame(&b, "hello", 5, 0);
     for (size_t cut = 0; cut < b.len; cut++) {
         sm_zmtp_decoder d;
@@ -202,10 +173,10 @@ TEST(zmtp_bad_signatures_and_versions)
     unsigned char g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7e};
     check_refused(g, 10, "ROUTER", "bad signature"); /* no 64 bytes needed */
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 2, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 2, "NULL", "DEALER", NULL);
     check_refused(b.data, 11, "ROUTER", "1.0 or 2.0");
     sm_zmtp_buf_free(&b);
-    peer_handshake(&b, 3, "CURVE", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "CURVE", "DEALER", NULL);
     check_refused(b.data, b.len, "ROUTER", "not NULL");
     sm_zmtp_buf_free(&b);
 }
@@ -213,10 +184,10 @@ TEST(zmtp_bad_signatures_and_versions)
 TEST(zmtp_socket_types_checked)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "PUB", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "PUB", NULL);
     check_refused(b.data, b.len, "ROUTER", "socket type");
     sm_zmtp_buf_free(&b);
-    peer_handshake(&b, 3, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", NULL);
     check_refused(b.data, b.len, "XPUB", "socket type");
     sm_zmtp_buf_free(&b);
     CHECK(sm_zmtp_compatible("ROUTER", "DEALER"));
@@ -244,7 +215,7 @@ TEST(zmtp_protocol_errors)
     check_refused(b.data, b.len, "ROUTER", "other than READY");
     sm_zmtp_buf_free(&b);
 
-    peer_handshake(&b, 3, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", NULL);
     size_t base = b.len;
     unsigned char bad_flags[2] = {0x10, 0};
     sm_zmtp_buf_append(&b, bad_flags, 2);
@@ -268,7 +239,7 @@ TEST(zmtp_protocol_errors)
     check_refused(b.data, b.len, "ROUTER", "malformed command");
     sm_zmtp_buf_free(&b);
 
-    peer_handshake(&b, 3, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", NULL);
     b.data[64 + 2 + 6] = 200; /* a metadata name running past the end */
     check_refused(b.data, b.len, "ROUTER", "metadata");
     sm_zmtp_buf_free(&b);
@@ -277,7 +248,7 @@ TEST(zmtp_protocol_errors)
 TEST(zmtp_ping_and_subscribe_commands)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "SUB", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "SUB", NULL);
     sm_zmtp_put_frame(&b,
                       "\x04PING\x00\x0a"
                       "ctx",
@@ -305,7 +276,7 @@ TEST(zmtp_ping_and_subscribe_commands)
 TEST(zmtp_oversize_message_is_skipped_not_kept)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", NULL);
     sm_zmtp_decoder d;
     seen s = decode_all(&b, 0, &d);
     CHECK(s.ready == 1);
@@ -350,7 +321,7 @@ TEST(zmtp_oversize_message_is_skipped_not_kept)
 TEST(zmtp_big_frame_grows_with_its_bytes)
 {
     sm_zmtp_buf b = {0};
-    peer_handshake(&b, 3, "NULL", "DEALER", NULL);
+    zpeer_put_handshake(&b, 3, "NULL", "DEALER", NULL);
     sm_zmtp_decoder d;
     seen s = decode_all(&b, 0, &d);
     /* a 100 MiB frame that never comes: only what arrived is allocated */
