@@ -47,7 +47,7 @@ BINS += $(LOCAL_BIN)
 endif
 
 .PHONY: all deps test test-c test-py asan bench fuzz install clang-check \
-        demo clean format
+        demo lab clean format
 
 all: $(BINS)
 
@@ -118,7 +118,7 @@ FUZZ_SECONDS ?= 60
 # `make test`, so a test run is the same run every time
 FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
 FUZZERS := wire zmtp sigv4 aws_parsers cli_parsers local_parsers \
-           local_training local_predict
+           local_training local_predict magics_csv
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
 	  -Iclient $(LOCAL_CFLAGS) $(shell pkg-config --cflags $(PKGS))
 LOCAL_FUZZ_SRC := $(filter-out local/main.c,$(LOCAL_SRC))
@@ -146,6 +146,11 @@ $(BUILD)/fuzz-zmtp: tests/fuzz/fuzz_zmtp.c $(COMMON_SRC) kernel/zmtp.c
 	@echo "  FUZZ $@"
 	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
 
+$(BUILD)/fuzz-magics_csv: tests/fuzz/fuzz_magics_csv.c $(COMMON_SRC) magics/csv.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -Imagics -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
 $(BUILD)/fuzz-sigv4 $(BUILD)/fuzz-aws_parsers $(BUILD)/fuzz-cli_parsers: $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(CLIENT_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
@@ -161,10 +166,17 @@ bench: deps all
 	$(PY) bench/kernel_bench.py
 	$(PY) bench/sigv4_bench.py
 	$(PY) bench/local_bench.py
+	$(PY) bench/wait_bench.py
 
 # The main job: build, install the kernel for this user, run the tutorial.
 demo: deps all install
-	$(PY) tools/demo.py notebooks/00-basics.ipynb
+	$(PY) tools/demo.py notebooks/01-quickstart.ipynb
+
+# JupyterLab on notebooks/ with the kernel installed for this user; its
+# kernels start build/sagemagic-local for the local backend.
+lab: deps all install
+	SAGEMAGIC_LOCAL_BIN=$(abspath $(LOCAL_BIN)) $(PY) -m jupyterlab \
+	  --ServerApp.root_dir=$(CURDIR)/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 install: $(KERNEL_BIN)
 	tools/install-kernel.sh $(KERNEL_BIN) "$(PREFIX)"

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import local_service  # noqa: E402
 from local_service import LocalService  # noqa: E402
 import local_upload_bench as upload  # noqa: E402
+import results  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 OUT = ROOT / "bench" / "out"
@@ -459,17 +460,6 @@ def section(args, load, a, b, c):
     return "\n".join(lines) + "\n"
 
 
-def write_section(text):
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    RESULTS.write_text(new)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="abc", help="which benchmarks: any of a, b, c")
@@ -490,7 +480,7 @@ def main():
     text = section(args, load, a, b, c)
     print(text)
     if not args.no_write:
-        write_section(text)
+        results.write_section(text, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

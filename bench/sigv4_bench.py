@@ -44,6 +44,7 @@ from botocore.credentials import Credentials
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "python"))
 import test_sigv4_cli as gen  # noqa: E402  (the request generator)
+import results  # noqa: E402  (bench/, the script's own folder)
 
 AWS_BIN = os.environ.get("SAGEMAGIC_AWS", str(ROOT / "build" / "sagemagic-aws"))
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -201,17 +202,6 @@ def section(args, checked, c_rates, b_rates, load):
     return "\n".join(lines) + "\n", c, b, ratio
 
 
-def write_section(text):
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + text + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + text
-    RESULTS.write_text(new)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -237,7 +227,7 @@ def main():
     print(f"botocore {b:12,.0f} signatures/s  ({1e6 / b:.1f} µs each)")
     print(f"ratio    {ratio:12.1f}x (target {TARGET:.0f}x: {'met' if ratio >= TARGET else 'NOT met'})")
     if not args.no_write:
-        write_section(text)
+        results.write_section(text, BEGIN, END, RESULTS)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -1,10 +1,15 @@
-/* sigv4: AWS Signature Version 4, built as a pipeline of small steps. */
+/* sigv4: AWS Signature Version 4, built as a pipeline of small steps. Each
+ * signing keeps its working data in one scratch region (on the stack while
+ * it fits) and writes every string of its result into one buffer, so a
+ * signature costs one allocation besides the hashing. */
 #include "sigv4.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <stdio.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +66,6 @@ static void sb_grow(strbuf *self, size_t extra)
         sodium_memzero(self->data, self->cap);
         free(self->data);
     }
-    data[self->len] = '\0'; /* a string even before the first append */
     self->data = data;
     self->cap = cap;
 }
@@ -73,38 +77,49 @@ static inline void sb_reserve(strbuf *self, size_t extra)
         sb_grow(self, extra);
 }
 
-static void sb_add_n(strbuf *self, const char *s, size_t n)
+/* Appends do not terminate: the writer adds each string's NUL itself. */
+static inline void sb_add_n(strbuf *self, const char *s, size_t n)
 {
     sb_reserve(self, n);
     if (self->failed)
         return;
     memcpy(self->data + self->len, s, n);
     self->len += n;
-    self->data[self->len] = '\0';
 }
 
-static void sb_add(strbuf *self, const char *s)
+/* Append a string literal without measuring it at run time. */
+#define SB_ADD_LIT(self, lit) sb_add_n(self, lit, sizeof lit - 1)
+
+static inline void sb_add_char(strbuf *self, char c)
 {
-    sb_add_n(self, s, strlen(s));
+    sb_reserve(self, 1);
+    if (!self->failed)
+        self->data[self->len++] = c;
 }
 
-/* Byte classes, for the loops that run per byte: 1 for RFC 3986
- * unreserved (A-Z a-z 0-9 - . _ ~, what sm_uri_unreserved says), 2 for
- * whitespace as header values count it (space \t \r \n \v \f). */
+/* Byte classes, for the loops that run per byte: RFC 3986 unreserved
+ * (A-Z a-z 0-9 - . _ ~, what sm_uri_unreserved says); whitespace as header
+ * values count it (space \t \r \n \v \f); and the bytes that may not
+ * appear in the request's fields: line breaks, blanks, '/', ',' and ':'. */
 #define CLASS_UNRESERVED 1
 #define CLASS_SPACE 2
+#define CLASS_BREAK 4  /* \r \n */
+#define CLASS_BLANK 8  /* space \t */
+#define CLASS_SLASH 16 /* / */
+#define CLASS_COMMA 32 /* , */
+#define CLASS_COLON 64 /* : */
 static const unsigned char byte_class[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  10, 6,  2, 2, 6, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 10, 0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 1, 1, 16,
+    1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  64, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1,  1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 0, 0,  0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1,  1,  1,  1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1,
+    1, 1, 1, 0, 0, 0, 1, 0, 0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0, 0, 0, 0, 0,
 };
 
 static int unreserved(unsigned char c)
@@ -112,19 +127,11 @@ static int unreserved(unsigned char c)
     return byte_class[c] & CLASS_UNRESERVED;
 }
 
-/* Append s[0..n) percent-encoded (see sm_uri_encode). */
-static void sb_add_encoded(strbuf *self, const char *s, size_t n,
-                           int keep_slash)
+/* Write s[0..n) percent-encoded (see sm_uri_encode) at `out`, which has
+ * room for 3 * n bytes; returns the end. */
+static char *encode_to(char *out, const char *s, size_t n, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (n > ((size_t)-1) / 8) {
-        self->failed = 1;
-        return;
-    }
-    sb_reserve(self, 3 * n);
-    if (self->failed)
-        return;
-    char *out = self->data + self->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c) || (keep_slash && c == '/')) {
@@ -135,8 +142,22 @@ static void sb_add_encoded(strbuf *self, const char *s, size_t n,
             *out++ = hex[c & 15];
         }
     }
-    *out = '\0';
-    self->len = (size_t)(out - self->data);
+    return out;
+}
+
+/* Append s[0..n) percent-encoded. */
+static void sb_add_encoded(strbuf *self, const char *s, size_t n,
+                           int keep_slash)
+{
+    if (n > ((size_t)-1) / 8) {
+        self->failed = 1;
+        return;
+    }
+    sb_reserve(self, 3 * n);
+    if (self->failed)
+        return;
+    char *end = encode_to(self->data + self->len, s, n, keep_slash);
+    self->len = (size_t)(end - self->data);
 }
 
 static void sb_wipe(strbuf *self)
@@ -148,37 +169,68 @@ static void sb_wipe(strbuf *self)
     *self = (strbuf){0};
 }
 
-/* The string (new; "" when nothing was added), or NULL after a failed
- * allocation, in which case the buffer is wiped. */
-static char *sb_take(strbuf *self)
+/* ---- scratch memory ----------------------------------------------------- */
+
+/* A signing's working data (header and query lists, their strings, the
+ * scope) is bump-allocated: first from a buffer the caller keeps on its
+ * stack, then from heap chunks, so pointers into it stay good. All of it
+ * is wiped at the end, since the lists can hold the session token. */
+#define SCRATCH_STACK 4096
+#define SCRATCH_ALIGN alignof(max_align_t)
+
+typedef struct scratch_chunk {
+    struct scratch_chunk *prev;
+    size_t size; /* bytes after this header */
+    alignas(max_align_t) unsigned char data[];
+} scratch_chunk;
+
+typedef struct scratch {
+    unsigned char *base; /* the current block */
+    size_t used, cap;
+    unsigned char *stack; /* the caller's buffer, the first block */
+    size_t stack_used;    /* its bytes handed out, once left behind */
+    scratch_chunk *heap;  /* the newest chunk, NULL while on the stack */
+} scratch;
+
+static void scratch_init(scratch *self, unsigned char *stack, size_t size)
 {
-    if (!self->failed && !self->data)
-        sb_add_n(self, "", 0);
-    if (self->failed) {
-        sb_wipe(self);
+    *self = (scratch){.base = stack, .cap = size, .stack = stack};
+}
+
+/* `n` bytes, aligned for any type; NULL when memory runs out. */
+static void *scratch_alloc(scratch *self, size_t n)
+{
+    if (n > ((size_t)-1) / 4)
         return NULL;
+    n = (n + SCRATCH_ALIGN - 1) & ~(size_t)(SCRATCH_ALIGN - 1);
+    if (n > self->cap - self->used) {
+        size_t size = n > 2 * SCRATCH_STACK ? n : 2 * SCRATCH_STACK;
+        scratch_chunk *c = malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        if (!self->heap)
+            self->stack_used = self->used;
+        c->prev = self->heap;
+        c->size = size;
+        self->heap = c;
+        self->base = c->data;
+        self->used = 0;
+        self->cap = size;
     }
-    char *data = self->data;
-    *self = (strbuf){0};
-    return data;
+    void *p = self->base + self->used;
+    self->used += n;
+    return p;
 }
 
-static char *dup_n(const char *s, size_t n)
+static void scratch_wipe(scratch *self)
 {
-    char *copy = malloc(n + 1);
-    if (copy) {
-        memcpy(copy, s, n);
-        copy[n] = '\0';
+    sodium_memzero(self->stack, self->heap ? self->stack_used : self->used);
+    for (scratch_chunk *c = self->heap, *prev; c; c = prev) {
+        prev = c->prev;
+        sodium_memzero(c->data, c->size);
+        free(c);
     }
-    return copy;
-}
-
-static void free_wiped(char *s)
-{
-    if (s) {
-        sodium_memzero(s, strlen(s));
-        free(s);
-    }
+    *self = (scratch){0};
 }
 
 /* ---- time --------------------------------------------------------------- */
@@ -280,13 +332,21 @@ int sm_sigv4_parse_time(const char *s, time_t *out, sm_error *err)
 
 /* ---- hashing ------------------------------------------------------------ */
 
+/* Each byte's two lower-case hex digits, so a byte costs one lookup. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static void hex_encode(const unsigned char *bytes, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * bytes[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -304,8 +364,13 @@ static void sha256_hex(const void *data, size_t len, char out[65])
  * few recent ones are kept. An entry holds the derived key and a
  * fingerprint of the secret (a domain-separated SHA-256, never the secret
  * nor an HMAC key), which tells a reused access key with another secret
- * apart; an evicted or cleared key is wiped. */
+ * apart; an evicted or cleared key is wiped. A key is only kept when its
+ * identity (access key, date, region, service) comes a second time, as a
+ * small table of recent identities' hashes says: one-off credentials then
+ * neither pay for the fingerprint and the insert nor push out keys in use,
+ * and a client with one set of credentials misses twice, not once. */
 #define KEY_CACHE_SIZE 16
+#define KEY_SEEN_SIZE 64
 #define KEY_FINGERPRINT_PREFIX "sigv4 cache\n" /* 40-byte secrets: 1 block */
 
 typedef struct cached_key {
@@ -321,7 +386,10 @@ typedef struct cached_key {
 static struct {
     pthread_mutex_t lock;
     unsigned long long clock;
+    uint32_t tags[KEY_CACHE_SIZE]; /* each entry's identity hash, 0: empty;
+                                    * a lookup reads these, one cache line */
     cached_key items[KEY_CACHE_SIZE];
+    uint32_t seen[KEY_SEEN_SIZE]; /* identity hashes, 0: empty; no secret */
 } key_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int fits(const char *s, size_t cap)
@@ -349,10 +417,35 @@ static int entry_matches(const cached_key *e, const char *access_key,
            strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0;
 }
 
-/* The cached kSigning for this request into `key`: 0, or -1 when there is
- * none (or the access key's secret is another one). */
+/* FNV-1a over the fields of a key's identity; never 0. */
+static uint32_t identity_hash(const sm_sigv4_request *req, const char *date)
+{
+    const char *parts[] = {req->credentials.access_key, date, req->region,
+                           req->service};
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        h = (h ^ '/') * 16777619u;
+    }
+    return h | 1;
+}
+
+/* Note identity `h`, under the lock; whether it came lately. */
+static int identity_seen_again(uint32_t h)
+{
+    uint32_t *slot = &key_cache.seen[h % KEY_SEEN_SIZE];
+    int again = *slot == h;
+    *slot = h;
+    return again;
+}
+
+/* The cached kSigning for this request (identity hash `id`) into `key`:
+ * 0, or -1 when there is none (or the access key's secret is another
+ * one), with *keep saying whether the key, once derived, is worth
+ * caching. */
 static int key_cache_get(const sm_sigv4_request *req, const char *date,
-                         unsigned char key[32])
+                         uint32_t id, unsigned char key[32], int *keep)
 {
     const sm_sigv4_credentials *c = &req->credentials;
     unsigned char fp[SM_SHA256_SIZE];
@@ -360,7 +453,8 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
     pthread_mutex_lock(&key_cache.lock);
     for (size_t i = 0; i < KEY_CACHE_SIZE && rc; i++) {
         cached_key *e = &key_cache.items[i];
-        if (!entry_matches(e, c->access_key, date, req->region, req->service))
+        if (key_cache.tags[i] != id ||
+            !entry_matches(e, c->access_key, date, req->region, req->service))
             continue;
         if (!fp_made)
             secret_fingerprint(c->secret_key, fp);
@@ -371,13 +465,14 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
             rc = 0;
         }
     }
+    *keep = rc && identity_seen_again(id);
     pthread_mutex_unlock(&key_cache.lock);
     return rc;
 }
 
 /* Keep `key` for this request, in place of the least recently used. */
 static void key_cache_put(const sm_sigv4_request *req, const char *date,
-                          const unsigned char key[32])
+                          uint32_t id, const unsigned char key[32])
 {
     const sm_sigv4_credentials *c = &req->credentials;
     if (!fits(c->access_key, 129) || !fits(req->region, 64) ||
@@ -386,12 +481,14 @@ static void key_cache_put(const sm_sigv4_request *req, const char *date,
     unsigned char fp[SM_SHA256_SIZE];
     secret_fingerprint(c->secret_key, fp);
     pthread_mutex_lock(&key_cache.lock);
-    cached_key *victim = &key_cache.items[0];
+    size_t v = 0;
     for (size_t i = 1; i < KEY_CACHE_SIZE; i++) {
-        if (key_cache.items[i].used < victim->used)
-            victim = &key_cache.items[i];
+        if (key_cache.items[i].used < key_cache.items[v].used)
+            v = i;
     }
+    cached_key *victim = &key_cache.items[v];
     sodium_memzero(victim, sizeof *victim);
+    key_cache.tags[v] = id;
     strcpy(victim->access_key, c->access_key);
     memcpy(victim->date, date, 9);
     strcpy(victim->region, req->region);
@@ -406,25 +503,25 @@ void sm_sigv4_key_cache_clear(void)
 {
     pthread_mutex_lock(&key_cache.lock);
     sodium_memzero(key_cache.items, sizeof key_cache.items);
+    memset(key_cache.seen, 0, sizeof key_cache.seen);
+    memset(key_cache.tags, 0, sizeof key_cache.tags);
     key_cache.clock = 0;
     pthread_mutex_unlock(&key_cache.lock);
 }
 
 /* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
- * first by "AWS4" + secret. Only the HMAC states hold the secret's
- * equivalent, and they are wiped. */
+ * first by "AWS4" + secret. The key buffers are wiped. */
 static void signing_key_derive(const sm_sigv4_request *req, const char *date,
                                unsigned char key[32])
 {
     const char *secret = req->credentials.secret_key;
-    const char *steps[] = {date, req->region, req->service, SCOPE_TERMINATOR};
+    const char *steps[] = {req->region, req->service, SCOPE_TERMINATOR};
     size_t secret_len = strlen(secret);
-    sm_hmac_sha256 h;
     if (secret_len + 4 <= SM_SHA256_BLOCK) {
         unsigned char first[SM_SHA256_BLOCK];
         memcpy(first, "AWS4", 4);
         memcpy(first + 4, secret, secret_len);
-        sm_hmac_sha256_init(&h, first, secret_len + 4);
+        sm_hmac_sha256_mac(first, secret_len + 4, date, 8, key);
         sodium_memzero(first, sizeof first);
     } else {
         /* RFC 2104: a key longer than a block is its hash. */
@@ -434,57 +531,85 @@ static void signing_key_derive(const sm_sigv4_request *req, const char *date,
         sm_sha256_update(&ctx, "AWS4", 4);
         sm_sha256_update(&ctx, secret, secret_len);
         sm_sha256_final(&ctx, hashed);
-        sm_hmac_sha256_init(&h, hashed, sizeof hashed);
+        sm_hmac_sha256_mac(hashed, sizeof hashed, date, 8, key);
         sodium_memzero(hashed, sizeof hashed);
         sodium_memzero(&ctx, sizeof ctx);
     }
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        if (i)
-            sm_hmac_sha256_init(&h, key, SM_SHA256_SIZE);
-        sm_hmac_sha256_update(&h, steps[i], strlen(steps[i]));
-        sm_hmac_sha256_final(&h, key);
-    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        sm_hmac_sha256_mac(key, SM_SHA256_SIZE, steps[i], strlen(steps[i]),
+                           key);
 }
 
 static void signing_key_get(const sm_sigv4_request *req, const char *date,
                             unsigned char key[32])
 {
-    if (key_cache_get(req, date, key) == 0)
+    uint32_t id = identity_hash(req, date);
+    int keep = 0;
+    if (key_cache_get(req, date, id, key, &keep) == 0)
         return;
     signing_key_derive(req, date, key);
-    key_cache_put(req, date, key);
+    if (keep)
+        key_cache_put(req, date, id, key);
 }
 
 /* ---- one signing in progress -------------------------------------------- */
 
-/* What the steps share. Strings are new and freed by signing_free. */
+typedef struct canon_header {
+    const char *name;  /* lower case, in scratch */
+    const char *value; /* trimmed, inner whitespace collapsed; scratch */
+    size_t name_len, value_len;
+    size_t order; /* keeps repeated headers' values in request order */
+} canon_header;
+
+typedef struct query_param {
+    const char *key;   /* percent-encoded, strict; in scratch */
+    const char *value; /* percent-encoded, strict; in scratch */
+    size_t key_len, value_len;
+} query_param;
+
+/* What the steps share. Strings not said otherwise are in `mem`; the
+ * result's strings are written one after another into `text`, and their
+ * places are handed to the result at the end (signing_publish). */
 typedef struct signing {
     const sm_sigv4_request *req;
     enum form form;
     const char *verify_headers; /* FORM_VERIFY: SignedHeaders received */
     const char *token;          /* session token, NULL when none */
-    int sign_token;             /* the token is part of the signature */
-    char date[9];               /* 20150830 */
-    char *scope;                /* date/region/service/aws4_request */
-    char *signed_headers;       /* host;x-amz-date */
-    char *canonical_headers;    /* "name:value\n" lines */
-    char *canonical_query;
-    size_t signed_headers_len, canonical_headers_len, canonical_query_len;
-    size_t canonical_request_len, string_to_sign_len;
+    size_t token_len;
+    int sign_token; /* the token is part of the signature */
+    size_t method_len, path_len, query_len, access_key_len;
+    const char *payload_hash; /* the caller's, or body_hash */
+    size_t payload_hash_len;
+    char body_hash[65];
+    char date[9]; /* 20150830 */
+    char *scope;  /* date/region/service/aws4_request */
+    size_t scope_len;
+    canon_header *headers; /* to sign, sorted by canonical_headers_make */
+    size_t header_count, header_bytes;
+    char *signed_headers; /* host;x-amz-date */
+    size_t signed_headers_len;
+    query_param *params; /* the canonical query, sorted */
+    size_t param_count;
+    strbuf text;
+    size_t hash_at, request_at, request_len, sts_at, sts_len, last_at, token_at;
+    scratch mem;
     sm_sigv4_result *out;
     sm_error *err;
 } signing;
 
+static void signing_init(signing *s, const sm_sigv4_request *req,
+                         enum form form, sm_sigv4_result *out, sm_error *err,
+                         unsigned char *stack)
+{
+    *out = (sm_sigv4_result){0};
+    *s = (signing){.req = req, .form = form, .out = out, .err = err};
+    scratch_init(&s->mem, stack, SCRATCH_STACK);
+}
+
 static void signing_free(signing *s)
 {
-    free(s->scope);
-    free(s->signed_headers);
-    if (s->canonical_headers)
-        sodium_memzero(s->canonical_headers, s->canonical_headers_len);
-    free(s->canonical_headers);
-    if (s->canonical_query)
-        sodium_memzero(s->canonical_query, s->canonical_query_len);
-    free(s->canonical_query);
+    sb_wipe(&s->text);
+    scratch_wipe(&s->mem);
 }
 
 static int out_of_memory(signing *s)
@@ -492,184 +617,195 @@ static int out_of_memory(signing *s)
     return sm_error_set(s->err, "out of memory while signing a request");
 }
 
-static int nonempty(const char *s)
+/* The length of `s`, and in *bad whether it holds a byte of a class in
+ * `forbidden` (the checks and the measuring in one pass). */
+static size_t span_check(const char *s, unsigned forbidden, int *bad)
 {
-    return s && *s;
+    const char *p = s;
+    unsigned seen = 0;
+    for (; *p; p++)
+        seen |= byte_class[(unsigned char)*p];
+    *bad = (seen & forbidden) != 0;
+    return (size_t)(p - s);
 }
 
-/* Nonzero when `s` holds any of the bytes in `set`. */
-static int has_any(const char *s, const char *set)
+/* Whether `s` is given and not empty, measured into *len, and free of the
+ * byte classes in `forbidden`. */
+static int field_ok(const char *s, unsigned forbidden, size_t *len)
 {
-    return s && strpbrk(s, set) != NULL;
+    int bad = 0;
+    *len = s ? span_check(s, forbidden, &bad) : 0;
+    return *len && !bad;
 }
 
-/* The caller's mistakes, each one sentence. Nothing may break the lines of
- * the canonical request or the fields of the credential scope. */
-static int check_request(const sm_sigv4_request *req, sm_error *err)
+static int check_headers(const sm_sigv4_request *req, sm_error *err)
 {
-    const sm_sigv4_credentials *c = &req->credentials;
-    if (!nonempty(req->method) || has_any(req->method, " \t\r\n"))
-        return sm_error_set(err, "the request has no method, or a bad one");
-    if (!req->path || has_any(req->path, "\r\n"))
-        return sm_error_set(err, "the request has no path, or a bad one");
-    if (!nonempty(req->region) || !nonempty(req->service) ||
-        has_any(req->region, "/ \t\r\n") || has_any(req->service, "/ \t\r\n"))
-        return sm_error_set(err, "signing needs a region and a service "
-                                 "without '/' or whitespace");
-    if (!nonempty(c->access_key) || !nonempty(c->secret_key) ||
-        has_any(c->access_key, "/, \t\r\n"))
-        return sm_error_set(err, "signing needs an access key (without '/', "
-                                 "',' or whitespace) and a secret key");
-    if (req->body_len && !req->body)
-        return sm_error_set(err, "the request has a length but no body");
-    if (req->payload_hash &&
-        (!*req->payload_hash || has_any(req->payload_hash, "\r\n")))
-        return sm_error_set(err, "the payload hash is empty or has a "
-                                 "line break");
     for (size_t i = 0; i < req->header_count; i++) {
         const sm_sigv4_header *h = &req->headers[i];
-        if (!nonempty(h->name) || !h->value || has_any(h->name, " \t\r\n:"))
+        size_t n;
+        if (!field_ok(h->name, CLASS_BREAK | CLASS_BLANK | CLASS_COLON, &n) ||
+            !h->value)
             return sm_error_set(err, "header %zu has a bad name or no value",
                                 i + 1);
     }
     return 0;
 }
 
+/* The caller's mistakes, each one sentence. Nothing may break the lines of
+ * the canonical request or the fields of the credential scope. Measures
+ * the fields it reads into `s`. */
+static int check_request(signing *s)
+{
+    const sm_sigv4_request *req = s->req;
+    const sm_sigv4_credentials *c = &req->credentials;
+    sm_error *err = s->err;
+    size_t n;
+    int bad = 0;
+    if (!field_ok(req->method, CLASS_BREAK | CLASS_BLANK, &s->method_len))
+        return sm_error_set(err, "the request has no method, or a bad one");
+    if (req->path)
+        s->path_len = span_check(req->path, CLASS_BREAK, &bad);
+    if (!req->path || bad)
+        return sm_error_set(err, "the request has no path, or a bad one");
+    unsigned scope_bad = CLASS_SLASH | CLASS_BREAK | CLASS_BLANK;
+    if (!field_ok(req->region, scope_bad, &n) ||
+        !field_ok(req->service, scope_bad, &n))
+        return sm_error_set(err, "signing needs a region and a service "
+                                 "without '/' or whitespace");
+    if (!field_ok(c->access_key, scope_bad | CLASS_COMMA, &s->access_key_len) ||
+        !c->secret_key || !*c->secret_key)
+        return sm_error_set(err, "signing needs an access key (without '/', "
+                                 "',' or whitespace) and a secret key");
+    if (req->body_len && !req->body)
+        return sm_error_set(err, "the request has a length but no body");
+    if (req->payload_hash &&
+        !field_ok(req->payload_hash, CLASS_BREAK, &s->payload_hash_len))
+        return sm_error_set(err, "the payload hash is empty or has a "
+                                 "line break");
+    return check_headers(req, err);
+}
+
+/* Ask for the request's strings all at once. A batch of requests, or a
+ * server's received one, is often out of the cache by the time it is
+ * signed, and the checks below read field after field: prefetched, the
+ * misses overlap instead of coming one after another. */
+static void request_prefetch(const sm_sigv4_request *req)
+{
+    const void *fields[] = {
+        req->method,       req->path,
+        req->query,        req->region,
+        req->service,      req->credentials.access_key,
+        req->headers,      req->credentials.secret_key,
+        req->payload_hash, req->credentials.session_token,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (fields[i])
+            __builtin_prefetch(fields[i]);
+    }
+    size_t n = req->headers && req->header_count < 16 ? req->header_count : 0;
+    for (size_t i = 0; i < n; i++) {
+        __builtin_prefetch(req->headers[i].name);
+        __builtin_prefetch(req->headers[i].value);
+    }
+}
+
 /* Date, scope and payload hash: what every form needs first. */
 static int signing_begin(signing *s)
 {
     const sm_sigv4_request *req = s->req;
-    sm_sigv4_result *out = s->out;
-    if (check_request(req, s->err))
+    request_prefetch(req);
+    if (check_request(s))
         return -1;
-    if (sm_sigv4_format_time(req->time, out->amz_date))
+    if (sm_sigv4_format_time(req->time, s->out->amz_date))
         return sm_error_set(s->err, "the signing time is not between the "
                                     "years 1970 and 9999");
-    memcpy(s->date, out->amz_date, 8);
+    memcpy(s->date, s->out->amz_date, 8);
     s->date[8] = '\0';
+    s->query_len = req->query ? strlen(req->query) : 0;
     const char *token = req->credentials.session_token;
-    s->token = nonempty(token) ? token : NULL;
+    s->token = token && *token ? token : NULL;
+    s->token_len = s->token ? strlen(s->token) : 0;
     s->sign_token = s->token && !req->options.omit_session_token;
-    strbuf scope = {0};
-    sb_add(&scope, s->date);
-    sb_add(&scope, "/");
-    sb_add(&scope, req->region);
-    sb_add(&scope, "/");
-    sb_add(&scope, req->service);
-    sb_add(&scope, "/" SCOPE_TERMINATOR);
-    s->scope = sb_take(&scope);
-    char hash[65];
-    if (req->payload_hash)
-        out->payload_hash = dup_n(req->payload_hash, strlen(req->payload_hash));
-    else {
-        sha256_hex(req->body, req->body_len, hash);
-        out->payload_hash = dup_n(hash, 64);
+    if (req->payload_hash) {
+        s->payload_hash = req->payload_hash;
+    } else if (!req->body_len) { /* the hash of nothing is well known */
+        s->payload_hash = SM_SIGV4_EMPTY_SHA256;
+        s->payload_hash_len = 64;
+    } else {
+        sha256_hex(req->body, req->body_len, s->body_hash);
+        s->payload_hash = s->body_hash;
+        s->payload_hash_len = 64;
     }
-    return s->scope && out->payload_hash ? 0 : out_of_memory(s);
+    size_t region_len = strlen(req->region), service_len = strlen(req->service);
+    s->scope = scratch_alloc(&s->mem, 8 + region_len + service_len +
+                                          sizeof SCOPE_TERMINATOR + 3);
+    if (!s->scope)
+        return out_of_memory(s);
+    char *p = s->scope;
+    memcpy(p, s->date, 8);
+    p[8] = '/';
+    p = (char *)memcpy(p + 9, req->region, region_len) + region_len;
+    *p++ = '/';
+    p = (char *)memcpy(p, req->service, service_len) + service_len;
+    memcpy(p, "/" SCOPE_TERMINATOR, sizeof SCOPE_TERMINATOR + 1);
+    s->scope_len = (size_t)(p - s->scope) + sizeof SCOPE_TERMINATOR;
+    return 0;
 }
 
 /* ---- canonical headers -------------------------------------------------- */
-
-typedef struct canon_header {
-    const char *name;  /* lower case, in the list's arena */
-    const char *value; /* trimmed, inner whitespace collapsed; arena */
-    size_t name_len, value_len;
-    size_t order; /* keeps repeated headers' values in request order */
-} canon_header;
-
-/* The headers to sign. Items and their strings live in two blocks sized
- * up front from the request, so collecting them allocates twice. */
-typedef struct header_list {
-    canon_header *items;
-    size_t count, cap;
-    char *arena; /* names and values, NUL-terminated; wiped when freed */
-    size_t arena_len, arena_cap;
-} header_list;
 
 static int is_space(char c)
 {
     return byte_class[(unsigned char)c] & CLASS_SPACE;
 }
 
-/* Copy `value` to `out` trimmed, with each run of whitespace (folded line
- * breaks included) made one space: SigV4's Trimall. Returns its length;
- * `out` must hold strlen(value) + 1 bytes. */
-static size_t header_value_trim(const char *value, char *out)
+/* Whether any of the eight bytes of `w` is below 0x21, as every byte that
+ * header values count as whitespace is: exact as a yes or no. */
+static int word_has_blank(uint64_t w)
 {
-    size_t n = 0;
+    return ((w - 0x2121212121212121ULL) & ~w & 0x8080808080808080ULL) != 0;
+}
+
+/* Copy value[0..len) to `out` trimmed, with each run of whitespace (folded
+ * line breaks included) made one space: SigV4's Trimall. Runs of eight
+ * bytes without a blank are copied whole. Returns the length; `out` must
+ * hold len + 1 bytes. */
+static size_t header_value_trim(const char *value, size_t len, char *out)
+{
+    size_t n = 0, i = 0;
     int pending_space = 0;
-    for (const char *p = value; *p; p++) {
-        if (is_space(*p)) {
+    while (i < len) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, value + i, 8), !word_has_blank(w))) {
+            if (pending_space)
+                out[n++] = ' ';
+            pending_space = 0;
+            memcpy(out + n, value + i, 8);
+            n += 8;
+            i += 8;
+            continue;
+        }
+        char c = value[i++];
+        if (is_space(c)) {
             pending_space = n > 0;
             continue;
         }
         if (pending_space)
             out[n++] = ' ';
         pending_space = 0;
-        out[n++] = *p;
+        out[n++] = c;
     }
     out[n] = '\0';
     return n;
 }
 
-/* Room for `count` headers whose names and values take `bytes` in all
- * (terminators included). -1 on no memory. */
-static int header_list_reserve(header_list *self, size_t count, size_t bytes)
+static void lower_copy(char *out, const char *name, size_t n)
 {
-    self->items = malloc((count ? count : 1) * sizeof *self->items);
-    self->arena = malloc(bytes ? bytes : 1);
-    self->cap = count;
-    self->arena_cap = bytes;
-    return self->items && self->arena ? 0 : -1;
-}
-
-/* Copy `name` lower-cased into the arena, as the next item's name; the
- * item is only kept by header_list_push. */
-static canon_header *header_list_next(header_list *self, const char *name,
-                                      size_t name_len)
-{
-    assert(self->count < self->cap &&
-           self->arena_len + name_len + 1 <= self->arena_cap);
-    canon_header *h = &self->items[self->count];
-    char *out = self->arena + self->arena_len;
-    for (size_t i = 0; i < name_len; i++) {
+    for (size_t i = 0; i < n; i++) {
         char c = name[i];
         out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
     }
-    out[name_len] = '\0';
-    h->name = out;
-    h->name_len = name_len;
-    return h;
-}
-
-/* Keep the item header_list_next began, with `value` trimmed. */
-static void header_list_push(header_list *self, const char *value,
-                             size_t value_len)
-{
-    canon_header *h = &self->items[self->count];
-    char *out = self->arena + self->arena_len + h->name_len + 1;
-    assert(self->arena_len + h->name_len + value_len + 2 <= self->arena_cap);
-    h->value = out;
-    h->value_len = header_value_trim(value, out);
-    h->order = self->count++;
-    self->arena_len += h->name_len + 1 + h->value_len + 1;
-}
-
-static void header_list_add(header_list *self, const char *name,
-                            const char *value)
-{
-    header_list_next(self, name, strlen(name));
-    header_list_push(self, value, strlen(value));
-}
-
-static void header_list_free(header_list *self)
-{
-    if (self->arena) {
-        sodium_memzero(self->arena, self->arena_cap);
-        free(self->arena);
-    }
-    free(self->items);
-    *self = (header_list){0};
+    out[n] = '\0';
 }
 
 static int name_in_list(const char *name, size_t n, const char *list, char sep)
@@ -677,7 +813,7 @@ static int name_in_list(const char *name, size_t n, const char *list, char sep)
     for (const char *p = list; p && *p;) {
         const char *end = strchr(p, sep);
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
+        if (len == n && memcmp(p, name, n) == 0)
             return 1;
         p = end ? end + 1 : p + len;
     }
@@ -695,86 +831,94 @@ static int is_unsigned_header(const char *name)
     return 0;
 }
 
+/* Whether `name` (lower case, `len` bytes) is the literal `lit`. */
+#define NAME_IS(name, len, lit)                                                \
+    ((len) == sizeof lit - 1 && memcmp(name, lit, sizeof lit - 1) == 0)
+
 /* Whether the caller's header `name` (lower case) is signed as given. */
 static int header_taken(const signing *s, const char *name, size_t len)
 {
     if (s->form == FORM_VERIFY)
         return name_in_list(name, len, s->verify_headers, ';');
-    if (is_unsigned_header(name) || strcmp(name, "authorization") == 0)
+    if (is_unsigned_header(name) || NAME_IS(name, len, "authorization"))
         return 0;
     if (s->form == FORM_QUERY)
         return 1;
     /* The header form sets these itself. */
-    if (strcmp(name, "x-amz-date") == 0)
+    if (NAME_IS(name, len, "x-amz-date"))
         return 0;
-    if (s->token && strcmp(name, "x-amz-security-token") == 0)
+    if (s->token && NAME_IS(name, len, "x-amz-security-token"))
         return 0;
     return !(s->req->options.sign_content_sha256 &&
-             strcmp(name, "x-amz-content-sha256") == 0);
+             NAME_IS(name, len, "x-amz-content-sha256"));
+}
+
+/* Add one header to sign, `name` lower-cased and `value` trimmed, both
+ * copied into scratch; a caller's header (`check`) only when it is signed
+ * as given. -1 on no memory. */
+static int header_add(signing *s, const char *name, size_t name_len,
+                      const char *value, size_t value_len, int check)
+{
+    canon_header *h = &s->headers[s->header_count];
+    if (name_len > ((size_t)-1) / 4 || value_len > ((size_t)-1) / 4)
+        return -1;
+    char *copy = scratch_alloc(&s->mem, name_len + value_len + 2);
+    if (!copy)
+        return -1;
+    lower_copy(copy, name, name_len);
+    if (check && !header_taken(s, copy, name_len))
+        return 0;
+    h->name = copy;
+    h->name_len = name_len;
+    h->value = copy + name_len + 1;
+    h->value_len = header_value_trim(value, value_len, copy + name_len + 1);
+    h->order = s->header_count++;
+    s->header_bytes += name_len + h->value_len + 2;
+    return 0;
 }
 
 /* The headers the header form adds and signs. */
-static void headers_add_own(signing *s, header_list *list)
+static int headers_add_own(signing *s)
 {
-    header_list_add(list, "x-amz-date", s->out->amz_date);
-    if (s->sign_token)
-        header_list_add(list, "x-amz-security-token", s->token);
-    if (s->req->options.sign_content_sha256)
-        header_list_add(list, "x-amz-content-sha256", s->out->payload_hash);
+    int rc = header_add(s, "x-amz-date", 10, s->out->amz_date, 16, 0);
+    if (!rc && s->sign_token)
+        rc = header_add(s, "x-amz-security-token", 20, s->token, s->token_len,
+                        0);
+    if (!rc && s->req->options.sign_content_sha256)
+        rc = header_add(s, "x-amz-content-sha256", 20, s->payload_hash,
+                        s->payload_hash_len, 0);
+    return rc;
 }
 
-/* Room for every header the request has and the header form adds. */
-static int headers_reserve(signing *s, header_list *list, size_t *name_lens,
-                           size_t *value_lens)
+/* Every header to sign, in request order, into s->headers. */
+static int headers_collect(signing *s)
 {
     const sm_sigv4_request *req = s->req;
-    size_t bytes = sizeof "x-amz-date" + 17;
-    if (s->token)
-        bytes += sizeof "x-amz-security-token" + strlen(s->token) + 1;
-    bytes += sizeof "x-amz-content-sha256" + strlen(s->out->payload_hash) + 1;
-    for (size_t i = 0; i < req->header_count; i++) {
-        name_lens[i] = strlen(req->headers[i].name);
-        value_lens[i] = strlen(req->headers[i].value);
-        bytes += name_lens[i] + value_lens[i] + 2;
-    }
-    return header_list_reserve(list, req->header_count + 3, bytes);
-}
-
-/* Every header to sign, in request order, into `list`. */
-static int headers_collect(signing *s, header_list *list)
-{
-    const sm_sigv4_request *req = s->req;
-    size_t small[2 * 32], *lens = small;
-    if (req->header_count > 32 &&
-        !(lens = malloc(2 * req->header_count * sizeof *lens)))
-        return out_of_memory(s);
-    size_t *value_lens = lens + req->header_count;
-    int rc = headers_reserve(s, list, lens, value_lens);
+    s->headers =
+        scratch_alloc(&s->mem, (req->header_count + 3) * sizeof *s->headers);
+    int rc = s->headers ? 0 : -1;
     for (size_t i = 0; !rc && i < req->header_count; i++) {
-        const canon_header *h =
-            header_list_next(list, req->headers[i].name, lens[i]);
-        if (header_taken(s, h->name, h->name_len))
-            header_list_push(list, req->headers[i].value, value_lens[i]);
+        const sm_sigv4_header *h = &req->headers[i];
+        rc = header_add(s, h->name, strlen(h->name), h->value, strlen(h->value),
+                        1);
     }
     if (!rc && s->form == FORM_HEADER)
-        headers_add_own(s, list);
-    if (lens != small)
-        free(lens);
+        rc = headers_add_own(s);
     return rc ? out_of_memory(s) : 0;
 }
 
 /* Every name the request must carry: Host for signing, each signed name
  * for verifying. */
-static int headers_check_present(signing *s, const header_list *list)
+static int headers_check_present(signing *s)
 {
     const char *need = s->form == FORM_VERIFY ? s->verify_headers : "host";
     for (const char *p = need; *p;) {
         const char *end = strchr(p, ';');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         int found = 0;
-        for (size_t i = 0; i < list->count && !found; i++)
-            found = list->items[i].name_len == len &&
-                    memcmp(list->items[i].name, p, len) == 0;
+        for (size_t i = 0; i < s->header_count && !found; i++)
+            found = s->headers[i].name_len == len &&
+                    memcmp(s->headers[i].name, p, len) == 0;
         if (!found)
             return sm_error_set(s->err,
                                 "the signed header '%.*s' is not "
@@ -795,14 +939,13 @@ static int canon_header_cmp(const void *a, const void *b)
 }
 
 /* In place: insertion sort for the usual handful, qsort past that. */
-static void headers_sort(header_list *list)
+static void headers_sort(canon_header *items, size_t count)
 {
-    canon_header *items = list->items;
-    if (list->count > 48) {
-        qsort(items, list->count, sizeof *items, canon_header_cmp);
+    if (count > 48) {
+        qsort(items, count, sizeof *items, canon_header_cmp);
         return;
     }
-    for (size_t i = 1; i < list->count; i++) {
+    for (size_t i = 1; i < count; i++) {
         canon_header h = items[i];
         size_t j = i;
         for (; j > 0 && canon_header_cmp(&items[j - 1], &h) > 0; j--)
@@ -811,67 +954,67 @@ static void headers_sort(header_list *list)
     }
 }
 
-/* Sorted "name:v1,v2\n" lines and the "a;b;c" list of their names. */
-static int headers_write(signing *s, header_list *list)
+static int same_name(const canon_header *a, const canon_header *b)
 {
-    strbuf lines = {0}, names = {0};
-    headers_sort(list);
-    sb_reserve(&lines, list->arena_len + 1);
-    sb_reserve(&names, list->arena_len + 1);
-    for (size_t i = 0; i < list->count; i++) {
-        const canon_header *h = &list->items[i];
-        if (i > 0 && h->name_len == h[-1].name_len &&
-            memcmp(h->name, h[-1].name, h->name_len) == 0) {
-            sb_add_n(&lines, ",", 1);
-            sb_add_n(&lines, h->value, h->value_len);
+    return a->name_len == b->name_len &&
+           memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+/* The "a;b;c" list of the sorted headers' names, each once. */
+static int signed_headers_make(signing *s)
+{
+    char *out = scratch_alloc(&s->mem, s->header_bytes + 1);
+    if (!out)
+        return out_of_memory(s);
+    char *p = out;
+    for (size_t i = 0; i < s->header_count; i++) {
+        const canon_header *h = &s->headers[i];
+        if (i > 0 && same_name(h, h - 1))
             continue;
-        }
-        if (i > 0) {
-            sb_add_n(&lines, "\n", 1);
-            sb_add_n(&names, ";", 1);
-        }
-        sb_add_n(&lines, h->name, h->name_len);
-        sb_add_n(&lines, ":", 1);
-        sb_add_n(&lines, h->value, h->value_len);
-        sb_add_n(&names, h->name, h->name_len);
+        if (i > 0)
+            *p++ = ';';
+        p = (char *)memcpy(p, h->name, h->name_len) + h->name_len;
     }
-    if (list->count)
-        sb_add_n(&lines, "\n", 1);
-    s->canonical_headers_len = lines.len;
-    s->signed_headers_len = names.len;
-    s->canonical_headers = sb_take(&lines);
-    s->signed_headers = sb_take(&names);
-    return s->canonical_headers && s->signed_headers ? 0 : out_of_memory(s);
+    *p = '\0';
+    s->signed_headers = out;
+    s->signed_headers_len = (size_t)(p - out);
+    return 0;
 }
 
 static int canonical_headers_make(signing *s)
 {
-    header_list list = {0};
-    int rc = headers_collect(s, &list);
+    int rc = headers_collect(s);
     if (!rc)
-        rc = headers_check_present(s, &list);
-    if (!rc)
-        rc = headers_write(s, &list);
-    header_list_free(&list);
+        rc = headers_check_present(s);
+    if (!rc) {
+        headers_sort(s->headers, s->header_count);
+        rc = signed_headers_make(s);
+    }
     return rc;
 }
 
+/* Sorted "name:v1,v2\n" lines into the canonical request. */
+static void headers_write(const signing *s, strbuf *out)
+{
+    sb_reserve(out, s->header_bytes + 1);
+    for (size_t i = 0; i < s->header_count; i++) {
+        const canon_header *h = &s->headers[i];
+        if (i > 0 && same_name(h, h - 1)) {
+            sb_add_char(out, ',');
+            sb_add_n(out, h->value, h->value_len);
+            continue;
+        }
+        if (i > 0)
+            sb_add_char(out, '\n');
+        sb_add_n(out, h->name, h->name_len);
+        sb_add_char(out, ':');
+        sb_add_n(out, h->value, h->value_len);
+    }
+    if (s->header_count)
+        sb_add_char(out, '\n');
+}
+
 /* ---- canonical query ---------------------------------------------------- */
-
-typedef struct query_param {
-    const char *key;   /* percent-encoded, strict; in the list's arena */
-    const char *value; /* percent-encoded, strict; in the list's arena */
-    size_t key_len, value_len;
-} query_param;
-
-/* The parameters to sign. The arena is sized once from the query, at most
- * three bytes out for each byte in, so pointers into it stay good. */
-typedef struct query_list {
-    query_param *items;
-    size_t count, cap;
-    char *arena; /* wiped when freed: the query can carry the token */
-    size_t len, arena_cap;
-} query_list;
 
 static int hex_value(char c)
 {
@@ -884,16 +1027,19 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Copy s[0..n) into the arena encoded strictly (see sm_uri_encode), after
- * undoing its %XX escapes when `decode` is set (see sm_uri_decode). */
-static const char *query_arena_put(query_list *self, const char *s, size_t n,
-                                   int decode, size_t *len)
+/* Write s[0..n) at `out` encoded strictly (see sm_uri_encode), after
+ * undoing its %XX escapes when `decode` is set (see sm_uri_decode); `out`
+ * has room for 3 * n + 1 bytes. Returns the length written. */
+static size_t query_text_put(char *out, const char *s, size_t n, int decode)
 {
     static const char hex[] = "0123456789ABCDEF";
-    assert(self->len + 3 * n + 1 <= self->arena_cap);
-    char *start = self->arena + self->len, *out = start;
+    char *start = out;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (unreserved(c)) { /* most bytes: no escape either way */
+            *out++ = (char)c;
+            continue;
+        }
         int hi = -1, lo = -1;
         if (decode && c == '%' && n - i > 2) {
             hi = hex_value(s[i + 1]);
@@ -912,28 +1058,25 @@ static const char *query_arena_put(query_list *self, const char *s, size_t n,
         }
     }
     *out = '\0';
-    *len = (size_t)(out - start);
-    self->len += *len + 1;
-    return start;
+    return (size_t)(out - start);
 }
 
-static void query_list_add(query_list *self, const char *key, size_t key_len,
-                           const char *value, size_t value_len, int decode)
+/* Add one parameter, both halves encoded into scratch. -1 on no memory. */
+static int query_add(signing *s, const char *key, size_t key_len,
+                     const char *value, size_t value_len, int decode)
 {
-    assert(self->count < self->cap);
-    query_param *p = &self->items[self->count++];
-    p->key = query_arena_put(self, key, key_len, decode, &p->key_len);
-    p->value = query_arena_put(self, value, value_len, decode, &p->value_len);
-}
-
-static void query_list_free(query_list *self)
-{
-    if (self->arena) {
-        sodium_memzero(self->arena, self->arena_cap);
-        free(self->arena);
-    }
-    free(self->items);
-    *self = (query_list){0};
+    if (key_len > ((size_t)-1) / 8 || value_len > ((size_t)-1) / 8)
+        return -1;
+    char *text = scratch_alloc(&s->mem, 3 * (key_len + value_len) + 2);
+    if (!text)
+        return -1;
+    query_param *p = &s->params[s->param_count++];
+    p->key = text;
+    p->key_len = query_text_put(text, key, key_len, decode);
+    p->value = text + p->key_len + 1;
+    p->value_len =
+        query_text_put(text + p->key_len + 1, value, value_len, decode);
+    return 0;
 }
 
 /* Whether a received parameter (its key encoded strictly, which matches a
@@ -943,87 +1086,87 @@ static int query_param_dropped(const signing *s, const query_param *p)
 {
     if (s->form != FORM_VERIFY)
         return 0;
-    if (p->key_len == 15 && memcmp(p->key, "X-Amz-Signature", 15) == 0)
+    if (NAME_IS(p->key, p->key_len, "X-Amz-Signature"))
         return 1;
-    return s->req->options.omit_session_token && p->key_len == 20 &&
-           memcmp(p->key, "X-Amz-Security-Token", 20) == 0;
+    return s->req->options.omit_session_token &&
+           NAME_IS(p->key, p->key_len, "X-Amz-Security-Token");
 }
 
 /* One "key=value" (or "key") piece of the wire query: decoded, then
  * encoded strictly, so raw UTF-8 and %-escapes sign the same. */
-static void query_add_piece(signing *s, query_list *list, const char *piece,
-                            size_t n)
+static int query_add_piece(signing *s, const char *piece, size_t n)
 {
     const char *eq = memchr(piece, '=', n);
     size_t key_n = eq ? (size_t)(eq - piece) : n;
     const char *val = eq ? eq + 1 : piece + n;
-    size_t before = list->len;
-    query_list_add(list, piece, key_n, val, n - (size_t)(val - piece), 1);
-    if (query_param_dropped(s, &list->items[list->count - 1])) {
-        list->count--;
-        list->len = before;
-    }
-}
-
-/* Split the wire query on '&'; empty pieces ("a=1&&b=2") carry nothing. */
-static void query_parse(signing *s, query_list *list, const char *q)
-{
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t n = amp ? (size_t)(amp - q) : strlen(q);
-        if (n)
-            query_add_piece(s, list, q, n);
-        q += n + (amp ? 1 : 0);
-    }
-}
-
-static void query_add_str(query_list *list, const char *key, const char *v)
-{
-    query_list_add(list, key, strlen(key), v, strlen(v), 0);
-}
-
-/* The presigned form's own parameters (X-Amz-Signature comes later). */
-static int query_add_auth(signing *s, query_list *list)
-{
-    char credential[1024], expires[32];
-    int n = snprintf(credential, sizeof credential, "%s/%s",
-                     s->req->credentials.access_key, s->scope);
-    if (n < 0 || (size_t)n >= sizeof credential)
-        return sm_error_set(s->err, "the access key is too long");
-    snprintf(expires, sizeof expires, "%ld", s->req->options.expires);
-    query_add_str(list, "X-Amz-Algorithm", SM_SIGV4_ALGORITHM);
-    query_add_str(list, "X-Amz-Credential", credential);
-    query_add_str(list, "X-Amz-Date", s->out->amz_date);
-    query_add_str(list, "X-Amz-Expires", expires);
-    query_add_str(list, "X-Amz-SignedHeaders", s->signed_headers);
-    if (s->sign_token)
-        query_add_str(list, "X-Amz-Security-Token", s->token);
+    if (query_add(s, piece, key_n, val, n - (size_t)(val - piece), 1))
+        return -1;
+    if (query_param_dropped(s, &s->params[s->param_count - 1]))
+        s->param_count--;
     return 0;
 }
 
-/* Room for every piece of the wire query `q` and the presigned form's own
- * parameters: their bytes, three out for each in, and the terminators. */
-static int query_list_reserve(signing *s, query_list *list, const char *q,
-                              size_t q_len)
+/* Split the wire query on '&'; empty pieces ("a=1&&b=2") carry nothing. */
+static int query_parse(signing *s)
 {
-    size_t pieces = 1, own = 0;
-    for (const char *p = q; (p = strchr(p, '&')) != NULL; p++)
-        pieces++;
-    if (s->form == FORM_QUERY) {
-        /* The names, the algorithm, the date and the expiry (at most 20
-         * digits) take under 200 bytes; then the variable values. */
-        pieces += 6;
-        own = 200 + strlen(s->req->credentials.access_key) + 1 +
-              strlen(s->scope) + s->signed_headers_len +
-              (s->token ? strlen(s->token) : 0);
+    if (!s->query_len) /* the query may be NULL */
+        return 0;
+    const char *q = s->req->query, *end = q + s->query_len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        size_t n = amp ? (size_t)(amp - q) : (size_t)(end - q);
+        if (n && query_add_piece(s, q, n))
+            return -1;
+        q += n + (amp ? 1 : 0);
     }
-    if (q_len > ((size_t)-1) / 8 || own > ((size_t)-1) / 8)
+    return 0;
+}
+
+/* `v` in decimal at `out` (room for 21 bytes); returns the length. */
+static size_t decimal_put(char *out, long v)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[n++] = '-';
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+/* The presigned form's own parameters (X-Amz-Signature comes later). */
+static int query_add_auth(signing *s)
+{
+    const sm_sigv4_request *req = s->req;
+    size_t cred_len = s->access_key_len + 1 + s->scope_len;
+    char *cred = scratch_alloc(&s->mem, cred_len + 1), expires[24];
+    if (!cred)
         return -1;
-    list->cap = pieces;
-    list->arena_cap = 3 * (q_len + own) + 2 * pieces;
-    list->items = malloc(pieces * sizeof *list->items);
-    list->arena = malloc(list->arena_cap);
-    return list->items && list->arena ? 0 : -1;
+    memcpy(cred, req->credentials.access_key, s->access_key_len);
+    cred[s->access_key_len] = '/';
+    memcpy(cred + s->access_key_len + 1, s->scope, s->scope_len + 1);
+    size_t expires_len = decimal_put(expires, req->options.expires);
+    int rc = query_add(s, "X-Amz-Algorithm", 15, SM_SIGV4_ALGORITHM,
+                       sizeof SM_SIGV4_ALGORITHM - 1, 0);
+    if (!rc)
+        rc = query_add(s, "X-Amz-Credential", 16, cred, cred_len, 0);
+    if (!rc)
+        rc = query_add(s, "X-Amz-Date", 10, s->out->amz_date, 16, 0);
+    if (!rc)
+        rc = query_add(s, "X-Amz-Expires", 13, expires, expires_len, 0);
+    if (!rc)
+        rc = query_add(s, "X-Amz-SignedHeaders", 19, s->signed_headers,
+                       s->signed_headers_len, 0);
+    if (!rc && s->sign_token)
+        rc =
+            query_add(s, "X-Amz-Security-Token", 20, s->token, s->token_len, 0);
+    return rc;
 }
 
 static int query_param_cmp(const void *a, const void *b)
@@ -1034,14 +1177,13 @@ static int query_param_cmp(const void *a, const void *b)
 }
 
 /* In place: insertion sort for the usual handful, qsort past that. */
-static void query_sort(query_list *list)
+static void query_sort(query_param *items, size_t count)
 {
-    query_param *items = list->items;
-    if (list->count > 48) {
-        qsort(items, list->count, sizeof *items, query_param_cmp);
+    if (count > 48) {
+        qsort(items, count, sizeof *items, query_param_cmp);
         return;
     }
-    for (size_t i = 1; i < list->count; i++) {
+    for (size_t i = 1; i < count; i++) {
         query_param p = items[i];
         size_t j = i;
         for (; j > 0 && query_param_cmp(&items[j - 1], &p) > 0; j--)
@@ -1050,31 +1192,38 @@ static void query_sort(query_list *list)
     }
 }
 
+/* The parameters to sign, sorted, in s->params: the wire query's pieces
+ * and, presigning, the form's own. */
 static int canonical_query_make(signing *s)
 {
-    query_list list = {0};
-    const char *q = s->req->query ? s->req->query : "";
-    int rc = query_list_reserve(s, &list, q, strlen(q)) ? out_of_memory(s) : 0;
-    if (!rc)
-        query_parse(s, &list, q);
+    size_t pieces = 1;
+    const char *q = s->req->query;
+    for (size_t i = 0; i < s->query_len; i++)
+        pieces += q[i] == '&';
+    if (s->form == FORM_QUERY)
+        pieces += 6;
+    s->params = scratch_alloc(&s->mem, pieces * sizeof *s->params);
+    int rc = s->params ? query_parse(s) : -1;
     if (!rc && s->form == FORM_QUERY)
-        rc = query_add_auth(s, &list);
-    if (!rc) {
-        strbuf out = {0};
-        query_sort(&list);
-        sb_reserve(&out, list.len + 1);
-        for (size_t i = 0; i < list.count; i++) {
-            sb_add_n(&out, "&", i ? 1 : 0);
-            sb_add_n(&out, list.items[i].key, list.items[i].key_len);
-            sb_add_n(&out, "=", 1);
-            sb_add_n(&out, list.items[i].value, list.items[i].value_len);
-        }
-        s->canonical_query_len = out.len;
-        s->canonical_query = sb_take(&out);
-        rc = s->canonical_query ? 0 : out_of_memory(s);
+        rc = query_add_auth(s);
+    if (rc)
+        return out_of_memory(s);
+    query_sort(s->params, s->param_count);
+    return 0;
+}
+
+/* "k1=v1&k2=v2" into the canonical request. */
+static void query_write(const signing *s, strbuf *out)
+{
+    for (size_t i = 0; i < s->param_count; i++) {
+        const query_param *p = &s->params[i];
+        sb_reserve(out, p->key_len + p->value_len + 2);
+        if (i)
+            sb_add_char(out, '&');
+        sb_add_n(out, p->key, p->key_len);
+        sb_add_char(out, '=');
+        sb_add_n(out, p->value, p->value_len);
     }
-    query_list_free(&list);
-    return rc;
 }
 
 /* ---- canonical path ----------------------------------------------------- */
@@ -1082,26 +1231,29 @@ static int canonical_query_make(signing *s)
 /* botocore's remove_dot_segments, which AWS services expect: empty and "."
  * segments go, ".." drops the one before; a leading '/' stays, and a
  * trailing '/' stays when any segment is left. The kept segments are
- * written as they come and a ".." cuts back to the last '/'. */
-static void path_normalize(const char *path, strbuf *out)
+ * written at `out` (room for len + 2 bytes) as they come and a ".." cuts
+ * back to the last '/'. Returns the length written. */
+static size_t path_normalize(const char *path, size_t path_len, char *out)
 {
-    size_t count = 0, path_len = strlen(path);
+    size_t count = 0, len = 0;
     if (path[0] == '/')
-        sb_add_n(out, "/", 1);
-    size_t start = out->len; /* where the first segment goes */
+        out[len++] = '/';
+    size_t start = len; /* where the first segment goes */
     for (const char *p = path;;) {
-        const char *end = memchr(p, '/', path_len - (size_t)(p - path));
-        size_t n = end ? (size_t)(end - p) : path_len - (size_t)(p - path);
+        size_t left = path_len - (size_t)(p - path);
+        const char *end = memchr(p, '/', left);
+        size_t n = end ? (size_t)(end - p) : left;
         if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (count && !out->failed) {
-                char *cut = memrchr(out->data + start, '/', out->len - start);
-                out->len = cut ? (size_t)(cut - out->data) : start;
-                out->data[out->len] = '\0';
+            if (count) {
+                char *cut = memrchr(out + start, '/', len - start);
+                len = cut ? (size_t)(cut - out) : start;
             }
             count -= count > 0;
         } else if (n > 0 && !(n == 1 && p[0] == '.')) {
-            sb_add_n(out, "/", count ? 1 : 0);
-            sb_add_n(out, p, n);
+            if (count)
+                out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
             count++;
         }
         if (!end)
@@ -1109,91 +1261,116 @@ static void path_normalize(const char *path, strbuf *out)
         p = end + 1;
     }
     if (count && path[path_len - 1] == '/')
-        sb_add_n(out, "/", 1);
+        out[len++] = '/';
+    return len;
 }
 
-/* The canonical URI into `out`: normalised and encoded again for most
- * services, the wire path itself for S3; "/" when that leaves nothing. */
-static void canonical_path_write(const signing *s, strbuf *out)
+/* The canonical URI into the canonical request: normalised and encoded
+ * again for most services, the wire path itself for S3; "/" when that
+ * leaves nothing. */
+static int canonical_path_write(signing *s, strbuf *out)
 {
     const sm_sigv4_options *o = &s->req->options;
-    strbuf path = {0};
-    if (o->normalize_path)
-        path_normalize(s->req->path, &path);
-    else
-        sb_add(&path, s->req->path);
-    if (path.failed) {
-        out->failed = 1;
-    } else if (path.len == 0) {
-        sb_add(out, "/");
-    } else if (o->double_encode_path) {
-        sb_add_encoded(out, path.data, path.len, 1);
-    } else {
-        sb_add_n(out, path.data, path.len);
+    const char *path = s->req->path;
+    size_t len = s->path_len;
+    if (o->normalize_path && len) {
+        char *normal = scratch_alloc(&s->mem, len + 2);
+        if (!normal)
+            return -1;
+        len = path_normalize(path, len, normal);
+        path = normal;
     }
-    sb_wipe(&path);
+    if (len == 0)
+        sb_add_char(out, '/');
+    else if (o->double_encode_path)
+        sb_add_encoded(out, path, len, 1);
+    else
+        sb_add_n(out, path, len);
+    return 0;
 }
 
 /* ---- request, string to sign, signature --------------------------------- */
 
-static void method_write(const char *method, strbuf *out)
+static void method_write(const signing *s, strbuf *out)
 {
     size_t start = out->len;
-    sb_add(out, method);
+    sb_add_n(out, s->req->method, s->method_len);
     for (size_t i = start; !out->failed && i < out->len; i++) {
         char c = out->data[i];
         out->data[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
     }
 }
 
+/* Room for every string of the result, so `text` is allocated once: the
+ * payload hash, the canonical request (the path three bytes out for each
+ * in), the string to sign, and the Authorization value or the presigned
+ * query (its values three out for each in) with the session token. */
+static void text_reserve(signing *s)
+{
+    size_t params = 0;
+    for (size_t i = 0; i < s->param_count; i++)
+        params += s->params[i].key_len + s->params[i].value_len + 2;
+    size_t request = s->method_len + 3 * s->path_len + params +
+                     s->header_bytes + s->signed_headers_len +
+                     s->payload_hash_len + 8;
+    size_t sts = sizeof SM_SIGV4_ALGORITHM + 16 + s->scope_len + 68;
+    size_t ids = s->access_key_len + s->scope_len + s->signed_headers_len;
+    size_t last = s->form == FORM_QUERY
+                      ? s->query_len + 3 * (ids + s->token_len) + 256
+                      : ids + 128;
+    sb_reserve(&s->text, s->payload_hash_len + 1 + request + sts + last +
+                             s->token_len + 1);
+}
+
 static int canonical_request_make(signing *s)
 {
-    const char *hash = s->out->payload_hash;
-    size_t hash_len = strlen(hash);
-    strbuf cr = {0};
-    sb_reserve(&cr, strlen(s->req->method) + 3 * strlen(s->req->path) +
-                        s->canonical_query_len + s->canonical_headers_len +
-                        s->signed_headers_len + hash_len + 8);
-    method_write(s->req->method, &cr);
-    sb_add_n(&cr, "\n", 1);
-    canonical_path_write(s, &cr);
-    sb_add_n(&cr, "\n", 1);
-    sb_add_n(&cr, s->canonical_query, s->canonical_query_len);
-    sb_add_n(&cr, "\n", 1);
-    sb_add_n(&cr, s->canonical_headers, s->canonical_headers_len);
-    sb_add_n(&cr, "\n", 1);
-    sb_add_n(&cr, s->signed_headers, s->signed_headers_len);
-    sb_add_n(&cr, "\n", 1);
-    sb_add_n(&cr, hash, hash_len);
-    s->canonical_request_len = cr.len;
-    s->out->canonical_request = sb_take(&cr);
-    return s->out->canonical_request ? 0 : out_of_memory(s);
+    strbuf *t = &s->text;
+    text_reserve(s);
+    s->hash_at = t->len;
+    sb_add_n(t, s->payload_hash, s->payload_hash_len);
+    sb_add_char(t, '\0');
+    s->request_at = t->len;
+    method_write(s, t);
+    sb_add_char(t, '\n');
+    if (canonical_path_write(s, t))
+        return out_of_memory(s);
+    sb_add_char(t, '\n');
+    query_write(s, t);
+    sb_add_char(t, '\n');
+    headers_write(s, t);
+    sb_add_char(t, '\n');
+    sb_add_n(t, s->signed_headers, s->signed_headers_len);
+    sb_add_char(t, '\n');
+    sb_add_n(t, s->payload_hash, s->payload_hash_len);
+    s->request_len = t->len - s->request_at;
+    sb_add_char(t, '\0');
+    return t->failed ? out_of_memory(s) : 0;
 }
 
 static int string_to_sign_make(signing *s)
 {
+    strbuf *t = &s->text;
     char hash[65];
-    sha256_hex(s->out->canonical_request, s->canonical_request_len, hash);
-    strbuf sts = {0};
-    sb_reserve(&sts, 128 + strlen(s->scope));
-    sb_add(&sts, SM_SIGV4_ALGORITHM "\n");
-    sb_add_n(&sts, s->out->amz_date, 16);
-    sb_add_n(&sts, "\n", 1);
-    sb_add(&sts, s->scope);
-    sb_add_n(&sts, "\n", 1);
-    sb_add_n(&sts, hash, 64);
-    s->string_to_sign_len = sts.len;
-    s->out->string_to_sign = sb_take(&sts);
-    return s->out->string_to_sign ? 0 : out_of_memory(s);
+    sha256_hex(t->data + s->request_at, s->request_len, hash);
+    s->sts_at = t->len;
+    SB_ADD_LIT(t, SM_SIGV4_ALGORITHM "\n");
+    sb_add_n(t, s->out->amz_date, 16);
+    sb_add_char(t, '\n');
+    sb_add_n(t, s->scope, s->scope_len);
+    sb_add_char(t, '\n');
+    sb_add_n(t, hash, 64);
+    s->sts_len = t->len - s->sts_at;
+    sb_add_char(t, '\0');
+    return t->failed ? out_of_memory(s) : 0;
 }
 
 /* The hex HMAC of the string to sign under kSigning, which is wiped. */
 static int signature_make(signing *s)
 {
-    const char *sts = s->out->string_to_sign;
     unsigned char key[SM_SHA256_SIZE], mac[SM_SHA256_SIZE];
     signing_key_get(s->req, s->date, key);
-    sm_hmac_sha256_mac(key, sizeof key, sts, s->string_to_sign_len, mac);
+    sm_hmac_sha256_mac(key, sizeof key, s->text.data + s->sts_at, s->sts_len,
+                       mac);
     hex_encode(mac, sizeof mac, s->out->signature);
     sodium_memzero(key, sizeof key);
     return 0;
@@ -1216,6 +1393,24 @@ static int signing_run(signing *s)
     return rc;
 }
 
+/* Hand `text` to the result and point its strings into it; `last` is the
+ * Authorization value or the presigned query, when there is one. */
+static void signing_publish(signing *s, char **last)
+{
+    sm_sigv4_result *out = s->out;
+    char *text = s->text.data;
+    out->text = text;
+    out->text_size = s->text.len + 1; /* what was written */
+    out->payload_hash = text + s->hash_at;
+    out->canonical_request = text + s->request_at;
+    out->string_to_sign = text + s->sts_at;
+    if (last)
+        *last = text + s->last_at;
+    if (s->token_at)
+        out->session_token = text + s->token_at;
+    s->text = (strbuf){0};
+}
+
 /* ---- the forms ---------------------------------------------------------- */
 
 sm_sigv4_options sm_sigv4_options_for(const char *service)
@@ -1232,30 +1427,35 @@ sm_sigv4_options sm_sigv4_options_for(const char *service)
 
 static int authorization_make(signing *s)
 {
-    sm_sigv4_result *out = s->out;
-    strbuf auth = {0};
-    sb_add(&auth, SM_SIGV4_ALGORITHM " Credential=");
-    sb_add(&auth, s->req->credentials.access_key);
-    sb_add(&auth, "/");
-    sb_add(&auth, s->scope);
-    sb_add(&auth, ", SignedHeaders=");
-    sb_add(&auth, s->signed_headers);
-    sb_add(&auth, ", Signature=");
-    sb_add(&auth, out->signature);
-    out->authorization = sb_take(&auth);
-    out->content_sha256 = s->req->options.sign_content_sha256;
-    if (s->token)
-        out->session_token = dup_n(s->token, strlen(s->token));
-    if (!out->authorization || (s->token && !out->session_token))
+    strbuf *t = &s->text;
+    s->last_at = t->len;
+    SB_ADD_LIT(t, SM_SIGV4_ALGORITHM " Credential=");
+    sb_add_n(t, s->req->credentials.access_key, s->access_key_len);
+    sb_add_char(t, '/');
+    sb_add_n(t, s->scope, s->scope_len);
+    SB_ADD_LIT(t, ", SignedHeaders=");
+    sb_add_n(t, s->signed_headers, s->signed_headers_len);
+    SB_ADD_LIT(t, ", Signature=");
+    sb_add_n(t, s->out->signature, 64);
+    sb_add_char(t, '\0');
+    if (s->token) {
+        s->token_at = t->len;
+        sb_add_n(t, s->token, s->token_len);
+        sb_add_char(t, '\0');
+    }
+    if (t->failed)
         return out_of_memory(s);
+    s->out->content_sha256 = s->req->options.sign_content_sha256;
+    signing_publish(s, &s->out->authorization);
     return 0;
 }
 
 int sm_sigv4_sign(const sm_sigv4_request *req, sm_sigv4_result *out,
                   sm_error *err)
 {
-    *out = (sm_sigv4_result){0};
-    signing s = {.req = req, .form = FORM_HEADER, .out = out, .err = err};
+    alignas(max_align_t) unsigned char stack[SCRATCH_STACK];
+    signing s;
+    signing_init(&s, req, FORM_HEADER, out, err, stack);
     int rc = signing_run(&s);
     if (!rc)
         rc = authorization_make(&s);
@@ -1268,32 +1468,35 @@ int sm_sigv4_sign(const sm_sigv4_request *req, sm_sigv4_result *out,
 static int presigned_query_make(signing *s)
 {
     const sm_sigv4_request *req = s->req;
-    char expires[32];
-    snprintf(expires, sizeof expires, "%ld", req->options.expires);
-    strbuf q = {0};
-    if (nonempty(req->query)) {
-        sb_add(&q, req->query);
-        sb_add(&q, "&");
+    strbuf *t = &s->text;
+    char expires[24];
+    size_t expires_len = decimal_put(expires, req->options.expires);
+    s->last_at = t->len;
+    if (s->query_len) {
+        sb_add_n(t, req->query, s->query_len);
+        sb_add_char(t, '&');
     }
-    sb_add(&q, "X-Amz-Algorithm=" SM_SIGV4_ALGORITHM "&X-Amz-Credential=");
-    sb_add_encoded(&q, req->credentials.access_key,
-                   strlen(req->credentials.access_key), 0);
-    sb_add(&q, "%2F");
-    sb_add_encoded(&q, s->scope, strlen(s->scope), 0);
-    sb_add(&q, "&X-Amz-Date=");
-    sb_add(&q, s->out->amz_date);
-    sb_add(&q, "&X-Amz-SignedHeaders=");
-    sb_add_encoded(&q, s->signed_headers, strlen(s->signed_headers), 0);
-    sb_add(&q, "&X-Amz-Expires=");
-    sb_add(&q, expires);
+    SB_ADD_LIT(t, "X-Amz-Algorithm=" SM_SIGV4_ALGORITHM "&X-Amz-Credential=");
+    sb_add_encoded(t, req->credentials.access_key, s->access_key_len, 0);
+    SB_ADD_LIT(t, "%2F");
+    sb_add_encoded(t, s->scope, s->scope_len, 0);
+    SB_ADD_LIT(t, "&X-Amz-Date=");
+    sb_add_n(t, s->out->amz_date, 16);
+    SB_ADD_LIT(t, "&X-Amz-SignedHeaders=");
+    sb_add_encoded(t, s->signed_headers, s->signed_headers_len, 0);
+    SB_ADD_LIT(t, "&X-Amz-Expires=");
+    sb_add_n(t, expires, expires_len);
     if (s->token) {
-        sb_add(&q, "&X-Amz-Security-Token=");
-        sb_add_encoded(&q, s->token, strlen(s->token), 0);
+        SB_ADD_LIT(t, "&X-Amz-Security-Token=");
+        sb_add_encoded(t, s->token, s->token_len, 0);
     }
-    sb_add(&q, "&X-Amz-Signature=");
-    sb_add(&q, s->out->signature);
-    s->out->query = sb_take(&q);
-    return s->out->query ? 0 : out_of_memory(s);
+    SB_ADD_LIT(t, "&X-Amz-Signature=");
+    sb_add_n(t, s->out->signature, 64);
+    sb_add_char(t, '\0');
+    if (t->failed)
+        return out_of_memory(s);
+    signing_publish(s, &s->out->query);
+    return 0;
 }
 
 int sm_sigv4_presign(const sm_sigv4_request *req, sm_sigv4_result *out,
@@ -1306,7 +1509,9 @@ int sm_sigv4_presign(const sm_sigv4_request *req, sm_sigv4_result *out,
                             "a presigned request expires after 1 to "
                             "%d seconds, not %ld",
                             SM_SIGV4_MAX_EXPIRES, expires);
-    signing s = {.req = req, .form = FORM_QUERY, .out = out, .err = err};
+    alignas(max_align_t) unsigned char stack[SCRATCH_STACK];
+    signing s;
+    signing_init(&s, req, FORM_QUERY, out, err, stack);
     int rc = signing_run(&s);
     if (!rc)
         rc = presigned_query_make(&s);
@@ -1318,15 +1523,16 @@ int sm_sigv4_verify(const sm_sigv4_request *req, const char *signed_headers,
                     const char *signature, sm_sigv4_result *out, sm_error *err)
 {
     *out = (sm_sigv4_result){0};
-    if (!nonempty(signed_headers) || !signature)
+    if (!signed_headers || !*signed_headers || !signature)
         return sm_error_set(err, "the request names no signed headers or "
                                  "no signature");
-    signing s = {.req = req,
-                 .form = FORM_VERIFY,
-                 .verify_headers = signed_headers,
-                 .out = out,
-                 .err = err};
+    alignas(max_align_t) unsigned char stack[SCRATCH_STACK];
+    signing s;
+    signing_init(&s, req, FORM_VERIFY, out, err, stack);
+    s.verify_headers = signed_headers;
     int rc = signing_run(&s);
+    if (!rc)
+        signing_publish(&s, NULL);
     signing_free(&s);
     if (rc)
         return rc;
@@ -1356,11 +1562,9 @@ size_t sm_sigv4_result_headers(const sm_sigv4_result *self,
 
 void sm_sigv4_result_clear(sm_sigv4_result *self)
 {
-    free_wiped(self->canonical_request);
-    free_wiped(self->string_to_sign);
-    free(self->payload_hash);
-    free(self->authorization);
-    free_wiped(self->query);
-    free_wiped(self->session_token);
+    if (self->text) {
+        sodium_memzero(self->text, self->text_size);
+        free(self->text);
+    }
     *self = (sm_sigv4_result){0};
 }

@@ -10,7 +10,7 @@
 
 #include "error.h"
 
-#define SM_SIGV4_ALGORITHM        "AWS4-HMAC-SHA256"
+#define SM_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SM_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define SM_SIGV4_EMPTY_SHA256                                                  \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -65,9 +65,9 @@ typedef struct sm_sigv4_request {
     sm_sigv4_options options;
 } sm_sigv4_request;
 
-/* What signing produced. Every pointer is owned by the result and freed
- * (and wiped: the query can carry the session token) by
- * sm_sigv4_result_clear. */
+/* What signing produced. Every pointer is owned by the result (all point
+ * into one block) and freed (and wiped: the query can carry the session
+ * token) by sm_sigv4_result_clear. */
 typedef struct sm_sigv4_result {
     char *canonical_request;
     char *string_to_sign;
@@ -79,6 +79,8 @@ typedef struct sm_sigv4_result {
                           * then the X-Amz-* parameters) */
     char *session_token; /* header form: X-Amz-Security-Token to send */
     int content_sha256;  /* header form: x-amz-content-sha256 is sent */
+    char *text;          /* private: every string above lives in it */
+    size_t text_size;
 } sm_sigv4_result;
 
 /* Defaults for `service`: S3 neither normalises nor double-encodes the path

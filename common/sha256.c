@@ -52,10 +52,15 @@ static uint32_t load_be32(const unsigned char *p)
 
 static void store_be32(unsigned char *p, uint32_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap32(v); /* one store, not four */
+    memcpy(p, &v, 4);
+#else
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
     p[2] = (unsigned char)(v >> 8);
     p[3] = (unsigned char)v;
+#endif
 }
 
 /* Section 6.2.2, steps 1 to 4, for each of `n` blocks. */
@@ -286,13 +291,40 @@ void sm_sha256_final(sm_sha256 *self, unsigned char out[SM_SHA256_SIZE])
     self->block_len = 0;
 }
 
+/* Finish a digest whose `state` has taken `prefix` bytes (whole blocks)
+ * with `len` bytes of `data` and the padding: the whole blocks straight
+ * from `data`, the rest from `tail`, which the caller wipes. The one-shot
+ * functions use it to skip the incremental context's copying. */
+static void digest_finish(uint32_t state[8], uint64_t prefix,
+                          const unsigned char *data, size_t len,
+                          unsigned char tail[2 * SM_SHA256_BLOCK],
+                          unsigned char out[SM_SHA256_SIZE])
+{
+    size_t whole = len / SM_SHA256_BLOCK, rest = len % SM_SHA256_BLOCK;
+    if (whole)
+        blocks(state, data, whole);
+    if (rest)
+        memcpy(tail, data + whole * SM_SHA256_BLOCK, rest);
+    tail[rest] = 0x80;
+    size_t n =
+        rest + 9 <= SM_SHA256_BLOCK ? SM_SHA256_BLOCK : 2 * SM_SHA256_BLOCK;
+    memset(tail + rest + 1, 0, n - rest - 9);
+    uint64_t bits = (prefix + len) * 8;
+    store_be32(tail + n - 8, (uint32_t)(bits >> 32));
+    store_be32(tail + n - 4, (uint32_t)bits);
+    blocks(state, tail, n / SM_SHA256_BLOCK);
+    for (int i = 0; i < 8; i++)
+        store_be32(out + 4 * i, state[i]);
+}
+
 void sm_sha256_digest(const void *data, size_t len,
                       unsigned char out[SM_SHA256_SIZE])
 {
-    sm_sha256 ctx;
-    sm_sha256_init(&ctx);
-    sm_sha256_update(&ctx, data, len);
-    sm_sha256_final(&ctx, out);
+    uint32_t state[8];
+    unsigned char tail[2 * SM_SHA256_BLOCK];
+    memcpy(state, H0, sizeof H0);
+    digest_finish(state, 0, data, len, tail, out);
+    explicit_bzero(tail, sizeof tail);
 }
 
 /* ---- HMAC --------------------------------------------------------------- */
@@ -333,13 +365,34 @@ void sm_hmac_sha256_final(sm_hmac_sha256 *self,
     sm_hmac_sha256_wipe(self);
 }
 
+/* The same as init, update and final, in four compressions for a short
+ * message and no context: SigV4 runs five of these per signature. */
 void sm_hmac_sha256_mac(const void *key, size_t key_len, const void *data,
                         size_t len, unsigned char out[SM_SHA256_SIZE])
 {
-    sm_hmac_sha256 ctx;
-    sm_hmac_sha256_init(&ctx, key, key_len);
-    sm_hmac_sha256_update(&ctx, data, len);
-    sm_hmac_sha256_final(&ctx, out);
+    struct {
+        unsigned char pad[SM_SHA256_BLOCK];
+        uint32_t inner[8], outer[8];
+        unsigned char digest[SM_SHA256_SIZE];
+        unsigned char tail[2 * SM_SHA256_BLOCK];
+    } w;
+    memset(w.pad, 0, sizeof w.pad);
+    if (key_len > SM_SHA256_BLOCK)
+        sm_sha256_digest(key, key_len, w.pad);
+    else if (key_len)
+        memcpy(w.pad, key, key_len);
+    for (size_t i = 0; i < sizeof w.pad; i++)
+        w.pad[i] ^= 0x36;
+    memcpy(w.inner, H0, sizeof H0);
+    blocks(w.inner, w.pad, 1);
+    for (size_t i = 0; i < sizeof w.pad; i++)
+        w.pad[i] ^= 0x36 ^ 0x5c;
+    memcpy(w.outer, H0, sizeof H0);
+    blocks(w.outer, w.pad, 1);
+    digest_finish(w.inner, SM_SHA256_BLOCK, data, len, w.tail, w.digest);
+    digest_finish(w.outer, SM_SHA256_BLOCK, w.digest, sizeof w.digest, w.tail,
+                  out);
+    explicit_bzero(&w, sizeof w);
 }
 
 void sm_hmac_sha256_wipe(sm_hmac_sha256 *self)

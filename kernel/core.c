@@ -432,7 +432,9 @@ static void dispatch(sm_kernel *k, sm_channel ch, const sm_wire_msg *msg)
 }
 
 /* stop_on_error: every execute_request already queued behind a failed cell
- * gets an error reply without running; other requests are served. */
+ * gets an error reply without running; other requests are served. The reply
+ * has no execution count (null): front ends number a cell with the count of
+ * its reply, and JupyterLab would show a cell that never ran as "[n]". */
 static void abort_queued(sm_kernel *k)
 {
     sm_wire_msg queued;
@@ -440,11 +442,10 @@ static void abort_queued(sm_kernel *k)
         if (strcmp(queued.msg_type, "execute_request") == 0) {
             set_status(k, &queued, "busy");
             reply(k, SM_CHANNEL_SHELL, &queued,
-                  json_pack("{s:s, s:s, s:s, s:[], s:i, s:{}, s:[]}", "status",
+                  json_pack("{s:s, s:s, s:s, s:[], s:n, s:{}, s:[]}", "status",
                             "error", "ename", "ExecutionAborted", "evalue",
                             "not run: an earlier cell failed", "traceback",
-                            "execution_count", k->execution_count,
-                            "user_expressions", "payload"));
+                            "execution_count", "user_expressions", "payload"));
             set_status(k, &queued, "idle");
         } else {
             dispatch(k, SM_CHANNEL_SHELL, &queued);

@@ -184,14 +184,20 @@ void sm_http_error_extra(sm_http_error *err, const char *name, const char *fmt,
     va_end(ap);
 }
 
+/* Request ids need to be unique, not secret: a per-thread xorshift64*
+ * stream seeded once from the system, rather than a getrandom call on
+ * every request. */
 void sm_http_request_id(char out[40])
 {
     static const char digits[] = "0123456789ABCDEF";
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof raw);
-    for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = digits[raw[i] >> 4];
-        out[2 * i + 1] = digits[raw[i] & 15];
-    }
+    static _Thread_local uint64_t state;
+    while (!state)
+        randombytes_buf(&state, sizeof state);
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint64_t v = state * 0x2545F4914F6CDD1DULL;
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = digits[v & 15];
     out[16] = '\0';
 }

@@ -21,6 +21,7 @@
 #include "train_job.h"
 #include "trainer.h"
 #include "transform.h"
+#include "tuner.h"
 #include "store.h"
 
 #define PROG "sagemagic-local"
@@ -144,6 +145,7 @@ typedef struct service {
     sm_serving *serving;
     sm_transform *transform;
     sm_trainer *trainer;
+    sm_tuner *tuner;
     char executable[4096]; /* this program, for training jobs */
     sm_httpd *server;
 } service;
@@ -196,6 +198,11 @@ static int service_open(service *s, sm_error *err)
     if (!s->trainer)
         return -1;
     s->env.trainer = s->trainer;
+    sm_tuner_config tuner = {.db = s->db, .trainer = s->trainer};
+    s->tuner = sm_tuner_open(&tuner, err);
+    if (!s->tuner)
+        return -1;
+    s->env.tuner = s->tuner;
     return 0;
 }
 
@@ -229,6 +236,7 @@ static void service_close(service *s)
         sm_httpd_stop(&s->server, GRACE_MS);
         sm_datadir_service_remove(s->opt->data_dir);
     }
+    sm_tuner_close(&s->tuner);
     sm_trainer_close(&s->trainer);
     sm_transform_close(&s->transform);
     sm_serving_close(&s->serving);

@@ -14,6 +14,7 @@ struct sm_db;
 struct sm_trainer;
 struct sm_serving;
 struct sm_transform;
+struct sm_tuner;
 
 /* What every service handler may use. Borrowed; lives as long as the
  * server. Later services add their members here. */
@@ -29,6 +30,7 @@ typedef struct sm_local_env {
     struct sm_serving *serving; /* models, endpoints and their loaded
                                  * boosters (serving.h) */
     struct sm_transform *transform; /* batch transform jobs (transform.h) */
+    struct sm_tuner *tuner;         /* hyperparameter tuning jobs (tuner.h) */
 } sm_local_env;
 
 /* How a request's body is taken, decided from its line and headers. */

@@ -15,10 +15,11 @@ static const sm_jsonapi_ops *module_table(size_t i)
         &sm_training_ops,
         &sm_serving_ops,   /* NULL until local/serving*.c defines it */
         &sm_transform_ops, /* NULL until local/transform*.c defines it */
+        &sm_tuning_ops,
     };
     return i < sizeof modules / sizeof modules[0] ? modules[i] : NULL;
 }
-#define MODULE_COUNT 3
+#define MODULE_COUNT 4
 
 static const sm_jsonapi_op *find_op(const char *name)
 {

@@ -30,6 +30,27 @@
  * ListTrainingJobs, StopTrainingJob. */
 extern const sm_jsonapi_ops sm_training_ops;
 
+/* training_api.c: the checks of a CreateTrainingJob request (which a
+ * tuning job's trials pass too); *name gets its TrainingJobName
+ * (borrowed). 0, or -1 with a ValidationException in `err`. */
+int sm_training_check_request(const json_t *in, const char **name,
+                              sm_http_error *err);
+
+/* training_api.c: the members of a List* request (NameContains,
+ * StatusEquals among `statuses`, SortBy among `sorts`, SortOrder,
+ * MaxResults, NextToken, the time bounds) into `q`, strings borrowed
+ * from `in`. 0, or -1 with a ValidationException in `err`. */
+struct sm_trainjobs_query;
+int sm_training_list_query_read(const json_t *in, const char *const *statuses,
+                                const char *const *sorts,
+                                struct sm_trainjobs_query *q,
+                                sm_http_error *err);
+
+/* tuning_api.c: CreateHyperParameterTuningJob,
+ * DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
+ * StopHyperParameterTuningJob, ListTrainingJobsForHyperParameterTuningJob. */
+extern const sm_jsonapi_ops sm_tuning_ops;
+
 /* Serving (models, endpoint configs, endpoints) and batch transform:
  * defined by local/serving*.c and local/transform*.c. Weak until then. */
 extern const sm_jsonapi_ops sm_serving_ops __attribute__((weak));

@@ -1253,22 +1253,31 @@ static int config_must_exist(sm_serving *self, const char *name,
     return rc ? internal(err, &why) : 0;
 }
 
+/* CreateEndpoint's and UpdateEndpoint's members: the endpoint's name and
+ * ARN, and an endpoint config that exists. 0, or -1 with the error. */
+static int endpoint_args(sm_serving *self, const json_t *in, const char **name,
+                         const char **config, char arn[256], sm_http_error *err)
+{
+    int rc = sm_sm_name(in, "EndpointName", "EndpointName", name, err);
+    if (!rc)
+        rc = sm_sm_name(in, "EndpointConfigName", "EndpointConfigName", config,
+                        err);
+    if (!rc)
+        rc = config_must_exist(self, *config, err);
+    if (!rc)
+        arn_of(self, "endpoint", *name, arn);
+    return rc ? -1 : 0;
+}
+
 static int op_create_endpoint(sm_local_env *env, const sm_http_request *req,
                               const json_t *in, json_t **out,
                               sm_http_error *err)
 {
     sm_serving *self = serving_of(env);
     const char *name = NULL, *config = NULL;
-    int rc = sm_sm_name(in, "EndpointName", "EndpointName", &name, err);
-    if (!rc)
-        rc = sm_sm_name(in, "EndpointConfigName", "EndpointConfigName", &config,
-                        err);
-    if (!rc)
-        rc = config_must_exist(self, config, err);
-    if (rc)
-        return -1;
     char arn[256];
-    arn_of(self, "endpoint", name, arn);
+    if (endpoint_args(self, in, &name, &config, arn, err))
+        return -1;
     sm_error why = {0};
     int changed = 0;
     const char *p[] = {name, config};
@@ -1386,19 +1395,12 @@ static int op_update_endpoint(sm_local_env *env, const sm_http_request *req,
 {
     sm_serving *self = serving_of(env);
     const char *name = NULL, *config = NULL;
-    int rc = sm_sm_name(in, "EndpointName", "EndpointName", &name, err);
-    if (!rc)
-        rc = sm_sm_name(in, "EndpointConfigName", "EndpointConfigName", &config,
-                        err);
-    if (!rc)
-        rc = config_must_exist(self, config, err);
-    if (rc)
-        return -1;
     char arn[256];
-    arn_of(self, "endpoint", name, arn);
+    if (endpoint_args(self, in, &name, &config, arn, err))
+        return -1;
     endpoint_row e;
     sm_error why = {0};
-    rc = endpoint_get(self, name, &e, &why);
+    int rc = endpoint_get(self, name, &e, &why);
     if (rc == 1)
         return not_found(self, err, "endpoint", "endpoint", name);
     if (rc)

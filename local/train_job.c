@@ -21,6 +21,7 @@
 #include "xgbparams.h"
 
 #define MODEL_NAME "xgboost-model"
+#define MODEL_MTIME 0 /* gzip: "no time stamp"; tar: the epoch */
 #define MAX_SETS 2
 
 static volatile sig_atomic_t stop_asked;
@@ -518,7 +519,9 @@ static int save_model(job *j)
     snprintf(tar, sizeof tar, "%s/output/model.tar.gz", j->dir);
     sm_tarwriter_entry entry = {MODEL_NAME, path};
     sm_error err = {0};
-    if (sm_tarwriter_write(tar, &entry, 1, time(NULL), &err))
+    /* a fixed time stamp in the tar and gzip headers, so that the same
+     * data, hyperparameters and seed give the same model.tar.gz bytes */
+    if (sm_tarwriter_write(tar, &entry, 1, MODEL_MTIME, &err))
         return fail(j, SM_TRAIN_JOB_ALGORITHM_ERROR, "AlgorithmError: %s",
                     err.message);
     info("Saved the model (%llu rounds) as " MODEL_NAME " in model.tar.gz",

@@ -948,6 +948,38 @@ void sm_trainer_stop(sm_trainer *self, const char *name)
     pthread_mutex_unlock(&self->lock);
 }
 
+sm_trainjobs_status sm_trainer_submit(sm_trainer *self, sm_trainjobs_new *job,
+                                      char existing_arn[256], size_t *running,
+                                      sm_error *err)
+{
+    job->max_running = self->config.max_jobs;
+    sm_trainjobs_status st =
+        sm_trainjobs_create(self->config.db, job, existing_arn, running, err);
+    if (st != SM_TRAINJOBS_OK)
+        return st;
+    sm_error why = {0};
+    if (sm_trainer_start(self, job->name, &why)) {
+        runner r = {.trainer = self};
+        snprintf(r.name, sizeof r.name, "%s", job->name);
+        fail_job(&r, why.message);
+    }
+    return SM_TRAINJOBS_OK;
+}
+
+sm_trainjobs_status sm_trainer_request_stop(sm_trainer *self, const char *name,
+                                            char status[32], sm_error *err)
+{
+    double now = now_s();
+    sm_trainjobs_status st =
+        sm_trainjobs_stop(self->config.db, name, now, status, err);
+    if (st != SM_TRAINJOBS_OK)
+        return st;
+    sm_trainjobs_advance(self->config.db, name, NULL, "Stopping",
+                         "Stopping the training job", now, NULL);
+    sm_trainer_stop(self, name);
+    return SM_TRAINJOBS_OK;
+}
+
 /* A process a previous run left: kill it if it is still that process. */
 static void kill_leftover(const sm_trainjobs_orphan *o)
 {

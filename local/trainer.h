@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "error.h"
+#include "trainjobs.h"
 
 struct sm_store;
 
@@ -48,6 +49,21 @@ int sm_trainer_start(sm_trainer *self, const char *name, sm_error *err);
 
 /* StopTrainingJob was recorded for `name`: stop its process. */
 void sm_trainer_stop(sm_trainer *self, const char *name);
+
+/* What CreateTrainingJob does once the request is checked (and what a
+ * tuning job does for each of its trials): insert `job` (max_running is
+ * filled in here) and start it. EXISTS and LIMIT as sm_trainjobs_create;
+ * when the job cannot start it is Failed, and OK is returned all the
+ * same, as the job exists. */
+sm_trainjobs_status sm_trainer_submit(sm_trainer *self, sm_trainjobs_new *job,
+                                      char existing_arn[256], size_t *running,
+                                      sm_error *err);
+
+/* What StopTrainingJob does: an InProgress job becomes Stopping and its
+ * process is told. MISSING, NOT_RUNNING (with its `status`) as
+ * sm_trainjobs_stop. */
+sm_trainjobs_status sm_trainer_request_stop(sm_trainer *self, const char *name,
+                                            char status[32], sm_error *err);
 
 /* Stop every job (they fail with SM_TRAINER_INTERRUPTED), wait for the
  * threads, free; *self = NULL. */

@@ -182,8 +182,8 @@ static int check_hyperparameters(const json_t *in, sm_http_error *err)
     return 0;
 }
 
-static int check_create(const json_t *in, const char **name,
-                        sm_http_error *err)
+int sm_training_check_request(const json_t *in, const char **name,
+                              sm_http_error *err)
 {
     const char *role = NULL, *out_path = NULL, *tuning = NULL;
     const json_t *output = NULL;
@@ -211,7 +211,7 @@ static int create_training_job(sm_local_env *env, const sm_http_request *req,
                                sm_http_error *err)
 {
     const char *name = NULL;
-    if (check_create(in, &name, err))
+    if (sm_training_check_request(in, &name, err))
         return -1;
     char arn[256], existing[256] = "";
     sm_sm_arn(env, req->region, "training-job", name, arn, sizeof arn);
@@ -224,12 +224,11 @@ static int create_training_job(sm_local_env *env, const sm_http_request *req,
         .tuning_job_arn =
             json_string_value(json_object_get(in, "TuningJobArn")),
         .created = sm_jsonapi_now(),
-        .max_running = sm_trainer_max_jobs(env->trainer),
     };
     size_t running = 0;
     sm_error why = {0};
     sm_trainjobs_status st =
-        sm_trainjobs_create(env->db, &job, existing, &running, &why);
+        sm_trainer_submit(env->trainer, &job, existing, &running, &why);
     json_decref(request);
     if (st == SM_TRAINJOBS_EXISTS)
         return sm_jsonapi_fail(err, SM_SM_IN_USE,
@@ -248,12 +247,6 @@ static int create_training_job(sm_local_env *env, const sm_http_request *req,
             job.max_running, running, job.max_running);
     if (st != SM_TRAINJOBS_OK)
         return db_failed(&why, err);
-    if (sm_trainer_start(env->trainer, name, &why)) {
-        sm_trainjobs_set_text(env->db, name, SM_TRAINJOBS_FAILURE_REASON,
-                              why.message, NULL);
-        sm_trainjobs_advance(env->db, name, "Failed", "Failed",
-                             "Training job failed", sm_jsonapi_now(), NULL);
-    }
     *out = json_pack("{s:s}", "TrainingJobArn", arn);
     return 0;
 }
@@ -294,7 +287,7 @@ static int stop_training_job(sm_local_env *env, const sm_http_request *req,
     char status[32] = "";
     sm_error why = {0};
     sm_trainjobs_status st =
-        sm_trainjobs_stop(env->db, name, sm_jsonapi_now(), status, &why);
+        sm_trainer_request_stop(env->trainer, name, status, &why);
     if (st == SM_TRAINJOBS_MISSING)
         return not_found(name, err);
     if (st == SM_TRAINJOBS_NOT_RUNNING)
@@ -304,9 +297,6 @@ static int stop_training_job(sm_local_env *env, const sm_http_request *req,
                                status);
     if (st != SM_TRAINJOBS_OK)
         return db_failed(&why, err);
-    sm_trainjobs_advance(env->db, name, NULL, "Stopping",
-                         "Stopping the training job", sm_jsonapi_now(), NULL);
-    sm_trainer_stop(env->trainer, name);
     *out = json_object();
     return 0;
 }
@@ -319,26 +309,21 @@ static int time_bound(const json_t *in, const char *member, double *out,
     return sm_jsonapi_num(in, member, member, V, out, &present, err);
 }
 
-static int list_training_jobs(sm_local_env *env, const sm_http_request *req,
-                              const json_t *in, json_t **out,
-                              sm_http_error *err)
+int sm_training_list_query_read(const json_t *in, const char *const *statuses,
+                                const char *const *sorts, sm_trainjobs_query *q,
+                                sm_http_error *err)
 {
-    static const char *const statuses[] = {"InProgress", "Completed",
-                                           "Failed",     "Stopping",
-                                           "Stopped",    "Deleting", NULL};
-    static const char *const sorts[] = {"Name", "CreationTime", "Status",
-                                        NULL};
     static const char *const orders[] = {"Ascending", "Descending", NULL};
-    sm_trainjobs_query q = {0};
     const char *order = NULL, *token = NULL;
     long long max = 10;
+    *q = (sm_trainjobs_query){0};
     if (sm_jsonapi_str(in, "NameContains", "NameContains", 0, &filter_rule,
                        "Member must satisfy regular expression pattern: "
                        "[a-zA-Z0-9\\-]+",
-                       V, &q.name_contains, err) ||
+                       V, &q->name_contains, err) ||
         sm_jsonapi_enum(in, "StatusEquals", "StatusEquals", 0, statuses, V,
-                        &q.status_equals, err) ||
-        sm_jsonapi_enum(in, "SortBy", "SortBy", 0, sorts, V, &q.sort_by,
+                        &q->status_equals, err) ||
+        sm_jsonapi_enum(in, "SortBy", "SortBy", 0, sorts, V, &q->sort_by,
                         err) ||
         sm_jsonapi_enum(in, "SortOrder", "SortOrder", 0, orders, V, &order,
                         err) ||
@@ -346,14 +331,28 @@ static int list_training_jobs(sm_local_env *env, const sm_http_request *req,
                        err) ||
         sm_jsonapi_str(in, "NextToken", "NextToken", 0, NULL, NULL, V, &token,
                        err) ||
-        sm_jsonapi_token_read(token, V, &q.offset, err) ||
-        time_bound(in, "CreationTimeAfter", &q.created_after, err) ||
-        time_bound(in, "CreationTimeBefore", &q.created_before, err) ||
-        time_bound(in, "LastModifiedTimeAfter", &q.modified_after, err) ||
-        time_bound(in, "LastModifiedTimeBefore", &q.modified_before, err))
+        sm_jsonapi_token_read(token, V, &q->offset, err) ||
+        time_bound(in, "CreationTimeAfter", &q->created_after, err) ||
+        time_bound(in, "CreationTimeBefore", &q->created_before, err) ||
+        time_bound(in, "LastModifiedTimeAfter", &q->modified_after, err) ||
+        time_bound(in, "LastModifiedTimeBefore", &q->modified_before, err))
         return -1;
-    q.descending = order && !strcmp(order, "Descending");
-    q.limit = (size_t)max;
+    q->descending = order && !strcmp(order, "Descending");
+    q->limit = (size_t)max;
+    return 0;
+}
+
+static int list_training_jobs(sm_local_env *env, const sm_http_request *req,
+                              const json_t *in, json_t **out,
+                              sm_http_error *err)
+{
+    static const char *const statuses[] = {
+        "InProgress", "Completed", "Failed", "Stopping",
+        "Stopped",    "Deleting",  NULL};
+    static const char *const sorts[] = {"Name", "CreationTime", "Status", NULL};
+    sm_trainjobs_query q;
+    if (sm_training_list_query_read(in, statuses, sorts, &q, err))
+        return -1;
     json_t *summaries = NULL;
     int more = 0;
     sm_error why = {0};

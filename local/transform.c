@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dataproc.h"
 #include "log.h"
 #include "logstore.h"
 #include "sagemaker_api.h"
@@ -91,14 +92,15 @@ static int job_get(sm_transform *self, const char *name, job_row *j,
 {
     *j = (job_row){0};
     return sm_db_get(self->config.db,
-                     "SELECT " JOB_COLUMNS " FROM transform_jobs WHERE name = ?",
+                     "SELECT " JOB_COLUMNS
+                     " FROM transform_jobs WHERE name = ?",
                      name, job_read_row, j, err);
 }
 
 /* `sql` with text parameters ?1.. and now as ?9; *changed as changed. */
 static int job_exec(sm_transform *self, const char *sql,
-                         const char *const *params, size_t count, int *changed,
-                         sm_error *err)
+                    const char *const *params, size_t count, int *changed,
+                    sm_error *err)
 {
     return sm_db_run(self->config.db, sql, params, count, sm_jsonapi_now(),
                      changed, err);
@@ -178,6 +180,7 @@ typedef struct run {
     int assemble_line;
     sm_transform_plan plan;
     sm_predict_model *model;
+    sm_dataproc dp;      /* DataProcessing, checked at create */
     sm_buf out;          /* the .out being assembled */
     char failure[1024];  /* the first failure, for FailureReason */
     const char *current; /* the input being read: s3://... */
@@ -216,12 +219,44 @@ static void fail(run *r, const char *fmt, ...)
         snprintf(r->failure, sizeof r->failure, "%s", text);
 }
 
+/* One request with DataProcessing: the records through the input filter
+ * to the model, its answer joined to them and through the output filter. */
+static int send_processed(run *r, const char *payload, size_t len)
+{
+    sm_buf filtered = {0};
+    char why[512];
+    if (sm_dataproc_input(&r->dp, payload, len, &filtered, why, sizeof why)) {
+        sm_buf_free(&filtered);
+        fail(r, "ClientError: %s: %s", r->current, why);
+        return -1;
+    }
+    sm_predict_request req = {r->content_type, r->accept, sm_buf_str(&filtered),
+                              filtered.len, SM_PREDICT_BATCH};
+    sm_predict_answer a;
+    int rc = -1;
+    if (sm_predict_invoke(r->model, &req, &a))
+        fail(r, "AlgorithmError: out of memory");
+    else if (a.status >= 400)
+        fail(r, "ClientError: the model answered %d for %s: %.700s", a.status,
+             r->current, sm_buf_str(&a.body));
+    else if (sm_dataproc_output(&r->dp, payload, len, a.body.data, a.body.len,
+                                &r->out, why, sizeof why))
+        fail(r, "ClientError: %s: %s", r->current, why);
+    else
+        rc = 0;
+    sm_buf_free(&filtered);
+    sm_predict_answer_clear(&a);
+    return rc;
+}
+
 /* One request through the container's batch serving. */
 static int send_batch(void *ctx, const char *payload, size_t len)
 {
     run *r = ctx;
     if (atomic_load(&r->me->stop))
         return 2;
+    if (sm_dataproc_active(&r->dp))
+        return send_processed(r, payload, len);
     sm_predict_request req = {r->content_type, r->accept, payload, len,
                               SM_PREDICT_BATCH};
     sm_predict_answer a;
@@ -416,6 +451,14 @@ static void run_settings(run *r, const json_t *spec, const char **uri,
     r->plan.single_record = strcmp(strategy, "SingleRecord") == 0;
     r->plan.max_payload = (size_t)(payload > 0 ? payload : 6) * MB;
     r->assemble_line = strcmp(assemble, "Line") == 0;
+    const char *in_filter = NULL, *out_filter = NULL, *join = NULL;
+    json_unpack((json_t *)spec, "{s?{s?s, s?s, s?s}}", "DataProcessing",
+                "InputFilter", &in_filter, "OutputFilter", &out_filter,
+                "JoinSource", &join);
+    char why[256]; /* checked when the job was created */
+    sm_dataproc_parse(in_filter, &r->dp.input, why, sizeof why);
+    sm_dataproc_parse(out_filter, &r->dp.output, why, sizeof why);
+    r->dp.join = join && strcmp(join, "Input") == 0;
 }
 
 static void run_finish(run *r, int rc)
@@ -740,12 +783,52 @@ static int check_output(const json_t *in, sm_http_error *err)
     return rc;
 }
 
+/* DataProcessing: CSV filters and a join, on CSV in and out. */
+static int check_processing(const json_t *in, sm_http_error *err)
+{
+    static const char *const joins[] = {"None", "Input", NULL};
+    static const sm_awsjson_rule filter_rule = {0, 63, SM_AWSJSON_LINE};
+    const json_t *dp = NULL;
+    const char *in_filter = NULL, *out_filter = NULL, *join = NULL,
+               *content = NULL, *accept = NULL;
+    int rc = sm_jsonapi_obj(in, "DataProcessing", "DataProcessing", 0, CODE,
+                            &dp, err);
+    if (rc || !dp)
+        return rc;
+    rc = sm_jsonapi_str(dp, "InputFilter", "DataProcessing.InputFilter", 0,
+                        &filter_rule, NULL, CODE, &in_filter, err);
+    if (!rc)
+        rc = sm_jsonapi_str(dp, "OutputFilter", "DataProcessing.OutputFilter",
+                            0, &filter_rule, NULL, CODE, &out_filter, err);
+    if (!rc)
+        rc = sm_jsonapi_enum(dp, "JoinSource", "DataProcessing.JoinSource", 0,
+                             joins, CODE, &join, err);
+    if (rc)
+        return rc;
+    sm_dataproc parsed;
+    char why[256];
+    if (sm_dataproc_parse(in_filter, &parsed.input, why, sizeof why) ||
+        sm_dataproc_parse(out_filter, &parsed.output, why, sizeof why))
+        return sm_jsonapi_fail(err, CODE, "%s", why);
+    parsed.join = join && strcmp(join, "Input") == 0;
+    if (!sm_dataproc_active(&parsed))
+        return 0;
+    json_unpack((json_t *)in, "{s?{s?s}, s?{s?s}}", "TransformInput",
+                "ContentType", &content, "TransformOutput", "Accept", &accept);
+    if (!content || strncasecmp(content, "text/csv", 8) != 0 ||
+        (accept && strncasecmp(accept, "text/csv", 8) != 0))
+        return not_offered(err, "DataProcessing on data other than text/csv "
+                                "(set TransformInput.ContentType and "
+                                "TransformOutput.Accept to text/csv)");
+    return 0;
+}
+
 static int check_job(sm_local_env *env, const json_t *in, const char **name,
                      sm_http_error *err)
 {
     static const char *const strategies[] = {"MultiRecord", "SingleRecord",
                                              NULL};
-    const char *model = NULL, *strategy = NULL, *join = NULL;
+    const char *model = NULL, *strategy = NULL;
     long long payload = 6, concurrent = 1;
     int rc = sm_sm_name(in, "TransformJobName", "TransformJobName", name, err);
     if (!rc)
@@ -766,11 +849,8 @@ static int check_job(sm_local_env *env, const json_t *in, const char **name,
         rc = check_output(in, err);
     if (rc)
         return rc;
-    json_unpack((json_t *)in, "{s?{s?s}}", "DataProcessing", "JoinSource",
-                &join);
-    if (join && strcmp(join, "None") != 0)
-        return not_offered(err, "joining the input to the output "
-                                "(DataProcessing.JoinSource)");
+    if (check_processing(in, err))
+        return -1;
     if (payload == 0)
         return sm_jsonapi_fail(err, CODE,
                                "MaxPayloadInMB 0 (streaming) is not "

@@ -183,6 +183,22 @@ int sm_xgbparams_metric_maximized(const char *metric)
     return in_list(maximized, base);
 }
 
+int sm_xgbparams_metric_known(const char *metric)
+{
+    return in_list(maximized, metric) || in_list(minimized, metric);
+}
+
+void sm_xgbparams_metric_names(char *out, size_t size)
+{
+    size_t used = 0;
+    const char *const *lists[] = {maximized, minimized};
+    out[0] = '\0';
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; lists[k][i] && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, "%s%s",
+                                     used ? "," : "", lists[k][i]);
+}
+
 static const hp_row *row_find(const char *name)
 {
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
@@ -496,6 +512,24 @@ static int add_metrics(sm_xgbparams *out, const char *value, sm_error *err)
     return 0;
 }
 
+/* The container evaluates the tuning objective's metric whether or not
+ * eval_metric names it ("validation:auc" adds auc). */
+static int add_tuning_metric(sm_xgbparams *out, sm_error *err)
+{
+    const char *colon = strchr(out->tuning_metric, ':');
+    const char *metric = colon ? colon + 1 : out->tuning_metric;
+    if (!*metric || !sm_xgbparams_metric_known(metric))
+        return 0;
+    for (size_t i = 0; i < out->count; i++)
+        if (!strcmp(out->params[i].name, "eval_metric") &&
+            !strcmp(out->params[i].value, metric))
+            return 0;
+    for (size_t i = 0; i < out->custom_count; i++)
+        if (!strcmp(out->custom_metrics[i], metric))
+            return 0;
+    return add_metrics(out, metric, err);
+}
+
 /* What the row's value becomes for XGBoost or for the trainer. */
 static int take(sm_xgbparams *out, const hp_row *row, const char *value,
                 sm_error *err)
@@ -567,6 +601,10 @@ int sm_xgbparams_parse(const json_t *hp, sm_xgbparams *out, sm_error *err)
             sm_xgbparams_clear(out);
             return -1;
         }
+    }
+    if (add_tuning_metric(out, err)) {
+        sm_xgbparams_clear(out);
+        return -1;
     }
     return 0;
 }

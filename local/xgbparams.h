@@ -52,6 +52,13 @@ void sm_xgbparams_clear(sm_xgbparams *self);
  * one the service maximizes (tuning, early stopping). */
 int sm_xgbparams_metric_maximized(const char *metric);
 
+/* Nonzero when `metric` is one of the container's metric names, those a
+ * tuning objective may name after "train:" or "validation:". */
+int sm_xgbparams_metric_known(const char *metric);
+
+/* The container's metric names, comma-separated, for messages. */
+void sm_xgbparams_metric_names(char *out, size_t size);
+
 /* Nonzero when `name` is an eval_metric the container computes itself
  * rather than XGBoost ("accuracy", "f1", "mse", "r2", ...). */
 int sm_xgbparams_metric_custom(const char *name);

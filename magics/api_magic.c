@@ -9,6 +9,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "runtime.h"
 #include "s3.h"
 #include "uri.h"
@@ -521,6 +522,8 @@ int sm_magic_api(sm_call *call)
         if (!response && !c.refused)
             sm_call_fail_aws(call, &c.err);
     }
+    if (response && svc->service == SM_AWS_SAGEMAKER)
+        sm_journal_api_created(call, c.aws, op, body);
     json_decref(body);
     if (!response)
         return -1;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "files.h"
 #include "log.h"
 #include "s3.h"
 
@@ -213,21 +214,6 @@ static char *local_binary(void)
     return strdup(LOCAL_NAME);
 }
 
-static int mkdirs(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* In the grandchild, between fork and exec: only async-signal-safe calls. */
 static void exec_service(char *const argv[], int log_fd, int max_fd)
 {
@@ -326,7 +312,7 @@ static int local_start(const char *dir, sm_out *out, local_service *svc,
 {
     char log_path[PATH_MAX + 32], tail[512];
     snprintf(log_path, sizeof log_path, "%s/service.log", dir);
-    if (mkdirs(dir) != 0) {
+    if (sm_files_mkdirs(dir, 0700) != 0) {
         fail(err, "cannot create the sagemagic-local data dir %s: %s", dir,
              strerror(errno));
         return -1;

@@ -1,6 +1,6 @@
 /* builtins: the table of magics, and the ones that need no SageMaker:
  * %help, %config, %vars, %echo, %sleep, %clear. The others are declared
- * in aws_magics.h. */
+ * in aws_magics.h and journal.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "magic.h"
 #include "magics.h"
 #include "render.h"
@@ -34,6 +35,8 @@ static const sm_flag upload_flags[] = {
     {"prefix", 0, "P", "the key prefix (default: %config prefix, and the "
                        "folder's name for one folder)"},
     {"key", 0, "K", "the exact key, for one file"},
+    {"dry-run", 0, NULL, "show the requests each file would take and send "
+                         "nothing"},
     {0}};
 static const sm_flag ls_flags[] = {
     {"recursive", 'r', NULL, "every key under the prefix, not folder by folder"},
@@ -59,6 +62,15 @@ static const sm_flag logs_flags[] = {
     {"follow", 'f', NULL, "keep showing new lines until the job ends (an "
                           "interrupt stops following, not the job)"},
     {0}};
+static const sm_flag prepare_flags[] = {
+    {"label", 0, "COLUMN", "the column to predict (required); it goes first"},
+    {"split", 0, "F,F[,F]", "fractions for train, validation[, test] "
+                            "(default 0.8,0.1,0.1)"},
+    {"seed", 0, "N", "the shuffle's seed (default 42): the same seed gives "
+                     "the same files"},
+    {"out", 0, "DIR", "the folder for train.csv, validation.csv, test.csv "
+                      "(default: FILE without .csv, plus -prepared)"},
+    {0}};
 
 static const sm_flag train_flags[] = {
     {"train", 0, "URI", "the S3 data to train on (required)"},
@@ -74,6 +86,100 @@ static const sm_flag train_flags[] = {
     {"no-wait", 0, NULL, "start the job and return at once"},
     {"dry-run", 0, NULL, "show the CreateTrainingJob request and send nothing"},
     {0}};
+static const sm_flag transform_flags[] = {
+    {"input", 0, "URI", "the S3 data to transform: an object or a prefix "
+                        "(required)"},
+    {"output", 0, "URI", "where the results go, one INPUT.out per input "
+                         "object (required)"},
+    {"instance", 0, "TYPE", "instance type (default: %config instance_type)"},
+    {"count", 0, "N", "number of instances (default 1)"},
+    {"split", 0, "line|none", "line: each line a record, results one per "
+                              "line (default: each object whole)"},
+    {"content-type", 0, "T", "the input's content type (default text/csv)"},
+    {"strategy", 0, "single|multi", "with --split line: one record a "
+                                    "request, or as many as --max-payload "
+                                    "holds (the default)"},
+    {"max-payload", 0, "MB", "the most a request carries (default 6)"},
+    {"input-filter", 0, "JSONPATH", "the fields of each record the model "
+                                    "sees, e.g. '$[1:]' leaves out a label "
+                                    "in the first column"},
+    {"join", 0, NULL, "write each input record before its prediction"},
+    {"output-filter", 0, "JSONPATH", "the fields written, e.g. '$[0,-1]': "
+                                     "the first and the prediction"},
+    {"name", 0, "N", "the job's name (default: MODEL-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"no-wait", 0, NULL, "start the job and return at once"},
+    {"dry-run", 0, NULL, "show the CreateModel and CreateTransformJob "
+                         "requests and create nothing (only Describe calls "
+                         "are sent)"},
+    {0}};
+
+static const sm_flag tune_flags[] = {
+    {"train", 0, "URI", "the training data (required)"},
+    {"validation", 0, "URI", "the validation data the objective is measured "
+                             "on (required)"},
+    {"objective", 0, "METRIC[:minimize|:maximize]",
+     "the metric to tune for, e.g. validation:auc (maximized) or "
+     "validation:rmse (minimized) (required)"},
+    {"max-jobs", 0, "N", "training jobs in all (required)"},
+    {"parallel", 0, "P", "training jobs at once (required)"},
+    {"strategy", 0, "S", "bayesian (default), random, grid or hyperband"},
+    {"content-type", 0, "T", "the data's type (default text/csv)"},
+    {"instance", 0, "TYPE", "instance type (default: %config instance_type)"},
+    {"version", 0, "V", "the algorithm's version (default: the newest)"},
+    {"output", 0, "URI", "where the models go (default: the bucket and "
+                         "prefix)"},
+    {"name", 0, "N", "the tuning job's name, at most 32 characters (default: "
+                     "ALGO-yymmdd-HHMMSS)"},
+    {"no-wait", 0, NULL, "start the tuning job and return at once"},
+    {"dry-run", 0, NULL, "show the CreateHyperParameterTuningJob request and "
+                         "send nothing"},
+    {0}};
+
+static const sm_flag deploy_flags[] = {
+    {"name", 0, "EP", "the endpoint's name, also given to its config and "
+                      "model (default: IMAGE-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"instance", 0, "TYPE", "instance type (default ml.m5.large)"},
+    {"count", 0, "N", "number of instances (default 1)"},
+    {"ttl", 0, "DURATION", "delete the endpoint after this long (90s, 30m, "
+                           "2h, 1h30m) if this kernel still runs then"},
+    {"no-wait", 0, NULL, "create the endpoint and return at once"},
+    {"dry-run", 0, NULL, "show the requests (and on aws the cost per hour) "
+                         "and send nothing"},
+    {0}};
+static const sm_flag predict_flags[] = {
+    {"file", 0, "PATH", "send the rows of this file"},
+    {"rows", 0, "N", "send only the first N rows"},
+    {"label-first", 0, NULL, "the rows' first field is the true value (as in "
+                             "SageMaker's training files): sent without it "
+                             "and shown beside each prediction"},
+    {"content-type", 0, "T", "the rows' type: csv (default), libsvm, json, "
+                             "jsonlines, parquet or a media type"},
+    {"accept", 0, "T", "the answer's type (default: the endpoint's, text/csv "
+                       "for XGBoost)"},
+    {0}};
+static const sm_flag force_flags[] = {
+    {"force", 'f', NULL, "delete without asking"},
+    {0}};
+
+static const sm_flag experiments_flags[] = {
+    {"where", 0, "COND", "only runs where KEY OP VALUE holds (OP: = != < <= "
+                         "> >= ~; KEY: status, kind, name, a final metric or "
+                         "a hyperparameter; several joined by commas or "
+                         "'and')"},
+    {"sort", 0, "KEY", "order by this metric, hyperparameter or field, "
+                       "smallest first (KEY:desc: largest first)"},
+    {"kind", 0, "KIND", "only runs of this kind (training, endpoint, tuning, "
+                        "transform)"},
+    {0}};
+static const sm_flag reproduce_flags[] = {
+    {"name", 0, "N", "the new job's name (default: "
+                     "JOB-yyyy-mm-dd-HH-MM-SS-mmm)"},
+    {"no-wait", 0, NULL, "start the job and return at once"},
+    {0}};
+static const sm_flag export_flags[] = {
+    {"where", 0, "COND", "export only the runs where KEY OP VALUE holds (as "
+                         "for %experiments)"},
+    {0}};
 
 static const sm_magic table[] = {
     {"help", magic_help, "%help [MAGIC]",
@@ -88,8 +194,16 @@ static const sm_magic table[] = {
      "default bucket",
      "the identity, region, backend and bucket", "%whoami", no_flags, 0, 0,
      SM_LINE, false},
+    {"prepare", sm_magic_prepare,
+     "%prepare FILE --label COLUMN [--split 0.8,0.1,0.1] [--seed N] "
+     "[--out DIR]",
+     "turns a CSV with a header into SageMaker's training format (label "
+     "first, no header, no index), shuffled with the seed and split into "
+     "train, validation and test files; every value must be a number",
+     "the folder", "data = %prepare housing.csv --label price --seed 7",
+     prepare_flags, 1, 1, SM_LINE, false},
     {"upload", sm_magic_upload, "%upload PATH... [--bucket B] [--prefix P] "
-                                "[--key K]",
+                                "[--key K] [--dry-run]",
      "uploads files or folders to S3 (multipart when large) and shows size, "
      "checksum and throughput",
      "the s3:// URI of the file, or of the prefix for a folder or several "
@@ -134,11 +248,86 @@ static const sm_magic table[] = {
      "shows a training or transform job's log lines (or an endpoint's) from "
      "CloudWatch Logs",
      NULL, "%logs my-training-job --tail 20", logs_flags, 1, 1, SM_LINE, false},
+    {"deploy", sm_magic_deploy,
+     "%deploy JOB|MODEL [--name EP] [--instance TYPE] [--count N] "
+     "[--ttl DURATION] [--no-wait] [--dry-run]",
+     "creates a model from a training job (or uses a model), its endpoint "
+     "config and endpoint, then shows it live until InService",
+     "the endpoint name", "ep = %deploy $job --ttl 2h", deploy_flags, 1, 1,
+     SM_LINE, false},
+    {"predict", sm_magic_predict,
+     "%predict EP ROW | --file PATH [--rows N] [--label-first]; %%predict EP "
+     "with rows in the body",
+     "invokes an endpoint with one row, a file of rows, or the cell's rows",
+     "the predictions, one per row", "p = %predict $ep 0.5,1.2,3.4",
+     predict_flags, 1, -1, SM_LINE | SM_CELL, false},
+    {"transform", sm_magic_transform,
+     "%transform JOB|MODEL --input URI --output URI [--instance TYPE] "
+     "[--count N] [--split line] [--strategy single|multi] [--max-payload MB] "
+     "[--content-type T] [--input-filter JSONPATH] "
+     "[--join] [--output-filter JSONPATH] [--name N] [--no-wait] "
+     "[--dry-run]",
+     "runs a batch transform job with a model (made from a completed "
+     "training job when given one), shown live, then where the output is "
+     "and its first lines",
+     "the job name",
+     "%transform $job --input $test --output s3://my-bucket/predictions/ "
+     "--split line",
+     transform_flags, 1, 1, SM_LINE, false},
+    {"tune", sm_magic_tune,
+     "%tune ALGO|IMAGE --train URI --validation URI --objective "
+     "METRIC[:minimize|:maximize] --max-jobs N --parallel P "
+     "[--strategy bayesian|random|grid|hyperband] [--no-wait] [--dry-run] "
+     "RANGE... [KEY=VALUE...]",
+     "runs a hyperparameter tuning job over ranges such as eta=0.01..0.3, "
+     "max_depth=3..10:int, alpha=0.001..10:log or booster=gbtree|dart (other "
+     "KEY=VALUE words are fixed), shown live with a leaderboard, then a chart "
+     "of the objective by job",
+     "the tuning job name",
+     "%tune xgboost --train $train --validation $val --objective "
+     "validation:auc --max-jobs 12 --parallel 3 eta=0.05..0.5 "
+     "max_depth=2..8:int objective=binary:logistic num_round=50",
+     tune_flags, 1, 1, SM_LINE, true},
+    {"endpoints", sm_magic_endpoints, "%endpoints",
+     "lists the account's endpoints: status, instance, uptime, estimated "
+     "cost so far, and which this kernel created",
+     "the endpoints", "%endpoints", no_flags, 0, 0, SM_LINE, false},
+    {"delete", sm_magic_delete, "%delete EP [-f]",
+     "deletes an endpoint with its endpoint config and model (asks first "
+     "unless -f)",
+     "the endpoint name", "%delete $ep -f", force_flags, 1, 1, SM_LINE, false},
+    {"cleanup", sm_magic_cleanup, "%cleanup [-f]",
+     "deletes every endpoint this kernel created, with its config and model "
+     "(asks first unless -f)",
+     "the deleted endpoints", "%cleanup -f", force_flags, 0, 0, SM_LINE,
+     false},
     {"api", sm_magic_api, "%%api SERVICE OPERATION",
      "one API call of sagemaker, logs, sts, s3 or runtime with a JSON body "
      "(${NAME} expands in it)",
      "the response", "%%api sagemaker ListTrainingJobs", no_flags, 2, 2,
      SM_CELL, false},
+    {"experiments", sm_magic_experiments,
+     "%experiments [--where COND] [--sort KEY] [--kind KIND]",
+     "the runs of the experiment journal kept beside the notebook: status, "
+     "final metrics and the hyperparameters that vary",
+     "the runs (name, kind, status, metrics, hyperparameters)",
+     "%experiments --where \"status=Completed\" --sort validation:rmse",
+     experiments_flags, 0, 0, SM_LINE, false},
+    {"compare", sm_magic_compare, "%compare JOB JOB...",
+     "runs side by side: hyperparameters and final metrics in a table, and "
+     "their metric curves overlaid in one chart per metric",
+     "the runs compared", "%compare $job1 $job2", no_flags, 2, -1, SM_LINE,
+     false},
+    {"reproduce", sm_magic_reproduce, "%reproduce JOB [--name N] [--no-wait]",
+     "trains the journal's job again with the same request, once its inputs' "
+     "sizes and checksums are the same as then (else says what differs)",
+     "the new job's name", "again = %reproduce $job", reproduce_flags, 1, 1,
+     SM_LINE, false},
+    {"export", sm_magic_export, "%export FILE [JOB...] [--where COND]",
+     "writes the journal's record of the runs named (default: all) as "
+     "FILE.json and FILE.md, to keep with the notebook",
+     "the two files' paths", "%export experiments $job1 $job2", export_flags,
+     1, -1, SM_LINE, false},
     {"vars", magic_vars, "%vars", "lists the variables and their values", NULL,
      "%vars", no_flags, 0, 0, SM_LINE, false},
     {"echo", magic_echo, "%echo [-e] [-n] WORDS...",

@@ -1,6 +1,7 @@
 /* complete_aws: Tab completion for the magics that name things elsewhere:
- * S3 buckets and keys after s3://, local files for %upload and %download,
- * job names for %status, %logs and %stop, services for %%api. Listings
+ * S3 buckets and keys after s3://, local files for %upload, %download and
+ * %prepare, job names for %status, %logs, %stop and %deploy, endpoint names for
+ * %predict and %delete, services for %%api. Listings
  * come from the client in use (never a service started for it) and are
  * cached. */
 #include <dirent.h>
@@ -62,7 +63,8 @@ static int take_first_page(void *ctx, const sm_s3_page *page)
         json_array_append_new(f->names, json_string(uri));
     }
     for (size_t i = 0; i < page->object_count; i++) {
-        snprintf(uri, sizeof uri, "s3://%s/%s", f->bucket, page->objects[i].key);
+        snprintf(uri, sizeof uri, "s3://%s/%s", f->bucket,
+                 page->objects[i].key);
         json_array_append_new(f->names, json_string(uri));
     }
     return 1;
@@ -141,8 +143,8 @@ static void complete_path(const char *word, json_t *matches)
     if (!d)
         return;
     json_t *names = json_array();
-    for (struct dirent *e; (e = readdir(d)) != NULL &&
-                           json_array_size(names) < MAX_MATCHES;) {
+    for (struct dirent *e;
+         (e = readdir(d)) != NULL && json_array_size(names) < MAX_MATCHES;) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
             (e->d_name[0] == '.' && base[0] != '.') ||
             strncmp(e->d_name, base, strlen(base)) != 0)
@@ -160,15 +162,19 @@ static void complete_path(const char *word, json_t *matches)
     json_decref(names);
 }
 
-/* ---- job names ----------------------------------------------------------- */
+/* ---- job and endpoint names ---------------------------------------------- */
 
-static json_t *job_names(sm_aws *aws)
-{
-    static const sm_sagemaker_kind kinds[] = {SM_SAGEMAKER_TRAINING_JOB,
+static const sm_sagemaker_kind job_kinds[] = {SM_SAGEMAKER_TRAINING_JOB,
                                               SM_SAGEMAKER_TRANSFORM_JOB,
                                               SM_SAGEMAKER_TUNING_JOB};
+static const sm_sagemaker_kind endpoint_kinds[] = {SM_SAGEMAKER_ENDPOINT};
+
+/* The newest 100 names of each kind. */
+static json_t *names_of(sm_aws *aws, const sm_sagemaker_kind *kinds,
+                        size_t count)
+{
     json_t *names = json_array();
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    for (size_t k = 0; k < count; k++) {
         sm_sagemaker_list_options o = {.sort_by = "CreationTime",
                                        .sort_order = "Descending",
                                        .page_size = 100,
@@ -184,18 +190,31 @@ static json_t *job_names(sm_aws *aws)
     return names;
 }
 
-static void complete_job(sm_magics *m, const char *word, json_t *matches)
+/* Names of `kinds` starting with `word`, listed once per cache period
+ * under `key`. */
+static void complete_names(sm_magics *m, const char *key,
+                           const sm_sagemaker_kind *kinds, size_t count,
+                           const char *word, json_t *matches)
 {
     sm_aws *aws = existing_client(m);
     if (!aws)
         return;
     sm_backend *backend = sm_magics_backend(m);
-    json_t *names = sm_backend_cache_get(backend, "jobs");
+    json_t *names = sm_backend_cache_get(backend, key);
     if (!names) {
-        names = job_names(aws);
-        sm_backend_cache_put(backend, "jobs", names);
+        names = names_of(aws, kinds, count);
+        sm_backend_cache_put(backend, key, names);
     }
     add_sorted(matches, names, word);
+}
+
+/* Nonzero when `word` is the first argument after the magic's name. */
+static int first_argument(const char *line, const char *word)
+{
+    const char *p = line + strspn(line, " \t");
+    p += strcspn(p, " \t");
+    p += strspn(p, " \t");
+    return p == word;
 }
 
 /* ---- which completion ---------------------------------------------------- */
@@ -239,9 +258,11 @@ int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
         complete_s3(m, word, matches);
         return 1;
     }
-    if (!strcmp(name, "upload") || !strcmp(name, "download")) {
+    if (!strcmp(name, "upload") || !strcmp(name, "download") ||
+        !strcmp(name, "prepare")) {
         complete_path(word, matches);
-        if (!strcmp(name, "download") && strncmp("s3://", word, strlen(word)) == 0)
+        if (!strcmp(name, "download") &&
+            strncmp("s3://", word, strlen(word)) == 0)
             json_array_append_new(matches, json_string("s3://"));
         return 1;
     }
@@ -250,12 +271,19 @@ int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
             json_array_append_new(matches, json_string("s3://"));
         return 1;
     }
-    if (!strcmp(name, "status") || !strcmp(name, "logs") ||
-        !strcmp(name, "stop")) {
-        complete_job(m, word, matches);
+    if ((!strcmp(name, "predict") || !strcmp(name, "delete")) &&
+        first_argument(line, word)) {
+        complete_names(m, "endpoints", endpoint_kinds, 1, word, matches);
         return 1;
     }
-    if (!strcmp(name, "api") && (strstr(prev, "%%api") || !strcmp(prev, "%api"))) {
+    if (!strcmp(name, "status") || !strcmp(name, "logs") ||
+        !strcmp(name, "stop") ||
+        (!strcmp(name, "deploy") && first_argument(line, word))) {
+        complete_names(m, "jobs", job_kinds, 3, word, matches);
+        return 1;
+    }
+    if (!strcmp(name, "api") &&
+        (strstr(prev, "%%api") || !strcmp(prev, "%api"))) {
         json_t *names = json_array();
         for (const char *const *s = sm_api_services(); *s; s++)
             json_array_append_new(names, json_string(*s));

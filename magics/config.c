@@ -88,6 +88,14 @@ static int check_any(const char *key, const char *v, sm_error *err)
     return 0;
 }
 
+static int check_journal(const char *key, const char *v, sm_error *err)
+{
+    if (!*v)
+        return sm_error_set(err, "journal must be a file name (relative to "
+                                 "the notebook's folder) or off");
+    return 0;
+}
+
 static const struct setting settings[] = {
     {"backend", "local", check_backend, "where commands go: local or aws"},
     {"region", "us-east-1", check_region, "AWS region"},
@@ -104,6 +112,8 @@ static const struct setting settings[] = {
     {"wait", "true", check_bool, "waiting magics wait for the end by default"},
     {"cleanup_on_exit", "false", check_bool,
      "delete this kernel's endpoints when it shuts down"},
+    {"journal", "sagemagic-journal.jsonl", check_journal,
+     "the experiment journal, relative to the notebook's folder (off: none)"},
 };
 
 #define SETTING_COUNT (sizeof settings / sizeof *settings)
@@ -176,6 +186,13 @@ int sm_config_set(sm_config *self, const char *key, const char *value,
     free(self->values[i]);
     self->values[i] = copy;
     return 0;
+}
+
+int sm_config_is_true(const sm_config *self, const char *key)
+{
+    const char *v = sm_config_get(self, key);
+    return v && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
 }
 
 size_t sm_config_count(void)

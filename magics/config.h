@@ -22,6 +22,9 @@ const char *sm_config_get(const sm_config *self, const char *key);
 int sm_config_set(sm_config *self, const char *key, const char *value,
                   sm_error *err);
 
+/* Nonzero when boolean setting `key` is on (true, yes, on, 1). */
+int sm_config_is_true(const sm_config *self, const char *key);
+
 /* Number of keys, and the name and description of key i (borrowed). */
 size_t sm_config_count(void);
 const char *sm_config_key(size_t i);

@@ -96,6 +96,8 @@ sm_config *sm_magics_config(sm_magics *m);
 json_t *sm_magics_vars(sm_magics *m); /* borrowed object name -> value */
 struct sm_backend;
 struct sm_backend *sm_magics_backend(sm_magics *m); /* borrowed */
+struct sm_tracker;
+struct sm_tracker *sm_magics_tracker(sm_magics *m); /* borrowed */
 
 /* `text` with ${NAME} and ${NAME.field} expanded and $$ made $ (how cell
  * bodies that allow it expand): new string, or NULL with `err` set. */

@@ -10,6 +10,7 @@
 #include "aws_magics.h"
 #include "backend.h"
 #include "buf.h"
+#include "endpoint_track.h"
 #include "magic.h"
 #include "render.h"
 #include "words.h"
@@ -20,6 +21,7 @@ struct sm_magics {
     sm_config *config;
     json_t *vars; /* name -> value; "_" is the last result */
     sm_backend *backend;
+    sm_tracker *tracker; /* the endpoints this kernel created */
 };
 
 sm_config *sm_magics_config(sm_magics *m)
@@ -35,6 +37,11 @@ json_t *sm_magics_vars(sm_magics *m)
 sm_backend *sm_magics_backend(sm_magics *m)
 {
     return m->backend;
+}
+
+sm_tracker *sm_magics_tracker(sm_magics *m)
+{
+    return m->tracker;
 }
 
 /* ---- variables ----------------------------------------------------------- */
@@ -569,8 +576,12 @@ static json_t *language_info(void *self)
                      "codemirror_mode", "shell", "nbconvert_exporter", "script");
 }
 
+/* The kernel exits (a restart too: what it tracked is lost with it). */
 static void shutdown(void *self, bool restart)
 {
+    sm_magics *m = self;
+    sm_tracker_shutdown(m->tracker,
+                        sm_config_is_true(m->config, "cleanup_on_exit"));
 }
 
 static const sm_interp_ops magics_ops = {
@@ -595,7 +606,8 @@ sm_magics *sm_magics_new(void)
     m->config = sm_config_new();
     m->vars = json_object();
     m->backend = sm_backend_new();
-    if (!m->config || !m->vars || !m->backend)
+    m->tracker = sm_tracker_new();
+    if (!m->config || !m->vars || !m->backend || !m->tracker)
         sm_magics_destroy(&m);
     return m;
 }
@@ -608,6 +620,7 @@ void sm_magics_destroy(sm_magics **pm)
     sm_config_destroy(&m->config);
     json_decref(m->vars);
     sm_backend_destroy(&m->backend);
+    sm_tracker_destroy(&m->tracker);
     free(m);
     *pm = NULL;
 }

@@ -24,4 +24,14 @@ void sm_render_bytes(uint64_t bytes, char *out, size_t size);
 void sm_render_time(double epoch_seconds, char *out, size_t size);
 void sm_render_duration(double seconds, char *out, size_t size);
 
+/* A chart of `metric` per round as a new bundle: image/svg+xml with one
+ * line per member of `lines` (borrowed: label -> [[round, value], ...])
+ * and the labels in a legend, and text/plain saying how many rounds each
+ * line has and its last value, after "subject: " (subject may be NULL).
+ * NULL when there are no points. The training card draws one per metric
+ * with a line per channel; %compare one per metric with a line per run and
+ * channel. */
+json_t *sm_render_curves(const char *subject, const char *metric,
+                         const json_t *lines);
+
 #endif

@@ -13,6 +13,8 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "files.h"
+#include "journal.h"
 #include "render.h"
 #include "s3.h"
 
@@ -506,6 +508,9 @@ static int upload_one(sm_call *call, sm_aws *aws, transfer_view *v,
         snprintf(f->checksum, sizeof f->checksum, "MD5 %s", put.md5_hex);
     else
         checksum_of_etag(f->checksum, sizeof f->checksum, put.etag, 0);
+    char uri[SM_S3_KEY_MAX + 80];
+    snprintf(uri, sizeof uri, "s3://%s/%s", bucket, f->key);
+    sm_journal_uploaded(call, uri, f->path, f->size, put.etag, put.md5_hex);
     v->base += f->size;
     v->moved = v->base;
     v->index++;
@@ -513,8 +518,8 @@ static int upload_one(sm_call *call, sm_aws *aws, transfer_view *v,
 }
 
 /* --bucket, else the default bucket (made when missing). */
-static int upload_bucket(sm_call *call, const char *flag, char *bucket,
-                         size_t size)
+static int upload_bucket(sm_call *call, const char *flag, int create,
+                         char *bucket, size_t size)
 {
     sm_aws_error err = {.http_status = 0};
     if (flag) {
@@ -522,8 +527,54 @@ static int upload_bucket(sm_call *call, const char *flag, char *bucket,
         return 0;
     }
     if (sm_backend_bucket(sm_magics_backend(call->m), sm_magics_config(call->m),
-                          call->out, 1, bucket, size, &err))
+                          call->out, create, bucket, size, &err))
         return sm_call_fail_aws(call, &err);
+    return 0;
+}
+
+/* --dry-run: the requests each file would take (one PutObject, or a
+ * multipart upload of N parts), as a table; nothing is sent. */
+static int upload_dry_run(sm_call *call, const char *bucket,
+                          const file_list *list)
+{
+    json_t *headers = json_pack("[s, s, s, s]", "file", "s3 uri", "size",
+                                "requests");
+    json_t *rows = json_array();
+    json_t *value = json_array();
+    for (size_t i = 0; i < list->count; i++) {
+        const file_item *f = &list->items[i];
+        sm_s3_plan plan;
+        sm_error err = {0};
+        if (sm_s3_plan_parts(f->size, multipart_threshold(), 0, &plan, &err)) {
+            json_decref(headers);
+            json_decref(rows);
+            json_decref(value);
+            return sm_error_set(&call->err, "%s: %s", f->path, err.message);
+        }
+        char uri[SM_S3_KEY_MAX + 80], size[32], requests[160];
+        snprintf(uri, sizeof uri, "s3://%s/%s", bucket, f->key);
+        sm_render_bytes(f->size, size, sizeof size);
+        if (plan.multipart)
+            snprintf(requests, sizeof requests,
+                     "CreateMultipartUpload, %u UploadPart, "
+                     "CompleteMultipartUpload",
+                     plan.part_count);
+        else
+            snprintf(requests, sizeof requests, "PutObject");
+        json_array_append_new(rows,
+                              json_pack("[s, s, s, s]", f->path, uri, size,
+                                        requests));
+        json_array_append_new(
+            value, json_pack("{s:s, s:s, s:I, s:s}", "file", f->path, "uri",
+                             uri, "size", (json_int_t)f->size, "requests",
+                             requests));
+    }
+    sm_out_stream(call->out, "stdout",
+                  "dry run: nothing was sent; these uploads would be made\n");
+    call->shown = sm_render_table(headers, rows);
+    call->result = value;
+    json_decref(headers);
+    json_decref(rows);
     return 0;
 }
 
@@ -544,16 +595,25 @@ int sm_magic_upload(sm_call *call)
     else if (bucket_flag && sm_s3_bucket_name_check(bucket_flag, &check))
         rc = sm_error_set(&call->err, "%s", check.message);
     sm_aws *aws = rc ? NULL : sm_call_aws(call);
-    if (!rc && (!aws || upload_bucket(call, bucket_flag, bucket, sizeof bucket)))
+    if (!rc && (!aws || upload_bucket(call, bucket_flag,
+                                      !sm_args_get(&call->args, "dry-run"),
+                                      bucket, sizeof bucket)))
         rc = -1;
     if (!rc && key) {
         free(list.items[0].key);
         list.items[0].key = strdup(key);
     }
+    if (!rc && sm_args_get(&call->args, "dry-run")) {
+        rc = upload_dry_run(call, bucket, &list);
+        free(prefix);
+        file_list_clear(&list);
+        return rc;
+    }
     transfer_view v;
     view_init(&v, call, "uploading", &list);
     for (size_t i = 0; !rc && i < list.count; i++)
         rc = upload_one(call, aws, &v, bucket, &list.items[i]);
+    sm_journal_flush(call);
     if (!rc) {
         view_put(&v, summary_bundle(&v, &list, "uploaded", bucket, 1));
         char uri[SM_S3_KEY_MAX + 80];
@@ -571,21 +631,6 @@ int sm_magic_upload(sm_call *call)
 
 /* ---- %download ----------------------------------------------------------- */
 
-static int mkdirs(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int make_parent(sm_call *call, const char *path)
 {
     char dir[PATH_MAX];
@@ -594,7 +639,7 @@ static int make_parent(sm_call *call, const char *path)
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    if (mkdirs(dir) != 0) {
+    if (sm_files_mkdirs(dir, 0777) != 0) {
         call->ename = "OSError";
         return sm_error_set(&call->err, "cannot create folder %s: %s", dir,
                             strerror(errno));

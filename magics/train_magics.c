@@ -12,20 +12,15 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "console.h"
 #include "images.h"
+#include "journal.h"
 #include "logs.h"
 #include "render.h"
 #include "sagemaker.h"
 #include "sagemaker_training.h"
 
 #define MAX_HYPERPARAMETERS 100
-
-static double wall_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 /* ---- hyperparameters ----------------------------------------------------- */
 
@@ -161,113 +156,14 @@ static void latest_metrics(const json_t *metrics, sm_buf *b)
     }
 }
 
-/* One SVG per metric: each channel a line over the rounds. */
-static char *metric_svg(const char *metric, const json_t *channels)
-{
-    static const char *const colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
-                                         "#d62728"};
-    const double W = 520, H = 260, L = 60, R = 130, T = 28, B = 36;
-    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    const char *channel;
-    json_t *series;
-    json_object_foreach((json_t *)channels, channel, series) {
-        size_t i;
-        json_t *pt;
-        json_array_foreach(series, i, pt) {
-            double x = (double)json_integer_value(json_array_get(pt, 0));
-            double y = json_real_value(json_array_get(pt, 1));
-            xmin = fmin(xmin, x), xmax = fmax(xmax, x);
-            ymin = fmin(ymin, y), ymax = fmax(ymax, y);
-        }
-    }
-    if (!isfinite(xmin))
-        return NULL;
-    if (xmax == xmin)
-        xmax = xmin + 1;
-    if (ymax == ymin)
-        ymax = ymin + 1;
-    sm_buf b = {0};
-    sm_buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
-                      "height=\"%g\" viewBox=\"0 0 %g %g\" "
-                      "font-family=\"sans-serif\" font-size=\"11\">\n",
-                  W, H, W, H);
-    char *title = sm_html_escape(metric);
-    sm_buf_printf(&b, "<text x=\"%g\" y=\"16\" fill=\"#888\" font-size=\"13\">"
-                      "%s per round</text>\n", L, title ? title : "");
-    free(title);
-    double pw = W - L - R, ph = H - T - B;
-    sm_buf_printf(&b, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" "
-                      "fill=\"none\" stroke=\"#888\" stroke-width=\"1\"/>\n",
-                  L, T, pw, ph);
-    for (int t = 0; t <= 4; t++) {
-        double y = ymin + (ymax - ymin) * t / 4;
-        double py = T + ph - ph * t / 4;
-        sm_buf_printf(&b, "<text x=\"%g\" y=\"%g\" fill=\"#888\" "
-                          "text-anchor=\"end\">%.4g</text>\n", L - 4, py + 4, y);
-        double x = round(xmin + (xmax - xmin) * t / 4); /* whole rounds */
-        sm_buf_printf(&b, "<text x=\"%.1f\" y=\"%g\" fill=\"#888\" "
-                          "text-anchor=\"middle\">%.0f</text>\n",
-                      L + pw * (x - xmin) / (xmax - xmin), T + ph + 14, x);
-    }
-    sm_buf_printf(&b, "<text x=\"%g\" y=\"%g\" fill=\"#888\" "
-                      "text-anchor=\"middle\">round</text>\n",
-                  L + pw / 2, H - 6);
-    size_t k = 0;
-    json_object_foreach((json_t *)channels, channel, series) {
-        const char *color = colors[k % 4];
-        sm_buf_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" "
-                          "stroke-width=\"2\" points=\"", color);
-        size_t i;
-        json_t *pt;
-        json_array_foreach(series, i, pt) {
-            double x = (double)json_integer_value(json_array_get(pt, 0));
-            double y = json_real_value(json_array_get(pt, 1));
-            sm_buf_printf(&b, "%s%.1f,%.1f", i ? " " : "",
-                          L + pw * (x - xmin) / (xmax - xmin),
-                          T + ph - ph * (y - ymin) / (ymax - ymin));
-        }
-        sm_buf_puts(&b, "\"/>\n");
-        char *name = sm_html_escape(channel);
-        sm_buf_printf(&b, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" "
-                          "stroke=\"%s\" stroke-width=\"2\"/><text x=\"%g\" "
-                          "y=\"%g\" fill=\"#888\">%s</text>\n",
-                      W - R + 10, T + 10 + 18.0 * k, W - R + 30,
-                      T + 10 + 18.0 * k, color, W - R + 34, T + 14 + 18.0 * k,
-                      name ? name : "");
-        free(name);
-        k++;
-    }
-    sm_buf_puts(&b, "</svg>\n");
-    return sm_buf_take(&b);
-}
-
 static void show_charts(sm_call *call, const char *job, const json_t *metrics)
 {
     const char *metric;
     json_t *channels;
     json_object_foreach((json_t *)metrics, metric, channels) {
-        char *svg = metric_svg(metric, channels);
-        if (!svg)
-            continue;
-        sm_buf text = {0};
-        sm_buf_printf(&text, "%s: %s per round (", job, metric);
-        const char *channel;
-        json_t *series;
-        int first = 1;
-        json_object_foreach(channels, channel, series) {
-            json_t *last = json_array_get(series, json_array_size(series) - 1);
-            sm_buf_printf(&text, "%s%s: %zu rounds, last %.6g", first ? "" : "; ",
-                          channel, json_array_size(series),
-                          json_real_value(json_array_get(last, 1)));
-            first = 0;
-        }
-        sm_buf_puts(&text, ")");
-        sm_out_display(call->out,
-                       json_pack("{s:s, s:s}", "image/svg+xml", svg,
-                                 "text/plain", sm_buf_str(&text)),
-                       NULL, NULL);
-        sm_buf_free(&text);
-        free(svg);
+        json_t *chart = sm_render_curves(job, metric, channels);
+        if (chart)
+            sm_out_display(call->out, chart, NULL, NULL);
     }
 }
 
@@ -277,24 +173,38 @@ typedef struct watch {
     sm_call *call;
     sm_aws *aws;
     const char *name;
-    char display_id[96];
-    int displayed;
+    sm_card card;
     double started;
-    char *token; /* the log stream's forward token */
-    char *stream;
+    sm_log_tail tail;
     json_t *metrics;
-    size_t lines;
+    json_t *record; /* the run's journal record, once it has ended */
 } watch;
+
+/* On aws: the job's console page, and its log stream's once it has one. */
+static void console_rows(watch *w, sm_buf *p, sm_buf *h)
+{
+    sm_call *call = w->card.call;
+    const sm_config *config = sm_magics_config(call->m);
+    if (strcmp(sm_config_get(config, "backend"), "aws") != 0)
+        return;
+    sm_card_console_row(call, p, h, "training-job", w->name);
+    char url[1024];
+    if (w->tail.stream &&
+        sm_console_log_stream_url(
+            sm_backend_region(sm_magics_backend(call->m), config),
+            "/aws/sagemaker/TrainingJobs", w->tail.stream, url, sizeof url) == 0)
+        sm_card_link_row(p, h, "logs", url);
+}
 
 static void card(watch *w, const sm_sagemaker_training_job *job, int final)
 {
     char elapsed[32], t[32];
     double start = job->state.creation_time > 0 ? job->state.creation_time
                                                 : w->started;
-    double end = job->state.end_time > 0 ? job->state.end_time : wall_now();
+    double end = job->state.end_time > 0 ? job->state.end_time : sm_wall_now();
     sm_render_duration(end - start, elapsed, sizeof elapsed);
     sm_buf p = {0}, h = {0};
-    char *ename = sm_html_escape(w->name);
+    char title[128];
     const char *status = job->state.status[0] ? job->state.status : "Starting";
     const char *secondary = job->state.secondary_status;
     if (strcmp(secondary, status) == 0)
@@ -305,11 +215,8 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     sm_buf_printf(&p, "  elapsed    %s\n  instance   %s x %d\n", elapsed,
                   job->instance_type[0] ? job->instance_type : "?",
                   job->instance_count ? job->instance_count : 1);
-    sm_buf_printf(&h, "<div style=\"border:1px solid var(--jp-border-color2);"
-                      "padding:6px 10px;color:var(--jp-ui-font-color1);"
-                      "background:var(--jp-layout-color1);font-family:"
-                      "var(--jp-ui-font-family)\"><b>training job %s</b>"
-                      "<table style=\"margin-top:4px\">", ename ? ename : "");
+    snprintf(title, sizeof title, "training job %s", w->name);
+    sm_card_html_begin(&h, title);
     sm_buf_printf(&h, "<tr><td>status</td><td><b>%s</b>%s%s%s</td></tr>",
                   status, secondary[0] ? " (" : "", secondary,
                   secondary[0] ? ")" : "");
@@ -371,180 +278,65 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
             free(f);
         }
     }
-    sm_buf_puts(&h, "</table></div>");
-    free(ename);
-    json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(&p),
-                               "text/html", sm_buf_str(&h));
-    if (w->displayed)
-        sm_out_update_display(w->call->out, bundle, NULL, w->display_id);
-    else
-        sm_out_display(w->call->out, bundle, NULL, w->display_id);
-    w->displayed = 1;
+    console_rows(w, &p, &h);
+    /* the finished run's record rides on the card's last update */
+    w->card.extra_type = final && w->record ? SM_JOURNAL_MIMETYPE : NULL;
+    w->card.extra = final ? w->record : NULL;
+    sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
 }
 
-/* New log lines: streamed, and their metrics kept. Errors are quiet (the
- * group or stream may not exist yet). */
-static void read_logs(watch *w)
+/* A log line's metrics kept (a sm_log_tail callback). */
+static void metric_seen(void *metrics, const char *line)
 {
-    sm_aws_error err = {.http_status = 0};
-    if (!w->stream) {
-        char prefix[320];
-        snprintf(prefix, sizeof prefix, "%s/", w->name);
-        sm_logs_stream_query q = {.group = SM_LOGS_TRAINING_GROUP,
-                                  .prefix = prefix};
-        sm_logs_streams streams = {0};
-        if (sm_logs_describe_streams(w->aws, &q, 1, &streams, &err) == 0 &&
-            streams.count)
-            w->stream = strdup(streams.items[0].name);
-        sm_logs_streams_clear(&streams);
-        if (!w->stream)
-            return;
-    }
-    sm_logs_events_query q = {.group = SM_LOGS_TRAINING_GROUP,
-                              .stream = w->stream, .next_token = w->token,
-                              .start_from_head = 1};
-    sm_logs_events events = {0};
-    if (sm_logs_read_stream(w->aws, &q, 0, &events, &err) == 0) {
-        sm_buf b = {0};
-        for (size_t i = 0; i < events.count; i++) {
-            const char *msg = events.items[i].message ? events.items[i].message
-                                                      : "";
-            parse_metric_line(msg, w->metrics);
-            sm_buf_puts(&b, msg);
-            if (!*msg || msg[strlen(msg) - 1] != '\n')
-                sm_buf_putc(&b, '\n');
-            w->lines++;
-        }
-        if (sm_buf_str(&b)[0])
-            sm_out_stream(w->call->out, "stdout", sm_buf_str(&b));
-        sm_buf_free(&b);
-        if (events.next_forward_token) {
-            free(w->token);
-            w->token = strdup(events.next_forward_token);
-        }
-    }
-    sm_logs_events_clear(&events);
-}
-
-static long poll_ms(sm_call *call)
-{
-    sm_config *config = sm_magics_config(call->m);
-    const char *poll = sm_config_get(config, "poll");
-    if (strcmp(poll, "auto") != 0)
-        return (long)(atof(poll) * 1000);
-    return strcmp(sm_config_get(config, "backend"), "local") == 0 ? 250 : 5000;
-}
-
-static int interrupted(sm_call *call, const char *name)
-{
-    call->ename = "KeyboardInterrupt";
-    return sm_error_set(&call->err, "interrupted: stopped watching %s, but the "
-                                    "training job keeps running (stop it with "
-                                    "%%stop %s)", name, name);
-}
-
-/* The reason as one sentence: whitespace runs made one space. */
-static void one_sentence(const char *text, char *out, size_t size)
-{
-    size_t n = 0;
-    int space = 0;
-    for (const char *p = text; *p && n + 1 < size; p++) {
-        if (isspace((unsigned char)*p)) {
-            space = n > 0;
-            continue;
-        }
-        if (space && n + 2 < size)
-            out[n++] = ' ';
-        space = 0;
-        out[n++] = *p;
-    }
-    while (n && (out[n - 1] == '.' || out[n - 1] == ' '))
-        n--;
-    out[n] = '\0';
+    parse_metric_line(line, metrics);
 }
 
 static int watch_job(sm_call *call, sm_aws *aws, const char *name)
 {
-    static unsigned serial;
-    watch w = {.call = call, .aws = aws, .name = name, .started = wall_now(),
+    watch w = {.call = call, .aws = aws, .name = name, .started = sm_wall_now(),
+               .tail = {.aws = aws, .group = SM_LOGS_TRAINING_GROUP,
+                        .name = name},
                .metrics = json_object()};
-    snprintf(w.display_id, sizeof w.display_id, "sagemagic-train-%ld-%u",
-             (long)getpid(), ++serial);
+    sm_card_init(&w.card, call, "train");
     int rc = 0;
     for (;;) {
         sm_aws_error err = {.http_status = 0};
         sm_sagemaker_training_job job;
         memset(&job, 0, sizeof job);
         if (sm_sagemaker_describe_training_job(aws, name, &job, &err)) {
-            rc = sm_out_interrupted(call->out) ? interrupted(call, name)
-                                               : sm_call_fail_aws(call, &err);
+            rc = sm_out_interrupted(call->out)
+                     ? sm_call_stop_watching(call, "training job", name)
+                     : sm_call_fail_aws(call, &err);
             break;
         }
         int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRAINING_JOB,
                                                    job.state.status);
-        read_logs(&w);
+        sm_log_tail_read(&w.tail, call, metric_seen, w.metrics);
+        if (done) /* on disk before the card says it ended */
+            w.record = sm_journal_training_finished(call, &job, w.metrics);
         card(&w, &job, done);
         if (done) {
             show_charts(call, name, w.metrics);
-            if (strcmp(job.state.status, "Completed") != 0) {
-                char reason[512];
-                one_sentence(job.state.failure_reason[0]
-                                 ? job.state.failure_reason
-                                 : "no reason given", reason, sizeof reason);
-                call->ename = strcmp(job.state.status, "Failed") == 0
-                                  ? "TrainingJobFailed" : "TrainingJobStopped";
-                rc = sm_error_set(&call->err, "training job %s %s: %s", name,
-                                  strcmp(job.state.status, "Failed") == 0
-                                      ? "failed" : "was stopped",
-                                  reason);
-            }
+            rc = sm_call_job_ended(call, &job.state, "training job",
+                                   "TrainingJobFailed", "TrainingJobStopped");
             sm_sagemaker_training_job_clear(&job);
             break;
         }
         sm_sagemaker_training_job_clear(&job);
-        if (sm_out_wait(call->out, poll_ms(call)) != 0) {
-            rc = interrupted(call, name);
+        if (sm_out_wait(call->out, sm_call_poll_ms(call)) != 0) {
+            rc = sm_call_stop_watching(call, "training job", name);
             break;
         }
     }
-    free(w.token);
-    free(w.stream);
+    sm_log_tail_clear(&w.tail);
     json_decref(w.metrics);
+    json_decref(w.record);
     return rc;
 }
 
 /* ---- %train -------------------------------------------------------------- */
-
-/* The SDK's base name of an image: the repository, without registry or
- * tag ("sagemaker-xgboost"). */
-static void base_of_image(const char *image, char *out, size_t size)
-{
-    const char *slash = strrchr(image, '/');
-    const char *s = slash ? slash + 1 : image;
-    size_t n = strcspn(s, ":@");
-    snprintf(out, size, "%.*s", (int)n, s);
-    for (char *p = out; *p; p++)
-        if (!isalnum((unsigned char)*p))
-            *p = '-';
-}
-
-static void default_name(const char *base, char *out, size_t size)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t secs = tv.tv_sec;
-    gmtime_r(&secs, &tm);
-    char stamp[64];
-    snprintf(stamp, sizeof stamp, "%04d-%02d-%02d-%02d-%02d-%02d-%03d",
-             (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, (int)(tv.tv_usec / 1000) % 1000);
-    size_t room = 63 - strlen(stamp) - 1;
-    snprintf(out, size, "%.*s-%s", (int)room, base, stamp);
-}
 
 static int positive_flag(sm_call *call, const char *flag, long max, long *out)
 {
@@ -580,65 +372,20 @@ int sm_magic_train(sm_call *call)
         free(hp.body_copy);
         return -1;
     }
-    sm_backend *backend = sm_magics_backend(call->m);
-    int local = strcmp(sm_config_get(config, "backend"), "local") == 0;
     char *image = NULL, base[64], role[256], output[1100], name[128];
     sm_aws_error aerr = {.http_status = 0};
-    if (strchr(what, '/') || strchr(what, '.')) {
-        image = strdup(what);
-        sm_image_info info;
-        if (sm_image_is_xgboost(what, &info))
-            snprintf(base, sizeof base, "%s", info.algorithm);
-        else
-            base_of_image(what, base, sizeof base);
-    } else {
-        image = sm_image_uri(what, sm_backend_region(backend, config),
-                             sm_args_get(a, "version"), &call->err);
-        if (!image) {
-            free(hp.body_copy);
-            return -1;
-        }
-        snprintf(base, sizeof base, "%s", what);
-        for (char *p = base; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    }
-    const char *role_cfg = sm_config_get(config, "role");
-    if (role_cfg[0])
-        snprintf(role, sizeof role, "%s", role_cfg);
-    else if (local) {
-        sm_aws_identity id;
-        if (sm_backend_identity(backend, config, call->out, &id, &aerr)) {
-            rc = sm_call_fail_aws(call, &aerr);
-            goto done;
-        }
-        snprintf(role, sizeof role, "arn:aws:iam::%s:role/sagemagic-local",
-                 id.account);
-    } else {
-        rc = sm_error_set(&call->err, "no IAM role for SageMaker to run the job "
-                                      "as; set one with %%config role=arn:aws:"
-                                      "iam::123456789012:role/SageMakerRole");
+    image = sm_call_image(call, what, base, sizeof base);
+    if (!image || sm_call_role(call, role, sizeof role) ||
+        sm_call_output(call, sm_args_get(a, "dry-run") != NULL, output,
+                       sizeof output)) {
+        rc = -1;
         goto done;
-    }
-    const char *out_flag = sm_args_get(a, "output");
-    if (out_flag && *out_flag)
-        snprintf(output, sizeof output, "%s", out_flag);
-    else {
-        char bucket[256];
-        if (sm_backend_bucket(backend, config, call->out,
-                              !sm_args_get(a, "dry-run"), bucket, sizeof bucket,
-                              &aerr)) {
-            rc = sm_call_fail_aws(call, &aerr);
-            goto done;
-        }
-        const char *prefix = sm_config_get(config, "prefix");
-        snprintf(output, sizeof output, "s3://%s/%s%s", bucket, prefix,
-                 prefix[0] ? "/" : "");
     }
     const char *name_flag = sm_args_get(a, "name");
     if (name_flag && *name_flag)
         snprintf(name, sizeof name, "%.63s", name_flag);
     else
-        default_name(base, name, sizeof name);
+        sm_call_default_name(base, name, sizeof name);
     const char *content_type = sm_args_get(a, "content-type");
     if (!content_type || !*content_type)
         content_type = "text/csv";
@@ -678,13 +425,23 @@ int sm_magic_train(sm_call *call)
         rc = sm_call_fail_aws(call, &aerr);
         goto done;
     }
-    sm_backend_note_job(backend, "training", name);
+    json_t *request = sm_sagemaker_create_training_job_request(&spec, NULL);
+    if (request)
+        sm_journal_training_created(call, aws, request, NULL);
+    json_decref(request);
+    rc = sm_train_follow(call, aws, name);
+done:
+    free(image);
+    free(hp.body_copy);
+    return rc ? -1 : 0;
+}
+
+int sm_train_follow(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_backend_note_job(sm_magics_backend(call->m), "training", name);
     call->result = json_string(name);
-    const char *wait = sm_config_get(config, "wait");
-    int waiting = !sm_args_get(a, "no-wait") &&
-                  !(strcasecmp(wait, "false") == 0 || strcasecmp(wait, "no") == 0 ||
-                    strcasecmp(wait, "off") == 0 || strcmp(wait, "0") == 0);
-    if (!waiting) {
+    int rc = 0;
+    if (!sm_call_waits(call)) {
         char line[512];
         snprintf(line, sizeof line, "started training job %s (see it with "
                                     "%%status %s)\n", name, name);
@@ -696,10 +453,7 @@ int sm_magic_train(sm_call *call)
         json_decref(call->result);
         call->result = NULL;
     }
-done:
-    free(image);
-    free(hp.body_copy);
-    return rc ? -1 : 0;
+    return rc;
 }
 
 /* ---- %stop --------------------------------------------------------------- */

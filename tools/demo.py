@@ -25,6 +25,36 @@ def summary_of(cell):
     return "\n".join(lines)
 
 
+def last_card(cell, title):
+    """The final text of a card (display_data updated in place) in `cell`."""
+    found = [o["data"]["text/plain"] for o in cell.get("outputs", [])
+             if o["output_type"] in ("display_data", "update_display_data")
+             and o.get("data", {}).get("text/plain", "").startswith(title)]
+    return found[-1] if found else ""
+
+
+def summary(nb):
+    """The job, its final metrics, a prediction and what is left running,
+    read from the quickstart's cells (empty for other notebooks)."""
+    lines = []
+    for cell in nb.cells:
+        src = cell.source if cell.cell_type == "code" else ""
+        if src.startswith("%%train"):
+            card = last_card(cell, "training job").splitlines()
+            lines += [card[0]] if card else []
+            lines += ["metric " + l.split()[-3] + " = " + l.split()[-1]
+                      for l in card if " = " in l and ":" in l]
+        elif src.startswith("%predict"):
+            table = summary_of(cell).splitlines()
+            lines += ["prediction: " + " | ".join(" ".join(r.split()) for r in table[:2])]
+    if lines:
+        last = summary_of(nb.cells[-1]).splitlines()
+        lines.append("at the end: " + (last[-1] if last else "?"))
+        lines.append("the local service keeps running for the next notebook; "
+                     "~/.local/bin/sagemagic-local stop stops it")
+    return lines
+
+
 def main(path):
     src = pathlib.Path(path)
     out_dir = pathlib.Path("build/demo")
@@ -52,6 +82,10 @@ def main(path):
         text = summary_of(cell)
         if text:
             print("    " + text.replace("\n", "\n    ")[:800])
+    headline = summary(nb)
+    if headline:
+        print("\nsummary")
+        print("    " + "\n    ".join(headline))
     print(f"\nexecuted notebook: {executed}")
     print(f"HTML export:       {out_dir / (src.stem + '.html')}")
     if failed:
@@ -61,4 +95,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "notebooks/00-basics.ipynb"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "notebooks/01-quickstart.ipynb"))

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what sagemagic builds and tests with: Debian packages through
-# apt-get, Python test tools from PyPI into .venv. Safe to run again.
+# apt-get (chromium too: the JupyterLab tests drive it with Playwright,
+# which never downloads a browser of its own), Python test tools from PyPI
+# into .venv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,7 @@ apt_packages=(
   libsodium-dev libjansson-dev libcurl4-openssl-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libxgboost-dev
   python3 python3-venv python3-pip
+  chromium fonts-dejavu-core
 )
 
 missing=()

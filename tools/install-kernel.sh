@@ -15,10 +15,17 @@ else
 fi
 mkdir -p "$bindir" "$specdir"
 install -m 0755 "$bin" "$bindir/sagemagic"
+# the local service and the CLI go beside it: the kernel starts the service
+# it finds next to itself
+for tool in sagemagic-local sagemagic-aws; do
+  if [ -x "$(dirname "$bin")/$tool" ]; then
+    install -m 0755 "$(dirname "$bin")/$tool" "$bindir/$tool"
+  fi
+done
 bindir=$(cd "$bindir" && pwd)
 # The spec is replaced whole, as jupyter kernelspec install does.
 rm -rf "$specdir"
 mkdir -p "$specdir"
 sed "s|@BIN@|$bindir/sagemagic|" "$here/kernelspec/kernel.json.in" > "$specdir/kernel.json"
 cp "$here"/kernelspec/logo-* "$specdir/"
-echo "installed $bindir/sagemagic and the kernelspec in $specdir"
+echo "installed $bindir/sagemagic (with sagemagic-local and sagemagic-aws) and the kernelspec in $specdir"

@@ -264,7 +264,7 @@ TEST(config_unknown_key)
 TEST(config_keys_and_json)
 {
     sm_config *c = fresh();
-    CHECK(sm_config_count() == 11);
+    CHECK(sm_config_count() == 12);
     for (size_t i = 0; i < sm_config_count(); i++) {
         CHECK(sm_config_key(i) && sm_config_describe(i));
         CHECK(sm_config_get(c, sm_config_key(i)) != NULL);
@@ -274,9 +274,14 @@ TEST(config_keys_and_json)
     CHECK_STR(sm_config_key(0), "backend");
     CHECK_STR(set(c, "backend", "aws"), "");
     json_t *j = sm_config_to_json(c);
-    CHECK(json_object_size(j) == 11);
+    CHECK(json_object_size(j) == 12);
     CHECK_STR(json_string_value(json_object_get(j, "backend")), "aws");
     CHECK_STR(json_string_value(json_object_get(j, "bucket")), "");
+    CHECK_STR(json_string_value(json_object_get(j, "journal")),
+              "sagemagic-journal.jsonl");
+    CHECK_STR(set(c, "journal", ""), "journal must be a file name (relative "
+                                     "to the notebook's folder) or off");
+    CHECK_STR(set(c, "journal", "off"), "");
     json_decref(j);
     sm_config_destroy(&c);
 }

@@ -108,3 +108,27 @@ TEST(local_router_error_shapes)
     CHECK_STR(sm_http_response_get(&resp, "x-amzn-RequestId"), "REQ1");
     sm_http_response_clear(&resp);
 }
+
+static int id_order(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+TEST(local_http_request_ids_are_unique_hex)
+{
+    enum { N = 20000 };
+    char(*ids)[40] = calloc(N, sizeof *ids);
+    CHECK(ids != NULL);
+    if (!ids)
+        return;
+    for (int i = 0; i < N; i++)
+        sm_http_request_id(ids[i]);
+    CHECK(strlen(ids[0]) == 16 &&
+          strspn(ids[0], "0123456789ABCDEF") == 16);
+    qsort(ids, N, sizeof *ids, id_order);
+    int repeats = 0;
+    for (int i = 1; i < N; i++)
+        repeats += strcmp(ids[i - 1], ids[i]) == 0;
+    CHECK(repeats == 0);
+    free(ids);
+}

@@ -15,8 +15,8 @@
 #include "test.h"
 #include "uri.h"
 
-#define AKID      "AKIDEXAMPLE"
-#define SECRET    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define AKID "AKIDEXAMPLE"
+#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define T20150830 1440938160 /* 2015-08-30T12:36:00Z */
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -493,6 +493,62 @@ TEST(sigv4_canonical_query_rules)
     check_query("a=1&&b=2&", "a=1&b=2");
     check_query("a=b=c", "a=b%3Dc");
     check_query("", "");
+}
+
+/* Trimall the slow way: drop leading and trailing whitespace, make each
+ * inner run one space. */
+static void trim_reference(const char *v, char *out)
+{
+    size_t n = 0;
+    for (; *v; v++) {
+        if (strchr(" \t\r\n\v\f", *v)) {
+            if (n && out[n - 1] != ' ')
+                out[n++] = ' ';
+        } else {
+            out[n++] = *v;
+        }
+    }
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}
+
+TEST(sigv4_header_values_trimmed_at_every_offset)
+{
+    /* Whitespace runs of each kind at every place around the eight-byte
+     * steps the trimming copies in, and control bytes that are not
+     * whitespace and stay. */
+    static const char *const runs[] = {" ", "\t", "  \r\n  ", "\n\t", "\x01"};
+    char value[64], want[64], line[128];
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        for (size_t at = 0; at < 24; at++) {
+            size_t len = strlen(runs[r]);
+            memset(value, 'v', 24);
+            memcpy(value + at, runs[r], len);
+            memcpy(value + 24 + len, runs[r], len); /* and at the end */
+            value[24 + 2 * len] = '\0';
+            sm_sigv4_header h[] = {{"Host", "example.amazonaws.com"},
+                                   {"X-Test", value}};
+            sm_sigv4_request req = {
+                .method = "GET",
+                .path = "/",
+                .headers = h,
+                .header_count = 2,
+                .region = "us-east-1",
+                .service = "service",
+                .credentials = {AKID, SECRET, NULL},
+                .time = T20150830,
+                .options = sm_sigv4_options_for("service"),
+            };
+            sm_sigv4_result res = {0};
+            sm_error err = {{0}};
+            CHECK(sm_sigv4_sign(&req, &res, &err) == 0);
+            trim_reference(value, want);
+            snprintf(line, sizeof line, "x-test:%s", want);
+            CHECK_STR(cr_line(&res, 5), line);
+            sm_sigv4_result_clear(&res);
+        }
+    }
 }
 
 static void check_path(const char *service, const char *path, const char *want)

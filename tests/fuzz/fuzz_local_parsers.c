@@ -1,7 +1,8 @@
 /* fuzz_local_parsers: libFuzzer target for what sagemagic-local parses from
  * the network before any signature is checked: the aws-chunked decoder
  * (fed in slices), Range headers, listing tokens, request targets with an
- * Authorization header or a presigned query, bucket and key names. The
+ * Authorization header or a presigned query, bucket and key names,
+ * batch transform's DataProcessing filters over records. The
  * first input byte picks the parser.
  * Build: clang -fsanitize=fuzzer,address,undefined -Icommon -Iclient
  * -Ilocal with local/{auth,chunked,checksum,http,s3rules,store,db,xmlw}.c,
@@ -14,6 +15,7 @@
 
 #include "auth.h"
 #include "chunked.h"
+#include "dataproc.h"
 #include "http.h"
 #include "s3rules.h"
 #include "xmlw.h"
@@ -71,6 +73,33 @@ out:
     sm_http_request_clear(&req);
 }
 
+/* Line 1 is a filter for both sides; the rest is records, then after a
+ * '|' the model's answer. */
+static void fuzz_dataproc(char *text, size_t n, uint8_t join)
+{
+    char *nl = memchr(text, '\n', n);
+    if (!nl)
+        return;
+    *nl = '\0';
+    char *records = nl + 1;
+    size_t rest = n - (size_t)(records - text);
+    char *bar = memchr(records, '|', rest);
+    size_t records_len = bar ? (size_t)(bar - records) : rest;
+    const char *answer = bar ? bar + 1 : "";
+    size_t answer_len = bar ? rest - records_len - 1 : 0;
+    sm_dataproc dp = {.join = join & 1};
+    char why[256];
+    if (sm_dataproc_parse(text, &dp.input, why, sizeof why) ||
+        sm_dataproc_parse(text, &dp.output, why, sizeof why))
+        return;
+    sm_buf b = {0};
+    sm_dataproc_input(&dp, records, records_len, &b, why, sizeof why);
+    b.len = 0;
+    sm_dataproc_output(&dp, records, records_len, answer, answer_len, &b, why,
+                       sizeof why);
+    sm_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -80,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data + 2, size - 2);
     s[size - 2] = '\0';
     size_t n = size - 2;
-    switch (pick % 6) {
+    switch (pick % 7) {
     case 0:
         fuzz_chunked(s, n, arg);
         break;
@@ -103,6 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sm_buf_free(&b);
         break;
     }
+    case 5:
+        fuzz_dataproc(s, n, arg);
+        break;
     default:
         sm_s3rules_bucket_invalid(s);
         sm_s3rules_key_invalid(s, n);

@@ -204,6 +204,19 @@ def clean_env(home, **extra):
     return env
 
 
+def local_client(data_dir, service):
+    """A boto3 client of `service` for the sagemagic-local serving
+    `data_dir`, signing with its credentials, without retries."""
+    import boto3
+    from botocore.config import Config
+    info = json.loads((pathlib.Path(data_dir) / "service.json").read_text())
+    c = json.loads((pathlib.Path(data_dir) / "credentials.json").read_text())
+    return boto3.client(
+        service, endpoint_url=info["endpoint_url"], region_name=c["Region"],
+        aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+        config=Config(retries={"max_attempts": 1}))
+
+
 def stop_local_service(data_dir, timeout=15):
     """SIGTERM the sagemagic-local serving `data_dir` (if any) and wait."""
     try:
@@ -274,3 +287,70 @@ def stop_process(proc, timeout=10):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+# ---- a kernel on the local backend ------------------------------------------
+
+class LocalKernel:
+    """A kernel whose sagemagic-local serves a private data dir, with boto3
+    clients that use the service's own credentials."""
+
+    def __init__(self, base):
+        self.data_dir = base / "local-data"
+        self.work = base / "work"
+        self.work.mkdir()
+        env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
+        self.kernel = Kernel(env, self.work, stderr_path=base / "kernel.stderr")
+
+    def client(self, service):
+        from botocore.config import Config
+        import boto3
+        info = json.loads((self.data_dir / "service.json").read_text())
+        c = json.loads((self.data_dir / "credentials.json").read_text())
+        return boto3.client(
+            service, endpoint_url=info["endpoint_url"], region_name=c["Region"],
+            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+
+    def sagemaker(self):
+        return self.client("sagemaker")
+
+
+def local_kernel(tmp_path_factory, name):
+    """A started LocalKernel for a module fixture to yield from; stopped,
+    with its service, when the generator closes."""
+    assert os.path.exists(LOCAL_BIN), f"build it first: {LOCAL_BIN}"
+    loc = LocalKernel(tmp_path_factory.mktemp(name))
+    loc.kernel.start()
+    try:
+        yield loc
+    finally:
+        loc.kernel.stop()
+        stop_local_service(loc.data_dir)
+
+
+# ---- jobs ------------------------------------------------------------------
+
+def wait_while_in_progress(status, seconds, pause=0.2):
+    """Call `status()` until it says something other than InProgress (or
+    Stopping) and return that; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        now = status()
+        if now not in ("InProgress", "Stopping"):
+            return now
+        assert time.monotonic() < deadline, f"still {now} after {seconds} s"
+        time.sleep(pause)
+
+
+class InterruptOn:
+    """An on_message for Kernel.run that interrupts the kernel at the first
+    message of `msg_type`; `at` is when (time.monotonic()), or None."""
+
+    def __init__(self, kernel, msg_type):
+        self.kernel, self.msg_type, self.at = kernel, msg_type, None
+
+    def __call__(self, msg):
+        if self.at is None and msg["msg_type"] == self.msg_type:
+            self.kernel.km.interrupt_kernel()
+            self.at = time.monotonic()

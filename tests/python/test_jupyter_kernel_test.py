@@ -29,10 +29,12 @@ class TestSagemagicKernel(jkt.KernelTests):
         {"text": "%config reg", "matches": ["region"]},
         {
             "text": "%",
-            "matches": ["%help", "%config", "%whoami", "%upload", "%ls",
-                        "%download", "%image", "%train", "%stop", "%status",
-                        "%jobs", "%logs",
-                        "%vars", "%echo", "%sleep", "%clear"],
+            "matches": ["%help", "%config", "%whoami", "%prepare", "%upload",
+                        "%ls", "%download", "%image", "%train", "%stop",
+                        "%status", "%jobs", "%logs", "%deploy", "%predict",
+                        "%transform", "%tune", "%endpoints", "%delete",
+                        "%cleanup", "%experiments", "%compare", "%reproduce",
+                        "%export", "%vars", "%echo", "%sleep", "%clear"],
         },
         {"text": "%zz", "matches": []},
     ]

@@ -4,11 +4,13 @@ the independent judges: a bucket; an upload made multipart by a small
 threshold; a training job waited on; its metrics equal to the last log
 line; its logs; model, endpoint config and endpoint; predictions equal to
 python xgboost's from the same model.tar.gz; a transform whose output is
-what invoking gives; and the deletes."""
+what invoking gives; a tuning job of six trials two at a time whose best
+job heads its trials ranked by the objective; and the deletes."""
 import io
 import os
 import subprocess
 import tarfile
+import time
 
 import boto3.s3.transfer
 import numpy as np
@@ -112,6 +114,41 @@ class Boto3Driver:
         self.sm.get_waiter("transform_job_completed_or_stopped").wait(
             TransformJobName=name, WaiterConfig=WAIT)
 
+    def tune(self, name, train, validation, output):
+        channels = [{"ChannelName": channel, "ContentType": "text/csv",
+                     "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                     "S3Uri": uri}}}
+                    for channel, uri in (("train", train), ("validation", validation))]
+        self.sm.create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name,
+            HyperParameterTuningJobConfig={
+                "Strategy": "Bayesian",
+                "HyperParameterTuningJobObjective": {"Type": "Minimize",
+                                                     "MetricName": "validation:rmse"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 6,
+                                   "MaxParallelTrainingJobs": 2},
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.05",
+                                                   "MaxValue": "0.5"}],
+                    "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2",
+                                                "MaxValue": "6"}]}},
+            TrainingJobDefinition={
+                "AlgorithmSpecification": {"TrainingImage": IMAGE,
+                                           "TrainingInputMode": "File"},
+                "RoleArn": ROLE, "InputDataConfig": channels,
+                "OutputDataConfig": {"S3OutputPath": f"s3://{train.split('/')[2]}/tuning"},
+                "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                   "VolumeSizeInGB": 5},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+                "StaticHyperParameters": {"num_round": "10",
+                                          "objective": "reg:squarederror"}})
+        deadline = time.monotonic() + 180  # botocore has no waiter for tuning jobs
+        while self.sm.describe_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name)["HyperParameterTuningJobStatus"] in (
+                    "InProgress", "Stopping"):
+            assert time.monotonic() < deadline, f"{name} still running"
+            time.sleep(0.2)
+
     def read(self, bucket, key):
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
@@ -176,6 +213,17 @@ class CliDriver:
                  "--input", source, "--output", output, "--instance-type", "ml.m5.large",
                  "--content-type", "text/csv", "--split-type", "Line",
                  "--assemble-with", "Line", "--wait", "--poll", "0.2", "--timeout", "120")
+
+    def tune(self, name, train, validation, output):
+        self.run("sagemaker", "tune", "--name", name, "--image", IMAGE, "--role", ROLE,
+                 "--train", train, "--validation", validation, "--content-type", "text/csv",
+                 "--output", f"s3://{train.split('/')[2]}/tuning",
+                 "--instance-type", "ml.m5.large", "--objective", "validation:rmse",
+                 "--objective-type", "Minimize", "--strategy", "Bayesian",
+                 "--max-jobs", "6", "--max-parallel", "2",
+                 "--range", "eta=0.05..0.5", "--range", "max_depth=2..6:int",
+                 "--hp", "num_round=10", "--hp", "objective=reg:squarederror",
+                 "--wait", "--poll", "0.2", "--timeout", "180")
 
     def read(self, bucket, key):
         return self.run("s3", "cp", f"s3://{bucket}/{key}", "-")
@@ -262,6 +310,24 @@ def test_whole_flow(svc, judge, driver_class, tmp_path):
     out = drive.read(bucket, "batch/out/batch.csv.out")
     assert out == s3.get_object(Bucket=bucket, Key="batch/out/batch.csv.out")["Body"].read().decode()
     assert out.split() == answer.split()
+
+    # a tuning job of six trials, two at a time; its best job is the first
+    # of its trials ranked by the objective
+    drive.tune(name, f"s3://{bucket}/data/train.csv", f"s3://{bucket}/data/validation.csv",
+               f"s3://{bucket}/tuning")
+    tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed"
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 6
+    ranked = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue",
+        SortOrder="Ascending")["TrainingJobSummaries"]
+    values = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in ranked]
+    assert len(ranked) == 6 and values == sorted(values)
+    best = tuning["BestTrainingJob"]
+    assert best["TrainingJobName"] == ranked[0]["TrainingJobName"]
+    trial = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    final = {m["MetricName"]: m["Value"] for m in trial["FinalMetricDataList"]}
+    assert final["validation:rmse"] == pytest.approx(values[0], abs=1e-9)
 
     drive.delete(name, bucket)
     for call, arg in ((sm.describe_endpoint, {"EndpointName": name}),

@@ -424,6 +424,71 @@ def test_transform_matches_invocations(clients, models):
     assert "part-a.csv.out" in text and "Completed" in text
 
 
+def test_transform_filters_and_joins_like_sagemaker(clients, models):
+    """DataProcessing on CSV: the label column kept out of the model by the
+    input filter, each input joined to its prediction, and the output
+    filter keeping the label and the prediction."""
+    s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
+    X = models["reg"]["X"][:40]
+    labels = [f"{i % 3}" for i in range(len(X))]
+    rows = [lab + "," + ",".join(repr(float(v)) for v in row) for lab, row in zip(labels, X)]
+    s3.put_object(Bucket=BUCKET, Key="batch/labelled/in.csv", Body=("\n".join(rows) + "\n").encode())
+    _, invoked = invoke(rt, "ep-main", csv_rows(X))
+    predictions = invoked.split()
+
+    def run(name, processing, **extra):
+        return run_transform(sm, name, DataProcessing=processing,
+                             TransformInput={"DataSource": {"S3DataSource": {
+                                 "S3DataType": "S3Prefix",
+                                 "S3Uri": f"s3://{BUCKET}/batch/labelled/"}},
+                                 "ContentType": "text/csv", "SplitType": "Line"},
+                             BatchStrategy="MultiRecord", **extra)
+
+    d = run("transform-join", {"InputFilter": "$[1:]", "JoinSource": "Input",
+                               "OutputFilter": "$[0,-1]"})
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    assert d["DataProcessing"]["JoinSource"] == "Input"
+    out = s3.get_object(Bucket=BUCKET, Key="batch/out/transform-join/in.csv.out")
+    lines = out["Body"].read().decode().splitlines()
+    assert lines == [f"{lab},{p}" for lab, p in zip(labels, predictions)]
+
+    d = run("transform-join-all", {"InputFilter": "$[1:]", "JoinSource": "Input"},
+            MaxPayloadInMB=1)
+    out = s3.get_object(Bucket=BUCKET, Key="batch/out/transform-join-all/in.csv.out")
+    assert out["Body"].read().decode().splitlines() == [
+        f"{row},{p}" for row, p in zip(rows, predictions)]
+
+    # records the filter leaves empty get no prediction: the job fails
+    s3.put_object(Bucket=BUCKET, Key="batch/one-field/in.csv", Body=b"1\n0\n1\n")
+    d = run_transform(sm, "transform-join-empty", DataProcessing={
+        "InputFilter": "$[1:]", "JoinSource": "Input"},
+        TransformInput={"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/one-field/"}},
+            "ContentType": "text/csv", "SplitType": "Line"})
+    assert d["TransformJobStatus"] == "Failed", d
+    assert "cannot be joined" in d["FailureReason"] or "415" in d["FailureReason"]
+
+    # a filter that picks a field the records lack fails the job, saying so
+    d = run("transform-join-bad", {"InputFilter": "$[40]"})
+    assert d["TransformJobStatus"] == "Failed"
+    assert "picks field 40 of a record with 5 fields" in d["FailureReason"]
+
+    for processing, message in (
+            ({"InputFilter": "$.features"}, "is not a filter"),
+            ({"JoinSource": "Output"}, "JoinSource"),
+            ({"InputFilter": "$[" + "1," * 40 + "1]"}, "inputfilter")):
+        with pytest.raises(ClientError) as info:
+            run("transform-join-invalid", processing)
+        assert error(info)["Code"] == "ValidationException"
+        assert message.lower() in error(info)["Message"].lower()
+    with pytest.raises(ClientError) as info:
+        run_transform(sm, "transform-join-json", DataProcessing={"JoinSource": "Input"},
+                      TransformInput={"DataSource": {"S3DataSource": {
+                          "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/batch/labelled/"}},
+                          "ContentType": "text/libsvm", "SplitType": "Line"})
+    assert "text/csv" in error(info)["Message"]
+
+
 def test_stop_transform_job(clients, models):
     s3, sm = clients["s3"], clients["sm"]
     rows = "\n".join(["0.5,1.5,-1.0,2.0"] * 100000) + "\n"

@@ -110,8 +110,17 @@ def test_upload_small_and_multipart_files(local):
     small = write_random(local.work / "small.csv", 3000, "small")
     big = write_random(local.work / "big.bin", 13 * MIB, "big")  # over the 6 MiB threshold
     k = local.kernel
-    cell = k.ok("small = %upload small.csv\nsmall")
+    # --dry-run: the requests each file would take, and nothing sent
+    cell = k.ok("%upload small.csv big.bin --prefix dry --dry-run")
     bucket = f"sagemaker-us-east-1-{LOCAL_ACCOUNT}"
+    table = cell.of("execute_result")[0]["data"]["text/plain"]
+    assert "dry run: nothing was sent" in cell.stdout
+    assert "PutObject" in table and "CreateMultipartUpload, 2 UploadPart" in table
+    assert f"s3://{bucket}/dry/small.csv" in table
+    listed = local.s3().list_objects_v2(Bucket=bucket, Prefix="dry/") \
+        if bucket in [b["Name"] for b in local.s3().list_buckets()["Buckets"]] else {}
+    assert listed.get("KeyCount", 0) == 0
+    cell = k.ok("small = %upload small.csv\nsmall")
     assert cell.result == f"s3://{bucket}/sagemagic/small.csv"
     summary = cell.of("display_data")[-1]["data"]["text/plain"]
     assert "2.9 KiB" in summary and "MD5 " + hashlib.md5(small).hexdigest() in summary

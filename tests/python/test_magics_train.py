@@ -6,34 +6,14 @@ boto3 with the service's credentials checks what arrived.
 Data is made here with a fixed seed. Every service and kernel started here
 is stopped; every wait is bounded."""
 import json
-import os
 import random
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from magics_helpers import LOCAL_BIN, Kernel, clean_env, stop_local_service
+from magics_helpers import InterruptOn, local_kernel, wait_while_in_progress
 
 pytestmark = pytest.mark.timeout(300)
-
-
-class Local:
-    def __init__(self, base):
-        self.data_dir = base / "local-data"
-        self.work = base / "work"
-        self.work.mkdir()
-        env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
-        self.kernel = Kernel(env, self.work, stderr_path=base / "kernel.stderr")
-
-    def sagemaker(self):
-        info = json.loads((self.data_dir / "service.json").read_text())
-        c = json.loads((self.data_dir / "credentials.json").read_text())
-        return boto3.client(
-            "sagemaker", endpoint_url=info["endpoint_url"], region_name=c["Region"],
-            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-            config=Config(retries={"max_attempts": 1}))
 
 
 def linear_rows(n, seed, features=3):
@@ -49,22 +29,20 @@ def linear_rows(n, seed, features=3):
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    assert os.path.exists(LOCAL_BIN), f"build it first: {LOCAL_BIN}"
-    loc = Local(tmp_path_factory.mktemp("magics-train"))
-    loc.kernel.start()
-    try:
+    for loc in local_kernel(tmp_path_factory, "magics-train"):
         (loc.work / "train.csv").write_text(linear_rows(400, 1))
         (loc.work / "validation.csv").write_text(linear_rows(100, 2))
         loc.kernel.ok("train = %upload train.csv\nval = %upload validation.csv",
                       timeout=60)
         yield loc
-    finally:
-        loc.kernel.stop()
-        stop_local_service(loc.data_dir)
 
 
 def training_jobs(local):
     return local.sagemaker().list_training_jobs(MaxResults=100)["TrainingJobSummaries"]
+
+
+def training_status(local, name):
+    return local.sagemaker().describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
 
 
 def test_train_with_validation(local):
@@ -186,30 +164,20 @@ def test_no_wait(local):
     finally:
         k.ok("%config wait=true")
     for name in ("no-wait-job", "config-no-wait-job"):
-        deadline = time.monotonic() + 60
-        while local.sagemaker().describe_training_job(
-                TrainingJobName=name)["TrainingJobStatus"] == "InProgress":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_while_in_progress(lambda: training_status(local, name), 60)
 
 
 def test_interrupt_leaves_the_job_running(local):
     k = local.kernel
     (local.work / "big.csv").write_text(linear_rows(20000, 3, features=10))
     k.ok("big = %upload big.csv", timeout=60)
-    interrupted_at = []
-
-    def on_message(msg):
-        if not interrupted_at and msg["msg_type"] == "update_display_data":
-            k.km.interrupt_kernel()
-            interrupted_at.append(time.monotonic())
-
+    interrupt = InterruptOn(k, "update_display_data")
     cell = k.run("%train xgboost --train $big --name long-job "
                  "num_round=2000 max_depth=10 eta=0.01", timeout=120,
-                 on_message=on_message)
+                 on_message=interrupt)
     done = time.monotonic()
-    assert interrupted_at, "the card was never updated"
-    assert done - interrupted_at[0] < 1.0, f"took {done - interrupted_at[0]:.2f} s"
+    assert interrupt.at, "the card was never updated"
+    assert done - interrupt.at < 1.0, f"took {done - interrupt.at:.2f} s"
     assert cell.status == "error" and cell.error["ename"] == "KeyboardInterrupt"
     assert "%stop long-job" in cell.error["evalue"]
     sm = local.sagemaker()
@@ -220,14 +188,36 @@ def test_interrupt_leaves_the_job_running(local):
     assert "long-job" in k.complete("%stop long-")["matches"]
     cell = k.ok("%stop long-job")
     assert cell.result == "long-job" and "stopping" in cell.stdout
-    deadline = time.monotonic() + 60
-    while True:
-        status = sm.describe_training_job(TrainingJobName="long-job")["TrainingJobStatus"]
-        if status in ("Completed", "Stopped"):
-            break
-        assert status in ("InProgress", "Stopping"), status
-        assert time.monotonic() < deadline, "the job never ended"
-        time.sleep(0.25)
-    assert status == "Stopped"
+    assert wait_while_in_progress(lambda: training_status(local, "long-job"), 60) == "Stopped"
     e = k.fails("%stop long-job")
     assert "nothing to stop" in e["evalue"]
+
+
+@pytest.mark.timeout(400)
+def test_interrupted_job_still_completes(local):
+    """An interrupt as soon as the card shows returns the cell within 1 s;
+    the job, unwatched, runs on to Completed with its model, and %status
+    tells so."""
+    k = local.kernel
+    (local.work / "mid.csv").write_text(linear_rows(10000, 4, features=10))
+    k.ok("mid = %upload mid.csv", timeout=60)
+    interrupt = InterruptOn(k, "display_data")
+    cell = k.run("%train xgboost --train $mid --name finishing-job "
+                 "num_round=30 max_depth=6 eta=0.1", timeout=120, on_message=interrupt)
+    done = time.monotonic()
+    assert interrupt.at, "the card was never shown"
+    assert done - interrupt.at < 1.0, f"took {done - interrupt.at:.2f} s"
+    assert cell.error["ename"] == "KeyboardInterrupt"
+    assert "training job keeps running (stop it with %stop finishing-job)" in cell.error["evalue"]
+    sm = local.sagemaker()
+    assert sm.describe_training_job(TrainingJobName="finishing-job")[
+        "TrainingJobStatus"] == "InProgress"
+    assert k.ok("%echo still here").stdout == "still here\n"  # the kernel is free
+    wait_while_in_progress(lambda: training_status(local, "finishing-job"), 240)
+    job = sm.describe_training_job(TrainingJobName="finishing-job")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    url = job["ModelArtifacts"]["S3ModelArtifacts"]
+    bucket, key = url[len("s3://"):].split("/", 1)
+    assert local.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    status = k.ok("%status finishing-job").result
+    assert "Completed" in status

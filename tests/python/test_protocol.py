@@ -668,6 +668,7 @@ def test_stop_on_error_aborts_queued_executes_only(kernel):
         content = replies[aborted]["content"]
         assert content["status"] == "error"
         assert content["ename"] and "traceback" in content
+        assert content["execution_count"] is None, "a cell that never ran has no number"
         msgs = iopub_for(kc, aborted)
         assert [m["msg_type"] for m in msgs] == ["status", "status"], "it ran"
     assert replies[info]["content"]["status"] == "ok"

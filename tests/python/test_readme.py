@@ -12,7 +12,7 @@ def test_readme_magics_table_matches_kernel():
     begin, end = "<!-- magics:begin -->\n", "<!-- magics:end -->"
     assert begin in readme and end in readme
     table = readme.split(begin, 1)[1].split(end, 1)[0]
-    assert table == generated, "regenerate the README table with build/sagemagic --magics-markdown"
+    assert table == generated, "regenerate the README table: tools/update-readme-table.py"
 
 
 def test_every_notebook_source_is_built():
