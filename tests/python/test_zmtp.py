@@ -286,6 +286,70 @@ def test_bad_peers_are_dropped_and_others_served(kernel, stream):
     assert kernel.proc.poll() is None
 
 
+class RawZmtp:
+    """ZMTP frames over a plain socket, for what pyzmq never sends."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the kernel closed the connection"
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def frame(self):
+        """(flags, body) of the next frame."""
+        flags = self.read(1)[0]
+        size = struct.unpack(">Q", self.read(8))[0] if flags & 2 else self.read(1)[0]
+        return flags, self.read(size)
+
+    def message(self):
+        """The next message's frames, commands skipped."""
+        frames = []
+        while True:
+            flags, body = self.frame()
+            if flags & 4:
+                continue
+            frames.append(body)
+            if not flags & 1:
+                return frames
+
+    def command(self, name, body=b""):
+        data = bytes([len(name)]) + name + body
+        self.sock.sendall(bytes([0x04, len(data)]) + data)
+
+
+def test_zmtp_3_1_subscribe_and_ping_commands(kernel):
+    """A ZMTP 3.1 subscriber may send SUBSCRIBE and CANCEL as commands and
+    PING for heartbeats: it gets its iopub_welcome, its PONG with the
+    context echoed, and nothing after CANCEL."""
+    s = raw_peer(kernel, "iopub")
+    peer = RawZmtp(s)
+    s.sendall(GREETING[:11] + b"\x01" + GREETING[12:] + ready(b"SUB"))
+    greeting = peer.read(64)
+    assert greeting[0] == 0xFF and greeting[10:12] == b"\x03\x00"
+    flags, body = peer.frame()
+    assert flags & 4 and body.startswith(b"\x05READY") and b"XPUB" in body
+    peer.command(b"SUBSCRIBE", b"")
+    frames = peer.message()
+    msg = kernel.session.deserialize(frames[frames.index(b"<IDS|MSG>") + 1:])
+    assert msg["msg_type"] == "iopub_welcome"
+    peer.command(b"PING", b"\x00\x0a" + b"ctx-42")
+    flags, body = peer.frame()
+    assert flags & 4 and body == b"\x04PONGctx-42"
+    peer.command(b"CANCEL", b"")
+    time.sleep(0.3)
+    assert kernel.alive()  # publishes busy and idle: none may reach us now
+    s.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        peer.frame()
+    s.close()
+
+
 def test_a_half_open_peer_does_not_stall_the_kernel(kernel):
     stalled = raw_peer(kernel)
     stalled.sendall(GREETING[:20])  # and nothing more
