@@ -174,6 +174,7 @@ void sm_zmtp_decoder_init(sm_zmtp_decoder *self, const char *our_type)
 {
     *self = (sm_zmtp_decoder){0};
     self->our_type = our_type;
+    self->max_message = SM_ZMTP_MAX_MESSAGE;
     self->state = ST_GREETING;
     self->need = SM_ZMTP_GREETING_SIZE;
 }
@@ -358,11 +359,11 @@ static size_t start_frame(sm_zmtp_decoder *self, size_t used,
     if (!is_command && !self->ready)
         return fail(self, used, event, "a message before READY");
     if (!is_command && !self->discard) {
-        if (self->total + self->size > SM_ZMTP_MAX_MESSAGE) {
+        if (self->total + self->size > self->max_message) {
             self->discard = 1;
             snprintf(self->error, sizeof self->error,
-                     "refused a message over %llu MiB",
-                     (unsigned long long)(SM_ZMTP_MAX_MESSAGE >> 20));
+                     "refused a message over %llu KiB",
+                     (unsigned long long)(self->max_message >> 10));
         } else if (self->n_frames + 1 >= SM_ZMTP_MAX_FRAMES) {
             self->discard = 1;
             snprintf(self->error, sizeof self->error,

@@ -64,6 +64,7 @@ typedef enum sm_zmtp_event {
  * are what the last event reported; they stay valid until the next call. */
 typedef struct sm_zmtp_decoder {
     const char *our_type;
+    uint64_t max_message; /* SM_ZMTP_MAX_MESSAGE unless lowered after init */
     int state, flags, ready, discard;
     unsigned char greeting[SM_ZMTP_GREETING_SIZE];
     unsigned char head[9];

@@ -26,7 +26,8 @@
 #define MAX_SUBSCRIPTIONS 4096 /* per XPUB peer */
 #define HANDSHAKE_SECONDS 30   /* libzmq's default handshake interval */
 #define READ_CHUNK 65536
-#define READS_PER_POLL 16 /* so one busy peer cannot starve the rest */
+#define READS_PER_POLL 16         /* so one busy peer cannot starve the rest */
+#define SMALL_MESSAGE (64 * 1024) /* REP and XPUB peers send no more */
 
 typedef struct peer {
     int fd;
@@ -228,6 +229,8 @@ static void accept_one(sm_zsock *self, int fd)
     p->fd = fd;
     p->since = time(NULL);
     sm_zmtp_decoder_init(&p->dec, socket_types[self->cfg.type]);
+    if (self->cfg.type != SM_ZSOCK_ROUTER) /* pings and subscriptions */
+        p->dec.max_message = SMALL_MESSAGE;
     if (sm_zmtp_put_handshake(&p->out, socket_types[self->cfg.type]))
         p->dead = 1;
     peer_flush(p);

@@ -296,7 +296,7 @@ TEST(zmtp_oversize_message_is_skipped_not_kept)
     }
     free(zeros);
     CHECK(!s.error && s.dropped == 1 && s.messages == 0);
-    CHECK(strstr(s.why, "256 MiB") != NULL);
+    CHECK(strstr(s.why, "262144 KiB") != NULL);
     /* the connection goes on: the next message arrives */
     sm_zmtp_buf next = {0};
     sm_zmtp_put_frame(&next, "after", 5, 0);
@@ -351,4 +351,25 @@ TEST(zmtp_buffer_gives_back_big_allocations)
     CHECK(b.data == NULL && b.cap == 0);
     free(big);
     CHECK(sm_zmtp_frame_size(255) == 257 && sm_zmtp_frame_size(256) == 265);
+}
+
+TEST(zmtp_lowered_message_limit)
+{
+    sm_zmtp_buf b = {0};
+    zpeer_put_handshake(&b, 3, "NULL", "REQ", NULL);
+    char big[2000] = {0};
+    sm_zmtp_put_frame(&b, "", 0, SM_ZMTP_FLAG_MORE);
+    sm_zmtp_put_frame(&b, big, sizeof big, 0);
+    sm_zmtp_put_frame(&b, "", 0, SM_ZMTP_FLAG_MORE);
+    sm_zmtp_put_frame(&b, "ping", 4, 0);
+    sm_zmtp_decoder d;
+    sm_zmtp_decoder_init(&d, "REP");
+    d.max_message = 1024;
+    seen s = {0};
+    feed(&d, b.data, b.len, 0, &s);
+    CHECK(!s.error && s.dropped == 1 && s.messages == 1);
+    CHECK_STR(s.last, "ping");
+    CHECK(strstr(s.why, "1 KiB") != NULL);
+    sm_zmtp_decoder_clear(&d);
+    sm_zmtp_buf_free(&b);
 }
