@@ -1,5 +1,5 @@
-"""What a kernel carries from the start: libc, libsodium and jansson and
-nothing else. No libzmq (the kernel speaks ZMTP itself, kernel/zmtp.c), so
+"""What a kernel carries from the start: libc and libm, libsodium, jansson,
+and nothing else. No libzmq (the kernel speaks ZMTP itself, kernel/zmtp.c), so
 no libstdc++ and none of the Kerberos, PGM and NORM libraries a distribution's
 libzmq pulls in; no libcurl (and the score of libraries it pulls in: TLS,
 LDAP, SSH, RTMP...) and no OpenSSL libcrypto. The AWS client opens libcurl
