@@ -176,6 +176,14 @@ static int profile_static(const sm_credentials_config *cfg,
                               err);
 }
 
+/* Whether the profile gets its credentials from IAM Identity Center, which
+ * only the AWS CLI and SDKs' SSO token flow can sign in to. */
+static int uses_sso(const sm_profiles *p, const char *name)
+{
+    return sm_profiles_get(p, name, "sso_session") ||
+           sm_profiles_get(p, name, "sso_start_url");
+}
+
 /* A profile's own credentials, without a role: the credentials file's
  * keys, credential_process, the config file's keys (botocore's order). */
 static int profile_plain(const sm_credentials_config *cfg, const char *name,
@@ -189,6 +197,14 @@ static int profile_plain(const sm_credentials_config *cfg, const char *name,
                                      err);
     if (rc == NOT_HERE)
         rc = profile_static(cfg, SM_PROFILE_CONFIG_FILE, name, out, err);
+    if (rc == NOT_HERE && uses_sso(cfg->profiles, name))
+        rc = sm_error_set(err,
+                          "profile '%.100s' signs in through IAM Identity "
+                          "Center (SSO), which sagemagic does not do: after "
+                          "aws sso login, use a profile with "
+                          "credential_process = aws configure "
+                          "export-credentials --profile %.100s",
+                          name, name);
     return rc;
 }
 

@@ -523,7 +523,7 @@ int sm_magic_api(sm_call *call)
             sm_call_fail_aws(call, &c.err);
     }
     if (response && svc->service == SM_AWS_SAGEMAKER)
-        sm_journal_api_created(call, c.aws, op, body);
+        sm_journal_api_sent(call, c.aws, op, body);
     json_decref(body);
     if (!response)
         return -1;

@@ -168,8 +168,10 @@ static const sm_flag experiments_flags[] = {
                          "'and')"},
     {"sort", 0, "KEY", "order by this metric, hyperparameter or field, "
                        "smallest first (KEY:desc: largest first)"},
-    {"kind", 0, "KIND", "only runs of this kind (training, endpoint, tuning, "
-                        "transform)"},
+    {"kind", 0, "KIND", "only runs of this kind (training, tuning, "
+                        "transform, endpoint, model, endpoint-config, or all; "
+                        "by default all but the models and endpoint configs, "
+                        "which their endpoint and transform runs name)"},
     {0}};
 static const sm_flag reproduce_flags[] = {
     {"name", 0, "N", "the new job's name (default: "
@@ -308,8 +310,10 @@ static const sm_magic table[] = {
      SM_CELL, false},
     {"experiments", sm_magic_experiments,
      "%experiments [--where COND] [--sort KEY] [--kind KIND]",
-     "the runs of the experiment journal kept beside the notebook: status, "
-     "final metrics and the hyperparameters that vary",
+     "the runs of the experiment journal kept beside the notebook "
+     "(training, tuning and transform jobs, endpoints; --kind model or all "
+     "for models and endpoint configs): status, final metrics and the "
+     "hyperparameters that vary",
      "the runs (name, kind, status, metrics, hyperparameters)",
      "%experiments --where \"status=Completed\" --sort validation:rmse",
      experiments_flags, 0, 0, SM_LINE, false},

@@ -83,6 +83,34 @@ static int check_instance(const char *key, const char *v, sm_error *err)
     return 0;
 }
 
+/* SageMaker's RoleArn: arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME. A typo
+ * is caught here rather than by the first job that sends it. */
+static int role_arn_valid(const char *v)
+{
+    static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789+=,.@_/-";
+    if (strlen(v) > 2048 || strncmp(v, "arn:aws", 7) != 0)
+        return 0;
+    const char *p = v + 7 + strspn(v + 7, "abcdefghijklmnopqrstuvwxyz-");
+    if (strncmp(p, ":iam::", 6) != 0 || strspn(p + 6, "0123456789") != 12)
+        return 0;
+    p += 18;
+    return strncmp(p, ":role/", 6) == 0 && p[6] &&
+           strspn(p + 6, name_chars) == strlen(p + 6);
+}
+
+static int check_role(const char *key, const char *v, sm_error *err)
+{
+    if (*v && !role_arn_valid(v))
+        return sm_error_set(err,
+                            "role must be an IAM role ARN like "
+                            "arn:aws:iam::123456789012:role/SageMakerRole, "
+                            "not '%s'",
+                            v);
+    return 0;
+}
+
 static int check_any(const char *key, const char *v, sm_error *err)
 {
     return 0;
@@ -100,7 +128,7 @@ static const struct setting settings[] = {
     {"backend", "local", check_backend, "where commands go: local or aws"},
     {"region", "us-east-1", check_region, "AWS region"},
     {"profile", "", check_any, "AWS profile for credentials (aws backend)"},
-    {"role", "", check_any, "IAM role ARN SageMaker runs jobs as"},
+    {"role", "", check_role, "IAM role ARN SageMaker runs jobs as"},
     {"bucket", "", check_bucket,
      "S3 bucket for data and models (default sagemaker-REGION-ACCOUNT)"},
     {"prefix", "sagemagic", check_any, "key prefix for uploads and outputs"},

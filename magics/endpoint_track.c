@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "journal.h"
 #include "log.h"
 #include "sagemaker.h"
 #include "sagemaker_hosting.h"
@@ -55,9 +56,17 @@ static void tracked_free(tracked *t)
 
 /* ---- deleting ------------------------------------------------------------ */
 
+/* The journal's name of a kind of endpoint part. */
+static const char *journal_kind(sm_sagemaker_kind kind)
+{
+    return kind == SM_SAGEMAKER_ENDPOINT          ? SM_JOURNAL_ENDPOINT
+           : kind == SM_SAGEMAKER_ENDPOINT_CONFIG ? SM_JOURNAL_ENDPOINT_CONFIG
+                                                  : SM_JOURNAL_MODEL;
+}
+
 /* Delete one resource; a missing one is fine. 1 deleted, 0 absent, -1. */
 static int delete_one(sm_aws *aws, sm_sagemaker_kind kind, const char *name,
-                      sm_buf *done, sm_aws_error *err)
+                      sm_buf *done, json_t *gone, sm_aws_error *err)
 {
     if (!name || !*name)
         return 0;
@@ -65,6 +74,10 @@ static int delete_one(sm_aws *aws, sm_sagemaker_kind kind, const char *name,
     if (sm_sagemaker_delete(aws, kind, name, &e) == 0) {
         sm_buf_printf(done, "%s%s %s", done->len ? ", " : "",
                       sm_sagemaker_kind_label(kind), name);
+        if (gone)
+            json_array_append_new(gone,
+                                  json_pack("{s:s, s:s}", "kind",
+                                            journal_kind(kind), "name", name));
         return 1;
     }
     if (sm_sagemaker_error_is_not_found(&e))
@@ -147,38 +160,38 @@ void sm_endpoint_parts_describe(const sm_endpoint_parts *self, sm_buf *out)
 }
 
 int sm_endpoint_parts_delete(sm_aws *aws, const sm_endpoint_parts *parts,
-                             sm_buf *done, sm_aws_error *err)
+                             sm_buf *done, json_t *gone, sm_aws_error *err)
 {
     int rc = 0;
     if (parts->exists)
-        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT, parts->name, done, err);
+        rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT, parts->name, done, gone,
+                        err);
     if (rc >= 0)
         rc = delete_one(aws, SM_SAGEMAKER_ENDPOINT_CONFIG, parts->config, done,
-                        err);
+                        gone, err);
     for (size_t i = 0; rc >= 0 && i < json_array_size(parts->models); i++)
         rc = delete_one(aws, SM_SAGEMAKER_MODEL,
                         json_string_value(json_array_get(parts->models, i)),
-                        done, err);
+                        done, gone, err);
     return rc < 0 ? -1 : 0;
 }
 
 int sm_endpoint_delete_all(sm_aws *aws, const char *name, const char *config,
-                           const char *model, sm_buf *done, sm_aws_error *err)
+                           const char *model, sm_buf *done, json_t *gone,
+                           sm_aws_error *err)
 {
     sm_endpoint_parts parts;
     if (sm_endpoint_parts_find(aws, name, config, model, &parts, err))
         return -1;
-    int rc = sm_endpoint_parts_delete(aws, &parts, done, err);
+    int rc = sm_endpoint_parts_delete(aws, &parts, done, gone, err);
     if (!rc && !parts.exists)
         rc = 1;
     sm_endpoint_parts_clear(&parts);
     return rc;
 }
 
-/* A client for the settings an endpoint was created with (borrowed from
- * `backend`), or NULL with `err` filled. Never starts a local service. */
-static sm_aws *client_for(sm_backend *backend, const json_t *settings,
-                          sm_aws_error *err)
+/* The settings an endpoint was created with as a config (new), or NULL. */
+static sm_config *config_of(const json_t *settings)
 {
     sm_config *config = sm_config_new();
     if (!config)
@@ -187,14 +200,40 @@ static sm_aws *client_for(sm_backend *backend, const json_t *settings,
     json_t *value;
     json_object_foreach((json_t *)settings, key, value)
         sm_config_set(config, key, json_string_value(value), NULL);
-    sm_aws *aws = sm_backend_client(backend, config, NULL, err);
+    return config;
+}
+
+/* A client for the settings an endpoint was created with (borrowed from
+ * `backend`), or NULL with `err` filled. Never starts a local service. */
+static sm_aws *client_for(sm_backend *backend, const json_t *settings,
+                          sm_aws_error *err)
+{
+    sm_config *config = config_of(settings);
+    sm_aws *aws = config ? sm_backend_client(backend, config, NULL, err) : NULL;
     sm_config_destroy(&config);
     return aws;
 }
 
-/* Delete a tracked endpoint with the tracker's own backend. 0 when it is
- * gone (deleted now or before), -1 with `err` filled. */
-static int delete_tracked(sm_tracker *self, const tracked *t, sm_aws_error *err)
+/* What the timer or shutdown deleted, in the journal of the settings the
+ * endpoint was created with (a failure is the log's warning). */
+static void journal_deleted(sm_tracker *self, const tracked *t,
+                            const json_t *gone, const char *how)
+{
+    sm_config *config = config_of(t->settings);
+    sm_error err = {0};
+    if (config &&
+        sm_journal_deleted_by_timer(
+            config, sm_backend_region(self->backend, config), gone, how, &err))
+        sm_warn("%s of endpoint %s is not in the experiment journal: %s", how,
+                t->endpoint, err.message);
+    sm_config_destroy(&config);
+}
+
+/* Delete a tracked endpoint with the tracker's own backend, as `how` says
+ * in the journal. 0 when it is gone (deleted now or before), -1 with
+ * `err` filled. */
+static int delete_tracked(sm_tracker *self, const tracked *t, const char *how,
+                          sm_aws_error *err)
 {
     if (!self->backend && !(self->backend = sm_backend_new()))
         return -1;
@@ -202,10 +241,14 @@ static int delete_tracked(sm_tracker *self, const tracked *t, sm_aws_error *err)
     if (!aws)
         return -1;
     sm_buf done = {0};
+    json_t *gone = json_array();
     int rc = sm_endpoint_delete_all(aws, t->endpoint, t->config, t->model,
-                                    &done, err);
+                                    &done, gone, err);
+    if (json_array_size(gone))
+        journal_deleted(self, t, gone, how);
     if (rc >= 0)
         sm_info("deleted %s", done.len ? sm_buf_str(&done) : t->endpoint);
+    json_decref(gone);
     sm_buf_free(&done);
     return rc < 0 ? -1 : 0;
 }
@@ -274,7 +317,7 @@ static void expire(sm_tracker *self, tracked *due)
         return;
     pthread_mutex_unlock(&self->lock);
     sm_aws_error err = {.http_status = 0};
-    int rc = delete_tracked(self, job, &err);
+    int rc = delete_tracked(self, job, "ttl", &err);
     if (rc) {
         char text[1200];
         sm_aws_error_format(&err, text, sizeof text);
@@ -438,7 +481,7 @@ void sm_tracker_shutdown(sm_tracker *self, bool cleanup)
         tracked *t = self->head;
         self->head = t->next;
         sm_aws_error err = {.http_status = 0};
-        if (cleanup && delete_tracked(self, t, &err) != 0) {
+        if (cleanup && delete_tracked(self, t, "cleanup_on_exit", &err) != 0) {
             char text[1200];
             sm_aws_error_format(&err, text, sizeof text);
             sm_warn("cleanup_on_exit: could not delete endpoint %s: %s",

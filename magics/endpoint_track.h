@@ -67,15 +67,18 @@ void sm_endpoint_parts_clear(sm_endpoint_parts *self);
 void sm_endpoint_parts_describe(const sm_endpoint_parts *self, sm_buf *out);
 
 /* Delete the parts; those already gone are skipped. What was deleted is
- * appended to `done` ("endpoint x, endpoint config x, model x"). 0, or -1
- * with `err` filled. */
+ * appended to `done` ("endpoint x, endpoint config x, model x") and, when
+ * `gone` is not NULL, to `gone` as {"kind", "name"} with the journal's
+ * kinds (for sm_journal_deleted). 0, or -1 with `err` filled. */
 int sm_endpoint_parts_delete(sm_aws *aws, const sm_endpoint_parts *parts,
-                             sm_buf *done, sm_aws_error *err);
+                             sm_buf *done, json_t *gone, sm_aws_error *err);
 
 /* Find and delete: 0 when the endpoint was there and is being deleted, 1
  * when there was no such endpoint (its config and model are still deleted
- * when named), or -1 with `err` filled. */
+ * when named), or -1 with `err` filled; `gone` as for
+ * sm_endpoint_parts_delete. */
 int sm_endpoint_delete_all(sm_aws *aws, const char *name, const char *config,
-                           const char *model, sm_buf *done, sm_aws_error *err);
+                           const char *model, sm_buf *done, json_t *gone,
+                           sm_aws_error *err);
 
 #endif

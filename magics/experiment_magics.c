@@ -16,7 +16,9 @@
 #include "journal.h"
 #include "render.h"
 #include "s3.h"
+#include "sagemaker_hosting.h"
 #include "sagemaker_training.h"
+#include "sagemaker_transform.h"
 
 #define MAX_CONDITIONS 16
 #define MAX_HP_COLUMNS 6
@@ -29,9 +31,9 @@ static const char *field(const json_t *run, const char *key)
     return s ? s : "";
 }
 
-/* A training run this kernel stopped watching before it ended (--no-wait,
- * an interrupt, a killed kernel): its end recorded now if it has ended.
- * Returns 1 when it recorded one. Quiet when the service cannot say. */
+/* A run this kernel stopped watching before it ended (--no-wait, an
+ * interrupt, a killed kernel): its end recorded now if it has ended. Each
+ * returns 1 when it recorded one; quiet when the service cannot say. */
 static int refresh_training(sm_call *call, sm_aws *aws, const char *name)
 {
     sm_sagemaker_training_job job;
@@ -50,6 +52,76 @@ static int refresh_training(sm_call *call, sm_aws *aws, const char *name)
     return ended;
 }
 
+static int refresh_transform(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_sagemaker_transform_job job;
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_transform_job(aws, name, &job, &err))
+        return 0;
+    int ended = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRANSFORM_JOB,
+                                                job.state.status);
+    if (ended)
+        json_decref(sm_journal_transform_finished(call, aws, &job));
+    sm_sagemaker_transform_job_clear(&job);
+    return ended;
+}
+
+static int refresh_tuning(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_sagemaker_tuning_job job;
+    memset(&job, 0, sizeof job);
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_tuning_job(aws, name, &job, &err))
+        return 0;
+    int ended = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TUNING_JOB,
+                                                job.state.status);
+    if (ended) {
+        sm_sagemaker_list_options order = {.sort_by = "CreationTime",
+                                           .sort_order = "Ascending"};
+        sm_sagemaker_trials trials = {0};
+        int listed =
+            sm_sagemaker_list_trials(aws, name, &order, &trials, &err) == 0;
+        json_decref(
+            sm_journal_tuning_finished(call, &job, listed ? &trials : NULL));
+        sm_sagemaker_trials_clear(&trials);
+    }
+    sm_sagemaker_tuning_job_clear(&job);
+    return ended;
+}
+
+/* An endpoint's end of creation: in service, or failed. */
+static int refresh_endpoint(sm_call *call, sm_aws *aws, const char *name)
+{
+    sm_sagemaker_endpoint ep;
+    memset(&ep, 0, sizeof ep);
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_endpoint(aws, name, &ep, &err))
+        return 0;
+    int settled =
+        strcmp(ep.state.status, "InService") == 0 ||
+        sm_sagemaker_status_is_terminal(SM_SAGEMAKER_ENDPOINT, ep.state.status);
+    if (settled)
+        json_decref(sm_journal_endpoint_finished(call, &ep));
+    sm_sagemaker_endpoint_clear(&ep);
+    return settled;
+}
+
+static const struct refresher {
+    const char *kind;
+    int (*refresh)(sm_call *call, sm_aws *aws, const char *name);
+} refreshers[] = {{SM_JOURNAL_TRAINING, refresh_training},
+                  {SM_JOURNAL_TRANSFORM, refresh_transform},
+                  {SM_JOURNAL_TUNING, refresh_tuning},
+                  {SM_JOURNAL_ENDPOINT, refresh_endpoint}};
+
+static const struct refresher *refresher_of(const char *kind)
+{
+    for (size_t i = 0; i < sizeof refreshers / sizeof *refreshers; i++)
+        if (strcmp(kind, refreshers[i].kind) == 0)
+            return &refreshers[i];
+    return NULL;
+}
+
 /* Record the ends of the runs on the current backend that were still in
  * progress when last recorded. Returns how many it recorded. */
 static int refresh_runs(sm_call *call, const json_t *runs)
@@ -61,15 +133,15 @@ static int refresh_runs(sm_call *call, const json_t *runs)
     json_t *run;
     json_array_foreach(runs, i, run)
     {
-        if (strcmp(field(run, "kind"), "training") ||
-            strcmp(field(run, "status"), "InProgress") ||
+        const struct refresher *r = refresher_of(field(run, "kind"));
+        if (!r || strcmp(field(run, "status"), "InProgress") ||
             strcmp(field(run, "backend"), backend))
             continue;
         if (!aws && !(aws = sm_call_aws(call))) {
             sm_error_clear(&call->err); /* no service: nothing to learn */
             return recorded;
         }
-        recorded += refresh_training(call, aws, field(run, "name"));
+        recorded += r->refresh(call, aws, field(run, "name"));
     }
     return recorded;
 }
@@ -460,8 +532,8 @@ static json_t *run_summary(const json_t *run)
 {
     json_t *s = json_pack("{s:s, s:s, s:s}", "name", field(run, "name"), "kind",
                           field(run, "kind"), "status", field(run, "status"));
-    const char *members[] = {"metrics", "hyperparameters", "artifacts"};
-    for (size_t i = 0; i < 3; i++)
+    const char *members[] = {"metrics", "hyperparameters", "artifacts", "best"};
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++)
         if (json_object_get(run, members[i]))
             json_object_set(s, members[i], json_object_get(run, members[i]));
     return s;
@@ -478,6 +550,38 @@ static json_t *run_summaries(const json_t *runs)
     return out;
 }
 
+/* Nonzero when --where says which kinds it wants. */
+static int where_names_kind(sm_call *call)
+{
+    condition conds[MAX_CONDITIONS];
+    size_t n;
+    sm_error saved = call->err;
+    int named = 0;
+    if (parse_where(call, conds, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            named |= strcmp(conds[i].key, "kind") == 0;
+    call->err = saved;
+    return named;
+}
+
+/* --kind KIND keeps the runs of that kind ("all": every run); without it
+ * (or a --where on the kind) the models and endpoint configs, which their
+ * endpoint and transform runs name, are left out. */
+static void keep_kind(sm_call *call, json_t *runs)
+{
+    const char *kind = sm_args_get(&call->args, "kind");
+    if (kind && strcmp(kind, "all") == 0)
+        return;
+    int parts_too = !kind && where_names_kind(call);
+    for (size_t i = json_array_size(runs); i-- > 0;) {
+        const char *k = field(json_array_get(runs, i), "kind");
+        int part = strcmp(k, SM_JOURNAL_MODEL) == 0 ||
+                   strcmp(k, SM_JOURNAL_ENDPOINT_CONFIG) == 0;
+        if (kind ? strcmp(k, kind) != 0 : part && !parts_too)
+            json_array_remove(runs, i);
+    }
+}
+
 int sm_magic_experiments(sm_call *call)
 {
     json_t *runs = load_runs(call);
@@ -487,15 +591,7 @@ int sm_magic_experiments(sm_call *call)
     json_decref(runs);
     if (!kept)
         return -1;
-    const char *kind = sm_args_get(&call->args, "kind");
-    if (kind) {
-        condition c = {.op = "="};
-        snprintf(c.key, sizeof c.key, "kind");
-        snprintf(c.value, sizeof c.value, "%s", kind);
-        for (size_t i = json_array_size(kept); i-- > 0;)
-            if (!holds(json_array_get(kept, i), &c))
-                json_array_remove(kept, i);
-    }
+    keep_kind(call, kept);
     const char *sort = sm_args_get(&call->args, "sort");
     if (sort && *sort)
         sort_runs(kept, sort);
@@ -512,18 +608,56 @@ int sm_magic_experiments(sm_call *call)
 
 /* ---- %compare ------------------------------------------------------------ */
 
+/* A training job the journal does not hold (a tuning job's trial, a job
+ * made elsewhere), as a run from what the service says of it: status,
+ * times, hyperparameters and final metrics (its curves are in its log).
+ * New object, or NULL. */
+static json_t *service_run(sm_call *call, const char *name)
+{
+    sm_aws *aws = sm_call_aws(call);
+    if (!aws)
+        return NULL;
+    sm_sagemaker_training_job job;
+    memset(&job, 0, sizeof job);
+    sm_aws_error err = {.http_status = 0};
+    if (sm_sagemaker_describe_training_job(aws, name, &job, &err))
+        return NULL;
+    json_t *metrics = json_object();
+    for (size_t i = 0; i < job.metric_count; i++)
+        json_object_set_new(metrics, job.metrics[i].name,
+                            json_real(job.metrics[i].value));
+    json_t *hp = json_object_get(job.raw, "HyperParameters");
+    json_t *run = json_pack(
+        "{s:s, s:s, s:s, s:O, s:o, s:f, s:f, s:s}", "name", name, "kind",
+        SM_JOURNAL_TRAINING, "status", job.state.status, "hyperparameters",
+        hp ? hp : json_object(), "metrics", metrics, "created",
+        job.state.creation_time, "finished", job.state.end_time, "source",
+        "the service (not in the journal)");
+    sm_sagemaker_training_job_clear(&job);
+    return run;
+}
+
 /* The runs named by the positional arguments from `first` on (new array),
- * or NULL with the call's error naming one the journal does not have. */
-static json_t *named_runs(sm_call *call, const json_t *runs, size_t first)
+ * or NULL with the call's error naming one the journal does not have.
+ * With `service_too`, a training job the journal lacks is read from the
+ * service. */
+static json_t *named_runs(sm_call *call, const json_t *runs, size_t first,
+                          int service_too)
 {
     json_t *chosen = json_array();
     for (size_t i = first; i < call->args.n_positional; i++) {
-        const json_t *run = find_run(call, runs, call->args.positional[i]);
-        if (!run) {
+        const char *name = call->args.positional[i];
+        const json_t *run = sm_journal_find(runs, name);
+        json_t *read = run || !service_too ? NULL : service_run(call, name);
+        if (!run && !read) {
+            find_run(call, runs, name); /* the error names the journal */
             json_decref(chosen);
             return NULL;
         }
-        json_array_append(chosen, (json_t *)run);
+        if (read)
+            json_array_append_new(chosen, read);
+        else
+            json_array_append(chosen, (json_t *)run);
     }
     return chosen;
 }
@@ -622,7 +756,7 @@ int sm_magic_compare(sm_call *call)
     json_t *runs = load_runs(call);
     if (!runs)
         return -1;
-    json_t *chosen = named_runs(call, runs, 0);
+    json_t *chosen = named_runs(call, runs, 0, 1);
     json_decref(runs);
     if (!chosen)
         return -1;
@@ -803,7 +937,8 @@ int sm_magic_reproduce(sm_call *call)
         json_decref(resp);
     }
     if (!rc) {
-        sm_journal_training_created(call, aws, copy, name);
+        sm_journal_request_created(call, aws, SM_JOURNAL_TRAINING, copy,
+                                   json_pack("{s:s}", "reproduces", name));
         char line[400];
         snprintf(line, sizeof line,
                  "inputs unchanged; training %s again as "
@@ -881,12 +1016,15 @@ static void md_members(sm_buf *b, const char *title, const json_t *obj,
     }
 }
 
-static void md_inputs(sm_buf *b, const json_t *inputs)
+/* Objects under S3 URIs, as sm_journal_inputs lists them. */
+static void md_objects(sm_buf *b, const char *title, const json_t *inputs)
 {
     if (json_array_size(inputs) == 0)
         return;
-    sm_buf_puts(b, "\nInputs:\n\n| channel | object | bytes | ETag | SHA-256 "
-                   "|\n|---|---|---|---|---|\n");
+    sm_buf_printf(b,
+                  "\n%s\n\n| channel | object | bytes | ETag | SHA-256 "
+                  "|\n|---|---|---|---|---|\n",
+                  title);
     size_t i, j;
     json_t *in, *obj;
     json_array_foreach(inputs, i, in)
@@ -923,6 +1061,83 @@ static void md_timings(sm_buf *b, const json_t *timings)
     json_decref(shown);
 }
 
+/* What a run is made of or made from, and what became of it. */
+static void md_links(sm_buf *b, const json_t *run)
+{
+    static const char *const links[][2] = {
+        {"reproduces", "reproduces"},
+        {"training_job", "training job"},
+        {"model", "model"},
+        {"endpoint_config", "endpoint config"},
+        {"instance_type", "instance"},
+        {"output", "output"},
+        {"deleted_by", "deleted by"}};
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+        if (field(run, links[i][0])[0])
+            sm_buf_printf(b, "- %s: %s\n", links[i][1],
+                          field(run, links[i][0]));
+    size_t n = json_array_size(json_object_get(run, "models"));
+    for (size_t i = 0; i < n; i++)
+        sm_buf_printf(b, "%s%s%s", i ? ", " : "- models: ",
+                      json_string_value(
+                          json_array_get(json_object_get(run, "models"), i)),
+                      i + 1 == n ? "\n" : "");
+    char when[32];
+    sm_render_time(json_number_value(json_object_get(run, "deleted")), when,
+                   sizeof when);
+    if (when[0])
+        sm_buf_printf(b, "- deleted: %s UTC\n", when);
+}
+
+/* A tuning run: its search, its best training job and every trial. */
+static void md_tuning(sm_buf *b, const json_t *run)
+{
+    const json_t *objective = json_object_get(run, "objective");
+    if (objective)
+        sm_buf_printf(b, "\nObjective: %s (%s), %s search\n",
+                      field(objective, "MetricName"), field(objective, "Type"),
+                      field(run, "strategy"));
+    const json_t *ranges = json_object_get(run, "ranges");
+    if (ranges) {
+        char *text = json_dumps(ranges, JSON_INDENT(2) | JSON_SORT_KEYS);
+        sm_buf_printf(b, "\nRanges:\n\n```json\n%s\n```\n", text ? text : "");
+        free(text);
+    }
+    const json_t *best = json_object_get(run, "best");
+    if (best) {
+        char value[64];
+        value_text(json_object_get(best, "objective"), value, sizeof value);
+        sm_buf_printf(b, "\nBest training job: %s (objective %s)\n",
+                      field(best, "name"), value);
+    }
+    const json_t *trials = json_object_get(run, "trials");
+    if (json_array_size(trials) == 0)
+        return;
+    sm_buf_puts(b, "\nTraining jobs:\n\n| training job | status | objective "
+                   "| hyperparameters |\n|---|---|---|---|\n");
+    size_t i;
+    json_t *t;
+    json_array_foreach(trials, i, t)
+    {
+        char value[64];
+        value_text(json_object_get(t, "objective"), value, sizeof value);
+        sm_buf_printf(b, "| %s | %s | %s | ", field(t, "name"),
+                      field(t, "status"), value);
+        const char *key;
+        json_t *v;
+        int first = 1;
+        json_object_foreach(json_object_get(t, "hyperparameters"), key, v)
+        {
+            sm_buf_printf(b, "%s", first ? "" : ", ");
+            md_escape(b, key);
+            sm_buf_putc(b, '=');
+            md_escape(b, json_string_value(v) ? json_string_value(v) : "");
+            first = 0;
+        }
+        sm_buf_puts(b, " |\n");
+    }
+}
+
 static void md_run(sm_buf *b, const json_t *run)
 {
     char created[32], ended[32];
@@ -939,14 +1154,15 @@ static void md_run(sm_buf *b, const json_t *run)
         sm_buf_printf(b, "- finished: %s UTC\n", ended);
     if (field(run, "image")[0])
         sm_buf_printf(b, "- image: `%s`\n", field(run, "image"));
-    if (field(run, "reproduces")[0])
-        sm_buf_printf(b, "- reproduces: %s\n", field(run, "reproduces"));
+    md_links(b, run);
     if (field(run, "failure_reason")[0])
         sm_buf_printf(b, "- failure reason: %s\n",
                       field(run, "failure_reason"));
     md_members(b, "Hyperparameters:", json_object_get(run, "hyperparameters"),
                "name", "value");
-    md_inputs(b, json_object_get(run, "inputs"));
+    md_objects(b, "Inputs:", json_object_get(run, "inputs"));
+    md_objects(b, "Outputs:", json_object_get(run, "outputs"));
+    md_tuning(b, run);
     md_members(b, "Final metrics:", json_object_get(run, "metrics"), "metric",
                "value");
     md_members(b, "Artifacts:", json_object_get(run, "artifacts"), "artifact",
@@ -978,7 +1194,7 @@ static json_t *export_choice(sm_call *call, const json_t *runs)
 {
     if (call->args.n_positional < 2)
         return select_runs(call, runs);
-    return named_runs(call, runs, 1);
+    return named_runs(call, runs, 1, 0);
 }
 
 int sm_magic_export(sm_call *call)

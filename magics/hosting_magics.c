@@ -17,6 +17,7 @@
 #include "aws_magics.h"
 #include "buf.h"
 #include "endpoint_track.h"
+#include "journal.h"
 #include "prices.h"
 #include "render.h"
 #include "runtime.h"
@@ -101,6 +102,7 @@ static int parse_duration(sm_call *call, const char *text, double *seconds)
 /* ---- what to deploy ------------------------------------------------------ */
 
 typedef struct source {
+    const char *job;                 /* the training job, when made from one */
     char *image, *model_data, *role; /* new; for a model to create */
     char *existing_model;            /* new; set when deploying a model */
     char base[64];                   /* the base of default names */
@@ -147,6 +149,7 @@ static int source_from_job(sm_call *call, sm_aws *aws, const char *what,
         src->image = strdup(job.image);
         src->model_data = strdup(job.model_artifacts);
         src->role = strdup(role ? role : "");
+        src->job = what;
         sm_call_image_base(job.image, src->base, sizeof src->base);
     }
     sm_sagemaker_training_job_clear(&job);
@@ -262,10 +265,74 @@ static int dry_run(sm_call *call, const plan *p, const source *src)
     return 0;
 }
 
-/* Create model (unless it exists), config and endpoint; what this call
- * created is deleted again when a later step fails. */
+/* The journal's record of what %deploy created: each part with its
+ * request, linked to what it was made from. */
+static void journal_model(sm_call *call, sm_aws *aws, const plan *p,
+                          const source *src)
+{
+    json_t *request = sm_sagemaker_create_model_request(&p->model, NULL);
+    if (request)
+        sm_journal_request_created(
+            call, aws, SM_JOURNAL_MODEL, request,
+            json_pack("{s:s}", "training_job", src->job));
+    json_decref(request);
+}
+
+static void journal_config(sm_call *call, sm_aws *aws, const plan *p)
+{
+    json_t *request =
+        sm_sagemaker_create_endpoint_config_request(&p->config, NULL);
+    if (request)
+        sm_journal_request_created(call, aws, SM_JOURNAL_ENDPOINT_CONFIG,
+                                   request, NULL);
+    json_decref(request);
+}
+
+static void journal_endpoint(sm_call *call, sm_aws *aws, const plan *p,
+                             const source *src, double ttl)
+{
+    json_t *request = sm_sagemaker_create_endpoint_request(&p->ep, NULL);
+    json_t *links = json_pack("{s:s, s:s, s:i}", "model", p->variant.model_name,
+                              "instance_type", p->instance, "instance_count",
+                              (int)p->count);
+    if (!src->existing_model)
+        json_object_set_new(links, "training_job", json_string(src->job));
+    if (ttl > 0)
+        json_object_set_new(links, "ttl_seconds", json_real(ttl));
+    if (request)
+        sm_journal_request_created(call, aws, SM_JOURNAL_ENDPOINT, request,
+                                   links);
+    else
+        json_decref(links);
+    json_decref(request);
+}
+
+/* Delete again what this call made before a later step failed, and say so
+ * in the journal. */
+static void roll_back(sm_call *call, sm_aws *aws, const plan *p, int made_model,
+                      int made_config)
+{
+    sm_aws_error ignored = {.http_status = 0};
+    json_t *gone = json_array();
+    if (made_config && sm_sagemaker_delete(aws, SM_SAGEMAKER_ENDPOINT_CONFIG,
+                                           p->endpoint, &ignored) == 0)
+        json_array_append_new(gone, json_pack("{s:s, s:s}", "kind",
+                                              SM_JOURNAL_ENDPOINT_CONFIG,
+                                              "name", p->endpoint));
+    if (made_model && sm_sagemaker_delete(aws, SM_SAGEMAKER_MODEL, p->endpoint,
+                                          &ignored) == 0)
+        json_array_append_new(gone,
+                              json_pack("{s:s, s:s}", "kind", SM_JOURNAL_MODEL,
+                                        "name", p->endpoint));
+    sm_journal_deleted(call, gone, "%deploy, after a later step failed");
+    json_decref(gone);
+}
+
+/* Create model (unless it exists), config and endpoint, each in the
+ * journal as soon as it is; what this call created is deleted again when a
+ * later step fails. */
 static int create_all(sm_call *call, sm_aws *aws, const plan *p,
-                      const source *src)
+                      const source *src, double ttl)
 {
     sm_aws_error err = {.http_status = 0};
     int made_model = 0, made_config = 0;
@@ -273,20 +340,18 @@ static int create_all(sm_call *call, sm_aws *aws, const plan *p,
         if (sm_sagemaker_create_model(aws, &p->model, NULL, &err))
             goto fail;
         made_model = 1;
+        journal_model(call, aws, p, src);
     }
     if (sm_sagemaker_create_endpoint_config(aws, &p->config, NULL, &err))
         goto fail;
     made_config = 1;
+    journal_config(call, aws, p);
     if (sm_sagemaker_create_endpoint(aws, &p->ep, NULL, &err))
         goto fail;
+    journal_endpoint(call, aws, p, src, ttl);
     return 0;
-fail:;
-    sm_aws_error ignored = {.http_status = 0};
-    if (made_config)
-        sm_sagemaker_delete(aws, SM_SAGEMAKER_ENDPOINT_CONFIG, p->endpoint,
-                            &ignored);
-    if (made_model)
-        sm_sagemaker_delete(aws, SM_SAGEMAKER_MODEL, p->endpoint, &ignored);
+fail:
+    roll_back(call, aws, p, made_model, made_config);
     return sm_call_fail_aws(call, &err);
 }
 
@@ -297,6 +362,7 @@ typedef struct card_state {
     const plan *p;
     double started;
     double expires_at; /* --ttl: when it is deleted; 0 for never */
+    json_t *record;    /* the run's journal record, once it has settled */
 } card_state;
 
 static void card(card_state *c, const sm_sagemaker_endpoint *ep)
@@ -341,6 +407,9 @@ static void card(card_state *c, const sm_sagemaker_endpoint *ep)
                  p->endpoint, p->endpoint);
         sm_card_row(&t, &h, "use", use, NULL);
     }
+    /* the settled endpoint's record rides on the card's last update */
+    c->card.extra_type = c->record ? SM_JOURNAL_MIMETYPE : NULL;
+    c->card.extra = c->record;
     sm_card_show(&c->card, &t, &h);
     sm_buf_free(&t);
     sm_buf_free(&h);
@@ -354,6 +423,23 @@ static int interrupted(sm_call *call, const char *name)
                         "%s, but it keeps being created (delete "
                         "it with %%delete %s -f)",
                         name, name);
+}
+
+/* Whether an endpoint has settled: 0 InService, 1 still on its way, or
+ * -1 with the call's error when it failed. */
+static int endpoint_settled(sm_call *call, const sm_sagemaker_endpoint *ep)
+{
+    if (strcmp(ep->state.status, "InService") == 0)
+        return 0;
+    if (!sm_sagemaker_status_is_terminal(SM_SAGEMAKER_ENDPOINT,
+                                         ep->state.status) &&
+        strcmp(ep->state.status, "Deleting") != 0)
+        return 1;
+    call->ename = "EndpointFailed";
+    return sm_error_set(&call->err, "endpoint %s is %s: %s", ep->state.name,
+                        ep->state.status,
+                        ep->state.failure_reason[0] ? ep->state.failure_reason
+                                                    : "no reason given");
 }
 
 static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
@@ -375,23 +461,15 @@ static int watch_endpoint(sm_call *call, sm_aws *aws, const plan *p,
             return sm_out_interrupted(call->out)
                        ? interrupted(call, p->endpoint)
                        : sm_call_fail_aws(call, &err);
+        int rc = endpoint_settled(call, &ep);
+        if (rc <= 0) /* on disk before the card says it settled */
+            c.record = sm_journal_endpoint_finished(call, &ep);
         card(&c, &ep);
-        int rc = 1;
-        if (strcmp(ep.state.status, "InService") == 0)
-            rc = 0;
-        else if (sm_sagemaker_status_is_terminal(SM_SAGEMAKER_ENDPOINT,
-                                                 ep.state.status) ||
-                 strcmp(ep.state.status, "Deleting") == 0) {
-            call->ename = "EndpointFailed";
-            rc = sm_error_set(&call->err, "endpoint %s is %s: %s", p->endpoint,
-                              ep.state.status,
-                              ep.state.failure_reason[0]
-                                  ? ep.state.failure_reason
-                                  : "no reason given");
-        }
         sm_sagemaker_endpoint_clear(&ep);
-        if (rc <= 0)
+        if (rc <= 0) {
+            json_decref(c.record);
             return rc;
+        }
     }
 }
 
@@ -456,7 +534,7 @@ int sm_magic_deploy(sm_call *call)
         rc = dry_run(call, &p, &src);
         goto out;
     }
-    if ((rc = create_all(call, aws, &p, &src)) != 0)
+    if ((rc = create_all(call, aws, &p, &src, ttl)) != 0)
         goto out;
     double expires_at = ttl > 0 ? epoch_now() + ttl : 0;
     if (sm_tracker_add(sm_magics_tracker(call->m), p.endpoint, p.endpoint,
@@ -704,6 +782,33 @@ static json_t *beside_labels(const json_t *labels, const json_t *predictions)
     return bundle;
 }
 
+/* The answer's text as it came; with labels that do not pair up with its
+ * predictions (a JSON object, a line short), a first line saying so. */
+static json_t *answer_as_sent(const sm_runtime_result *r, size_t rows,
+                              const json_t *predictions)
+{
+    sm_buf b = {0};
+    size_t count = json_array_size(predictions);
+    if (rows && json_is_array(predictions))
+        sm_buf_printf(&b,
+                      "the endpoint answered %zu prediction%s for %zu "
+                      "rows, so they are not shown beside the labels:\n",
+                      count, count == 1 ? "" : "s", rows);
+    else if (rows)
+        sm_buf_printf(&b,
+                      "the endpoint's answer is not one prediction a "
+                      "row, so it is not shown beside the %zu labels:\n",
+                      rows);
+    size_t n = r->body_len && r->body[r->body_len - 1] == '\n'
+                   ? r->body_len - 1
+                   : r->body_len;
+    sm_buf_append(&b, r->body, n);
+    char *text = sm_buf_take(&b);
+    json_t *shown = json_pack("{s:s}", "text/plain", text ? text : "");
+    free(text);
+    return shown;
+}
+
 int sm_magic_predict(sm_call *call)
 {
     const char *endpoint = call->args.positional[0];
@@ -737,14 +842,12 @@ int sm_magic_predict(sm_call *call)
                           endpoint, res.body_len,
                           res.content_type[0] ? res.content_type
                                               : "no content type");
-    } else if (json_array_size(labels)) {
+    } else if (json_array_size(labels) &&
+               json_array_size(call->result) == json_array_size(labels)) {
         call->shown = beside_labels(labels, call->result);
     } else {
         call->shown =
-            json_pack("{s:s%}", "text/plain", res.body,
-                      res.body_len && res.body[res.body_len - 1] == '\n'
-                          ? res.body_len - 1
-                          : res.body_len);
+            answer_as_sent(&res, json_array_size(labels), call->result);
     }
     sm_runtime_result_clear(&res);
     sm_buf_free(&body);
@@ -897,6 +1000,11 @@ int sm_magic_endpoints(sm_call *call)
 
 /* Ask before deleting unless -f: 0 to go on, 1 when the answer was no,
  * -1 with the call's error when no answer can be had. */
+static int keep_waiting(void *call)
+{
+    return !sm_call_interrupted(call);
+}
+
 static int confirm(sm_call *call, const char *question, const char *redo)
 {
     if (sm_args_get(&call->args, "force"))
@@ -920,6 +1028,38 @@ static int confirm(sm_call *call, const char *question, const char *redo)
     if (!yes)
         sm_out_stream(call->out, "stdout", "nothing was deleted\n");
     return yes ? 0 : 1;
+}
+
+/* Wait (unless %config wait=false) until `endpoint` is gone: DeleteEndpoint
+ * answers at once, and the endpoint shows as Deleting until it is. An
+ * interrupt stops the waiting, not the deletion. 0, or -1 with the call's
+ * error. */
+static int wait_gone(sm_call *call, sm_aws *aws, const char *endpoint)
+{
+    if (!sm_call_waits(call))
+        return 0;
+    sm_sagemaker_wait_options o = {.poll_seconds =
+                                       (double)sm_call_poll_ms(call) / 1000.0,
+                                   .max_seconds = 900,
+                                   .keep_waiting = keep_waiting,
+                                   .ctx = call};
+    sm_aws_error err = {.http_status = 0};
+    sm_sagemaker_wait_result r = sm_sagemaker_wait(
+        aws, SM_SAGEMAKER_WAIT_ENDPOINT_DELETED, endpoint, &o, NULL, &err);
+    if (r == SM_SAGEMAKER_WAIT_SUCCESS) {
+        char line[200];
+        snprintf(line, sizeof line, "endpoint %s is gone\n", endpoint);
+        sm_out_stream(call->out, "stdout", line);
+        return 0;
+    }
+    if (r == SM_SAGEMAKER_WAIT_INTERRUPTED) {
+        call->ename = "KeyboardInterrupt";
+        return sm_error_set(&call->err,
+                            "interrupted: stopped waiting, but endpoint %s "
+                            "is still being deleted",
+                            endpoint);
+    }
+    return sm_call_fail_aws(call, &err);
 }
 
 int sm_magic_delete(sm_call *call)
@@ -952,7 +1092,11 @@ int sm_magic_delete(sm_call *call)
     snprintf(redo, sizeof redo, "%%delete %s", name);
     if ((rc = confirm(call, sm_buf_str(&question), redo)) != 0)
         goto out;
-    if (sm_endpoint_parts_delete(aws, &parts, &done, &err)) {
+    json_t *gone = json_array();
+    rc = sm_endpoint_parts_delete(aws, &parts, &done, gone, &err);
+    sm_journal_deleted(call, gone, "%delete");
+    json_decref(gone);
+    if (rc) {
         rc = sm_call_fail_aws(call, &err);
         goto out;
     }
@@ -961,7 +1105,9 @@ int sm_magic_delete(sm_call *call)
     sm_buf_printf(&line, "deleting %s\n", sm_buf_str(&done));
     sm_out_stream(call->out, "stdout", sm_buf_str(&line));
     sm_buf_free(&line);
-    call->result = json_string(name);
+    rc = wait_gone(call, aws, name);
+    if (!rc)
+        call->result = json_string(name);
 out:
     sm_buf_free(&question);
     sm_buf_free(&done);
@@ -997,7 +1143,7 @@ int sm_magic_cleanup(sm_call *call)
     int rc = aws ? confirm(call, sm_buf_str(&question), "%cleanup") : -1;
     sm_buf_free(&question);
     sm_buf_free(&names);
-    json_t *deleted = json_array();
+    json_t *deleted = json_array(), *gone = json_array();
     json_array_foreach(list, i, t)
     {
         if (rc)
@@ -1007,7 +1153,7 @@ int sm_magic_cleanup(sm_call *call)
         sm_aws_error err = {.http_status = 0};
         if (sm_endpoint_delete_all(
                 aws, ep, json_string_value(json_object_get(t, "config")),
-                json_string_value(json_object_get(t, "model")), &done,
+                json_string_value(json_object_get(t, "model")), &done, gone,
                 &err) < 0) {
             rc = sm_call_fail_aws(call, &err);
         } else {
@@ -1021,7 +1167,14 @@ int sm_magic_cleanup(sm_call *call)
         }
         sm_buf_free(&done);
     }
+    sm_journal_deleted(call, gone, "%cleanup");
+    json_decref(gone);
     json_decref(list);
+    json_array_foreach(deleted, i, t)
+    {
+        if (!rc)
+            rc = wait_gone(call, aws, json_string_value(t));
+    }
     if (rc) {
         json_decref(deleted);
         return rc < 0 ? -1 : 0;

@@ -190,10 +190,9 @@ static void fold(json_t *run, const json_t *rec, const char *event)
             json_object_set(run, key, value);
     }
     json_t *t = json_object_get(rec, "time");
-    if (t && strcmp(event, "created") == 0)
-        json_object_set(run, "created", t);
-    else if (t && strcmp(event, "finished") == 0)
-        json_object_set(run, "finished", t);
+    if (t && (strcmp(event, "created") == 0 || strcmp(event, "finished") == 0 ||
+              strcmp(event, "deleted") == 0))
+        json_object_set(run, event, t);
 }
 
 json_t *sm_journal_runs(const json_t *records)
@@ -228,18 +227,37 @@ json_t *sm_journal_runs(const json_t *records)
     return runs;
 }
 
+/* A model or endpoint config is part of an endpoint or transform run,
+ * and often shares its name (or its training job's). */
+static int is_part(const json_t *run)
+{
+    const char *kind = json_string_value(json_object_get(run, "kind"));
+    return kind && (strcmp(kind, SM_JOURNAL_MODEL) == 0 ||
+                    strcmp(kind, SM_JOURNAL_ENDPOINT_CONFIG) == 0);
+}
+
 const json_t *sm_journal_find(const json_t *runs, const char *name)
 {
-    const json_t *found = NULL;
+    /* SageMaker names have no '/': KIND/NAME is never a name */
+    const char *slash = strchr(name, '/');
+    size_t kind_len = slash ? (size_t)(slash - name) : 0;
+    const char *bare = slash ? slash + 1 : name;
+    const json_t *found = NULL, *part = NULL;
     size_t i;
     json_t *run;
     json_array_foreach(runs, i, run)
     {
         const char *n = json_string_value(json_object_get(run, "name"));
-        if (n && strcmp(n, name) == 0)
+        const char *k = json_string_value(json_object_get(run, "kind"));
+        if (!n || !k || strcmp(n, bare) != 0 ||
+            (slash && (strlen(k) != kind_len || strncmp(k, name, kind_len))))
+            continue;
+        if (!slash && is_part(run))
+            part = run;
+        else
             found = run; /* the latest of a reused name */
     }
-    return found;
+    return found ? found : part;
 }
 
 /* ---- secrets ------------------------------------------------------------- */
@@ -302,10 +320,11 @@ static void journal_warn(sm_call *call, const char *message)
 }
 
 /* Add the version, time, backend and region to `record` (stolen) and
- * append it, on disk before this returns when `sync` is set. */
-static int journal_put(sm_call *call, json_t *record, int sync)
+ * append it to the journal `config` names, on disk before this returns
+ * when `sync` is set. 0 (also when the journal is off), or -1 with `err`. */
+static int journal_write(const sm_config *config, const char *region,
+                         json_t *record, int sync, sm_error *err)
 {
-    sm_config *config = sm_magics_config(call->m);
     char path[PATH_MAX];
     if (sm_journal_path(config, path, sizeof path)) {
         json_decref(record);
@@ -317,14 +336,22 @@ static int journal_put(sm_call *call, json_t *record, int sync)
         json_object_set_new(record, "backend",
                             json_string(sm_config_get(config, "backend")));
     if (!json_object_get(record, "region"))
-        json_object_set_new(
-            record, "region",
-            json_string(sm_backend_region(sm_magics_backend(call->m), config)));
+        json_object_set_new(record, "region", json_string(region));
+    int rc = sm_journal_append(path, record, sync, err);
+    json_decref(record);
+    return rc;
+}
+
+/* journal_write for a cell: a failure is the cell's warning. */
+static int journal_put(sm_call *call, json_t *record, int sync)
+{
+    sm_config *config = sm_magics_config(call->m);
     sm_error err = {0};
-    int rc = sm_journal_append(path, record, sync, &err);
+    int rc = journal_write(
+        config, sm_backend_region(sm_magics_backend(call->m), config), record,
+        sync, &err);
     if (rc)
         journal_warn(call, err.message);
-    json_decref(record);
     return rc;
 }
 
@@ -375,11 +402,62 @@ json_t *sm_journal_finished(sm_call *call, const char *kind, const char *name,
         return NULL;
     json_t *records = sm_journal_load(path, NULL, NULL);
     json_t *runs = records ? sm_journal_runs(records) : NULL;
-    const json_t *run = runs ? sm_journal_find(runs, name) : NULL;
+    sm_buf key = {0};
+    sm_buf_printf(&key, "%s/%s", kind, name);
+    const json_t *run = runs ? sm_journal_find(runs, sm_buf_str(&key)) : NULL;
     json_t *copy = run ? json_deep_copy(run) : NULL;
+    sm_buf_free(&key);
     json_decref(runs);
     json_decref(records);
     return copy;
+}
+
+/* The records of deleting each of `gone` (borrowed: [{"kind", "name"}]),
+ * as `how` did. New array. */
+static json_t *deletion_records(const json_t *gone, const char *how)
+{
+    json_t *records = json_array();
+    size_t i;
+    json_t *part;
+    json_array_foreach(gone, i, part)
+    {
+        json_array_append_new(
+            records, json_pack("{s:s, s:O, s:O, s:s, s:s}", "event", "deleted",
+                               "kind", json_object_get(part, "kind"), "name",
+                               json_object_get(part, "name"), "status",
+                               "Deleted", "deleted_by", how));
+    }
+    return records;
+}
+
+void sm_journal_deleted(sm_call *call, const json_t *gone, const char *how)
+{
+    json_t *records = deletion_records(gone, how);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        if (journal_put(call, json_incref(rec), 1))
+            break; /* one warning is enough */
+    }
+    json_decref(records);
+}
+
+int sm_journal_deleted_by_timer(const sm_config *config, const char *region,
+                                const json_t *gone, const char *how,
+                                sm_error *err)
+{
+    json_t *records = deletion_records(gone, how);
+    int rc = 0;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        if (!rc)
+            rc = journal_write(config, region, json_incref(rec), 1, err);
+    }
+    json_decref(records);
+    return rc;
 }
 
 /* SHA-256 of the file at `path` as hex into out[65]; -1 when unreadable. */
@@ -658,15 +736,16 @@ int sm_journal_inputs_differ(const json_t *was, const json_t *now, sm_buf *why)
     return n ? -1 : 0;
 }
 
-/* ---- training jobs ------------------------------------------------------- */
+/* ---- what a request creates --------------------------------------------- */
 
-/* {channel: uri} of a CreateTrainingJob request's InputDataConfig. */
-static json_t *request_channels(const json_t *request)
+/* {channel: uri} of a training job definition's InputDataConfig (a
+ * CreateTrainingJob request, or a tuning job's TrainingJobDefinition). */
+static json_t *request_channels(const json_t *definition)
 {
     json_t *channels = json_object();
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(request, "InputDataConfig"), i, c)
+    json_array_foreach(json_object_get(definition, "InputDataConfig"), i, c)
     {
         const char *name = json_string_value(json_object_get(c, "ChannelName"));
         json_t *uri = json_object_get(
@@ -678,25 +757,194 @@ static json_t *request_channels(const json_t *request)
     return channels;
 }
 
-void sm_journal_training_created(sm_call *call, sm_aws *aws,
-                                 const json_t *request, const char *reproduces)
+/* `obj`'s member at the path of keys ending with NULL (borrowed), or NULL. */
+static json_t *member(const json_t *obj, ...)
 {
-    const char *name =
-        json_string_value(json_object_get(request, "TrainingJobName"));
-    if (!name)
-        return;
-    json_t *channels = request_channels(request);
-    json_t *hp = json_object_get(request, "HyperParameters");
-    json_t *fields = json_pack(
-        "{s:O, s:O?, s:o, s:o}", "request", request, "image",
-        json_object_get(json_object_get(request, "AlgorithmSpecification"),
-                        "TrainingImage"),
-        "hyperparameters", hp ? json_deep_copy(hp) : json_object(), "inputs",
-        sm_journal_inputs(call, aws, channels));
-    if (reproduces)
-        json_object_set_new(fields, "reproduces", json_string(reproduces));
+    va_list ap;
+    va_start(ap, obj);
+    json_t *at = (json_t *)obj;
+    for (const char *key; at && (key = va_arg(ap, const char *));)
+        at = json_object_get(at, key);
+    va_end(ap);
+    return at;
+}
+
+/* `value` (borrowed) into `fields` as `key` when it is there. */
+static void keep(json_t *fields, const char *key, json_t *value)
+{
+    if (value)
+        json_object_set(fields, key, value);
+}
+
+/* What a training job definition runs on: image, hyperparameters and the
+ * inputs as they are now. */
+static void definition_fields(sm_call *call, sm_aws *aws, json_t *fields,
+                              const json_t *definition, const char *hp_member)
+{
+    json_t *channels = request_channels(definition);
+    json_t *hp = json_object_get(definition, hp_member);
+    keep(fields, "image",
+         member(definition, "AlgorithmSpecification", "TrainingImage", NULL));
+    json_object_set_new(fields, "hyperparameters",
+                        hp ? json_deep_copy(hp) : json_object());
+    json_object_set_new(fields, "inputs",
+                        sm_journal_inputs(call, aws, channels));
     json_decref(channels);
-    sm_journal_created(call, SM_JOURNAL_TRAINING, name, fields);
+}
+
+static void tuning_fields(sm_call *call, sm_aws *aws, json_t *fields,
+                          const json_t *request)
+{
+    const json_t *config =
+        json_object_get(request, "HyperParameterTuningJobConfig");
+    definition_fields(call, aws, fields,
+                      json_object_get(request, "TrainingJobDefinition"),
+                      "StaticHyperParameters");
+    keep(fields, "ranges", json_object_get(config, "ParameterRanges"));
+    keep(fields, "objective",
+         json_object_get(config, "HyperParameterTuningJobObjective"));
+    keep(fields, "strategy", json_object_get(config, "Strategy"));
+}
+
+static void transform_fields(sm_call *call, sm_aws *aws, json_t *fields,
+                             const json_t *request)
+{
+    keep(fields, "model", json_object_get(request, "ModelName"));
+    json_t *uri = member(request, "TransformInput", "DataSource",
+                         "S3DataSource", "S3Uri", NULL);
+    if (json_is_string(uri)) {
+        json_t *channels = json_pack("{s:O}", "input", uri);
+        json_object_set_new(fields, "inputs",
+                            sm_journal_inputs(call, aws, channels));
+        json_decref(channels);
+    }
+    keep(fields, "output",
+         member(request, "TransformOutput", "S3OutputPath", NULL));
+}
+
+static void model_fields(json_t *fields, const json_t *request)
+{
+    const json_t *container = json_object_get(request, "PrimaryContainer");
+    keep(fields, "image", json_object_get(container, "Image"));
+    json_t *data = json_object_get(container, "ModelDataUrl");
+    if (data)
+        json_object_set_new(fields, "artifacts",
+                            json_pack("{s:O}", "model_data", data));
+}
+
+/* The models of an endpoint config's variants. */
+static void endpoint_config_fields(json_t *fields, const json_t *request)
+{
+    json_t *models = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(request, "ProductionVariants"), i, v)
+    {
+        json_t *model = json_object_get(v, "ModelName");
+        if (model)
+            json_array_append(models, model);
+    }
+    json_object_set_new(fields, "models", models);
+}
+
+static const struct creation {
+    const char *operation, *kind, *name_member;
+} creations[] = {
+    {"CreateTrainingJob", SM_JOURNAL_TRAINING, "TrainingJobName"},
+    {"CreateHyperParameterTuningJob", SM_JOURNAL_TUNING,
+     "HyperParameterTuningJobName"},
+    {"CreateTransformJob", SM_JOURNAL_TRANSFORM, "TransformJobName"},
+    {"CreateModel", SM_JOURNAL_MODEL, "ModelName"},
+    {"CreateEndpointConfig", SM_JOURNAL_ENDPOINT_CONFIG, "EndpointConfigName"},
+    {"CreateEndpoint", SM_JOURNAL_ENDPOINT, "EndpointName"},
+};
+
+/* The creation whose kind (by_kind) or operation is `key`, or NULL. */
+static const struct creation *creation_of(const char *key, int by_kind)
+{
+    for (size_t i = 0; i < sizeof creations / sizeof *creations; i++)
+        if (strcmp(key, by_kind ? creations[i].kind : creations[i].operation) ==
+            0)
+            return &creations[i];
+    return NULL;
+}
+
+void sm_journal_request_created(sm_call *call, sm_aws *aws, const char *kind,
+                                const json_t *request, json_t *links)
+{
+    const struct creation *c = creation_of(kind, 1);
+    const char *name =
+        c ? json_string_value(json_object_get(request, c->name_member)) : NULL;
+    if (!name) {
+        json_decref(links);
+        return;
+    }
+    json_t *fields = json_pack("{s:O}", "request", request);
+    if (strcmp(kind, SM_JOURNAL_TRAINING) == 0)
+        definition_fields(call, aws, fields, request, "HyperParameters");
+    else if (strcmp(kind, SM_JOURNAL_TUNING) == 0)
+        tuning_fields(call, aws, fields, request);
+    else if (strcmp(kind, SM_JOURNAL_TRANSFORM) == 0)
+        transform_fields(call, aws, fields, request);
+    else if (strcmp(kind, SM_JOURNAL_MODEL) == 0)
+        model_fields(fields, request);
+    else if (strcmp(kind, SM_JOURNAL_ENDPOINT_CONFIG) == 0)
+        endpoint_config_fields(fields, request);
+    else
+        keep(fields, "endpoint_config",
+             json_object_get(request, "EndpointConfigName"));
+    /* a model and an endpoint config have no status of their own */
+    if (strcmp(kind, SM_JOURNAL_MODEL) == 0 ||
+        strcmp(kind, SM_JOURNAL_ENDPOINT_CONFIG) == 0)
+        json_object_set_new(fields, "status", json_string("Created"));
+    if (links)
+        json_object_update(fields, links);
+    json_decref(links);
+    sm_journal_created(call, kind, name, fields);
+}
+
+/* The operations of %%api that delete what the journal has runs of. */
+static const struct creation deletions[] = {
+    {"DeleteModel", SM_JOURNAL_MODEL, "ModelName"},
+    {"DeleteEndpointConfig", SM_JOURNAL_ENDPOINT_CONFIG, "EndpointConfigName"},
+    {"DeleteEndpoint", SM_JOURNAL_ENDPOINT, "EndpointName"},
+};
+
+void sm_journal_api_sent(sm_call *call, sm_aws *aws, const char *operation,
+                         const json_t *request)
+{
+    const struct creation *c = creation_of(operation, 0);
+    if (c) {
+        sm_journal_request_created(call, aws, c->kind, request, NULL);
+        return;
+    }
+    for (size_t i = 0; i < sizeof deletions / sizeof *deletions; i++) {
+        const struct creation *d = &deletions[i];
+        json_t *name = json_object_get(request, d->name_member);
+        if (strcmp(operation, d->operation) != 0 || !json_is_string(name))
+            continue;
+        json_t *gone = json_pack("[{s:s, s:O}]", "kind", d->kind, "name", name);
+        sm_journal_deleted(call, gone, "%%api");
+        json_decref(gone);
+    }
+}
+
+/* ---- how runs end -------------------------------------------------------- */
+
+/* The service's times of a run: those it has (0 is unknown). */
+static json_t *state_timings(const sm_sagemaker_state *s)
+{
+    json_t *t = json_object();
+    const struct {
+        const char *key;
+        double value;
+    } times[] = {{"created", s->creation_time},
+                 {"started", s->start_time},
+                 {"ended", s->end_time}};
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++)
+        if (times[i].value > 0)
+            json_object_set_new(t, times[i].key, json_real(times[i].value));
+    return t;
 }
 
 /* The log's curves as the run keeps them, with the final metrics. */
@@ -729,39 +977,76 @@ json_t *sm_journal_training_finished(sm_call *call,
                                training_results(job, curves));
 }
 
-/* ---- %%api --------------------------------------------------------------- */
-
-static const struct creation {
-    const char *operation, *kind, *name_member;
-} creations[] = {
-    {"CreateTrainingJob", SM_JOURNAL_TRAINING, "TrainingJobName"},
-    {"CreateHyperParameterTuningJob", SM_JOURNAL_TUNING,
-     "HyperParameterTuningJobName"},
-    {"CreateTransformJob", SM_JOURNAL_TRANSFORM, "TransformJobName"},
-    {"CreateModel", SM_JOURNAL_MODEL, "ModelName"},
-    {"CreateEndpointConfig", SM_JOURNAL_ENDPOINT_CONFIG, "EndpointConfigName"},
-    {"CreateEndpoint", SM_JOURNAL_ENDPOINT, "EndpointName"},
-};
-
-void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
-                            const json_t *request)
+json_t *sm_journal_transform_finished(sm_call *call, sm_aws *aws,
+                                      const sm_sagemaker_transform_job *job)
 {
-    for (size_t i = 0; i < sizeof creations / sizeof *creations; i++) {
-        const struct creation *c = &creations[i];
-        const char *name =
-            json_string_value(json_object_get(request, c->name_member));
-        if (strcmp(operation, c->operation) != 0 || !name)
-            continue;
-        if (strcmp(c->kind, SM_JOURNAL_TRAINING) == 0) {
-            sm_journal_training_created(call, aws, request, NULL);
-            return;
-        }
-        /* a model and an endpoint config have no status of their own */
-        int settled = strcmp(c->kind, SM_JOURNAL_MODEL) == 0 ||
-                      strcmp(c->kind, SM_JOURNAL_ENDPOINT_CONFIG) == 0;
-        sm_journal_created(call, c->kind, name,
-                           json_pack("{s:O, s:s}", "request", request, "status",
-                                     settled ? "Created" : "InProgress"));
-        return;
+    json_t *fields = json_pack("{s:o}", "timings", state_timings(&job->state));
+    if (job->output_path && job->output_path[0]) {
+        json_t *channels = json_pack("{s:s}", "output", job->output_path);
+        json_object_set_new(fields, "artifacts",
+                            json_pack("{s:s}", "output", job->output_path));
+        json_object_set_new(fields, "outputs",
+                            sm_journal_inputs(call, aws, channels));
+        json_decref(channels);
     }
+    return sm_journal_finished(call, SM_JOURNAL_TRANSFORM, job->state.name,
+                               job->state.status, job->state.failure_reason,
+                               fields);
+}
+
+json_t *sm_journal_endpoint_finished(sm_call *call,
+                                     const sm_sagemaker_endpoint *ep)
+{
+    json_t *timings = state_timings(&ep->state);
+    /* an endpoint's last change before it is in service is its start */
+    if (ep->state.last_modified_time > 0)
+        json_object_set_new(timings, "ended",
+                            json_real(ep->state.last_modified_time));
+    json_t *fields = json_pack("{s:o}", "timings", timings);
+    if (ep->config_name && ep->config_name[0])
+        json_object_set_new(fields, "endpoint_config",
+                            json_string(ep->config_name));
+    return sm_journal_finished(call, SM_JOURNAL_ENDPOINT, ep->state.name,
+                               ep->state.status, ep->state.failure_reason,
+                               fields);
+}
+
+/* A trial (a training job the tuning job ran) as the tuning run lists it. */
+static json_t *trial_record(const sm_sagemaker_trial *t)
+{
+    json_t *rec = json_pack("{s:s, s:s}", "name", t->state.name, "status",
+                            t->state.status ? t->state.status : "");
+    if (t->has_objective)
+        json_object_set_new(rec, "objective", json_real(t->objective_value));
+    if (t->hyperparameters)
+        json_object_set_new(rec, "hyperparameters",
+                            json_deep_copy(t->hyperparameters));
+    return rec;
+}
+
+json_t *sm_journal_tuning_finished(sm_call *call,
+                                   const sm_sagemaker_tuning_job *job,
+                                   const sm_sagemaker_trials *trials)
+{
+    json_t *fields = json_pack(
+        "{s:o, s:{s:i, s:i, s:i, s:i}}", "timings", state_timings(&job->state),
+        "counts", "completed", job->jobs.completed, "failed",
+        job->jobs.retryable_error + job->jobs.non_retryable_error, "stopped",
+        job->jobs.stopped, "in_progress", job->jobs.in_progress);
+    if (job->has_best) {
+        json_object_set_new(fields, "best", trial_record(&job->best));
+        if (job->best.has_objective && job->objective_metric)
+            json_object_set_new(fields, "metrics",
+                                json_pack("{s:f}", job->objective_metric,
+                                          job->best.objective_value));
+    }
+    if (trials) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < trials->count; i++)
+            json_array_append_new(list, trial_record(&trials->items[i]));
+        json_object_set_new(fields, "trials", list);
+    }
+    return sm_journal_finished(call, SM_JOURNAL_TUNING, job->state.name,
+                               job->state.status, job->state.failure_reason,
+                               fields);
 }

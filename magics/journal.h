@@ -13,7 +13,9 @@
 #include "config.h"
 #include "error.h"
 #include "magic.h"
+#include "sagemaker_hosting.h"
 #include "sagemaker_training.h"
+#include "sagemaker_transform.h"
 
 /* The mimetype a run's card carries its record under, so a saved notebook
  * holds the record even without the journal. */
@@ -52,27 +54,31 @@ json_t *sm_journal_load(const char *path, size_t *skipped, sm_error *err);
 
 /* The runs `records` (borrowed) describe, oldest first (new array): the
  * records of one kind and name folded into one object, each later record's
- * fields over the earlier ones, with "created" and "finished" times.
+ * fields over the earlier ones, with "created", "finished" and "deleted"
+ * times.
  * Uploads are not runs. */
 json_t *sm_journal_runs(const json_t *records);
 
-/* The run named `name` in `runs` (borrowed), or NULL. */
+/* The run named `name` in `runs` (borrowed), or NULL: the latest of that
+ * name, one of a model or endpoint config only when no other kind has the
+ * name (they often share it with their endpoint or training job).
+ * KIND/NAME ("model/my-job") names the kind too. */
 const json_t *sm_journal_find(const json_t *runs, const char *name);
 
 /* ---- what the magics record ---------------------------------------------- */
 
-/* A magic that creates something calls sm_journal_created once per
- * resource, as soon as the service accepted it and before it shows it, and
- * sm_journal_finished once when it sees the final status. %deploy, say:
+/* A magic that creates something records it once per resource, as soon
+ * as the service accepted it and before it shows it, and its final status
+ * once it sees it; the run it gets back rides on its card's last update
+ * under SM_JOURNAL_MIMETYPE. %deploy, say:
  *
- *     sm_journal_created(call, "endpoint", ep,
- *                        json_pack("{s:O, s:s}", "request", request,
- *                                  "model", model));
+ *     sm_journal_request_created(call, aws, SM_JOURNAL_ENDPOINT, request,
+ *                                json_pack("{s:s}", "model", model));
  *     ...
- *     json_t *run = sm_journal_finished(call, "endpoint", ep, "InService",
- *                                       NULL, NULL);
- *     // add `run` to the card under SM_JOURNAL_MIMETYPE
- */
+ *     json_t *run = sm_journal_endpoint_finished(call, &described);
+ *
+ * sm_journal_request_created and the *_finished functions below are built
+ * on sm_journal_created and sm_journal_finished. */
 
 /* A copy of `request` (borrowed) with the values of members that may hold
  * secrets (names holding secret, password, token, credential, or an
@@ -120,29 +126,65 @@ json_t *sm_journal_inputs(sm_call *call, sm_aws *aws, const json_t *channels);
  * 0 when they are the same. */
 int sm_journal_inputs_differ(const json_t *was, const json_t *now, sm_buf *why);
 
-/* ---- training jobs ------------------------------------------------------- */
+/* ---- what the magics create --------------------------------------------- */
 
-/* Record a training job created with `request` (borrowed: the
- * CreateTrainingJob body): the request, image, hyperparameters and inputs
- * as they are now (listed through `aws`). `reproduces` names the job it
- * runs again, or is NULL. */
-void sm_journal_training_created(sm_call *call, sm_aws *aws,
-                                 const json_t *request, const char *reproduces);
+/* Record that `call` created a `kind` resource with `request` (borrowed:
+ * its Create request) and what the request says of it: a training or
+ * tuning job's image, hyperparameters and inputs as they are now (listed
+ * through `aws`; a tuning job's ranges, objective and strategy too), a
+ * transform job's model, input (listed) and output, a model's image and
+ * artifact, an endpoint config's models, an endpoint's config. `links`
+ * (stolen, may be NULL) adds fields naming related runs: "reproduces",
+ * "training_job", "model", "ttl"... A model and an endpoint config are
+ * recorded "Created": they have no status of their own. */
+void sm_journal_request_created(sm_call *call, sm_aws *aws, const char *kind,
+                                const json_t *request, json_t *links);
 
-/* Record the end of `job` (a Describe of it): status, reason, final
- * metrics, `curves` (borrowed: metric -> channel -> [[round, value]...]),
- * the model and the times. Returns the run (new) or NULL. */
+/* Record what a SageMaker `operation` that %%api sent with `request`
+ * (borrowed) and the service accepted changed: what one of the Create
+ * operations of a kind above created (as sm_journal_request_created
+ * does), or what DeleteModel, DeleteEndpointConfig or DeleteEndpoint
+ * deleted (as sm_journal_deleted does). */
+void sm_journal_api_sent(sm_call *call, sm_aws *aws, const char *operation,
+                         const json_t *request);
+
+/* The ends of runs, each from a Describe of it; each returns the run
+ * (new) or NULL, as sm_journal_finished. */
+
+/* A training job: status, reason, final metrics, `curves` (borrowed:
+ * metric -> channel -> [[round, value]...]), the model and the times. */
 json_t *sm_journal_training_finished(sm_call *call,
                                      const sm_sagemaker_training_job *job,
                                      const json_t *curves);
 
-/* ---- the low level ------------------------------------------------------- */
+/* A transform job: status, reason, times, and its output objects as they
+ * are now (listed through `aws`, as inputs are). */
+json_t *sm_journal_transform_finished(sm_call *call, sm_aws *aws,
+                                      const sm_sagemaker_transform_job *job);
 
-/* Record what a SageMaker `operation` that %%api sent with `request`
- * (borrowed) created, when it is one of the Create operations of a kind
- * above; a training job as sm_journal_training_created records it. */
-void sm_journal_api_created(sm_call *call, sm_aws *aws, const char *operation,
-                            const json_t *request);
+/* A tuning job: status, reason, times, job counts, the best training job
+ * with its objective (also the run's metric, under the objective's name)
+ * and tuned hyperparameters, and `trials` (may be NULL), every training
+ * job it ran, which are linked by name, not recorded as runs of their own
+ * (their requests are the tuning job's). */
+json_t *sm_journal_tuning_finished(sm_call *call,
+                                   const sm_sagemaker_tuning_job *job,
+                                   const sm_sagemaker_trials *trials);
+
+/* An endpoint that is InService (or failed): status, reason, times. */
+json_t *sm_journal_endpoint_finished(sm_call *call,
+                                     const sm_sagemaker_endpoint *ep);
+
+/* Record that each of `gone` (borrowed: [{"kind", "name"}...]) was
+ * deleted, by `how` ("%delete", "%cleanup", "ttl", "cleanup_on_exit"):
+ * its run's status becomes Deleted, with the time. */
+void sm_journal_deleted(sm_call *call, const json_t *gone, const char *how);
+
+/* The same outside a cell (the time-to-live timer, kernel exit), to the
+ * journal of `config` with `region`: 0, or -1 with `err`. */
+int sm_journal_deleted_by_timer(const sm_config *config, const char *region,
+                                const json_t *gone, const char *how,
+                                sm_error *err);
 
 /* ---- the magics (experiment_magics.c) ------------------------------------ */
 

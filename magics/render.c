@@ -27,13 +27,46 @@ char *sm_html_escape(const char *s)
     return sm_buf_take(&b);
 }
 
+/* The fewest significant digits (1 to 17) that give `v` back when read. */
+static int real_digits(double v)
+{
+    char text[40];
+    for (int digits = 1; digits < 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            return digits;
+    }
+    return 17;
+}
+
+/* The digits the value's longest real needs, so that 0.21 shows as 0.21
+ * rather than as jansson's default 0.20999999999999999. */
+static int value_digits(const json_t *value)
+{
+    if (json_is_real(value))
+        return real_digits(json_real_value(value));
+    int most = 1;
+    size_t n = json_is_array(value) ? json_array_size(value) : 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = value_digits(json_array_get(value, i));
+        most = d > most ? d : most;
+    }
+    for (void *it = json_object_iter((json_t *)value); it;
+         it = json_object_iter_next((json_t *)value, it)) {
+        int d = value_digits(json_object_iter_value(it));
+        most = d > most ? d : most;
+    }
+    return most;
+}
+
 char *sm_render_text(const json_t *value)
 {
     if (json_is_string(value))
         return strdup(json_string_value(value));
     if (!value || json_is_null(value))
         return strdup("");
-    return json_dumps(value, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    return json_dumps(value, JSON_INDENT(2) | JSON_ENCODE_ANY |
+                                 JSON_REAL_PRECISION(value_digits(value)));
 }
 
 json_t *sm_render_value(const json_t *value)

@@ -427,7 +427,8 @@ int sm_magic_train(sm_call *call)
     }
     json_t *request = sm_sagemaker_create_training_job_request(&spec, NULL);
     if (request)
-        sm_journal_training_created(call, aws, request, NULL);
+        sm_journal_request_created(call, aws, SM_JOURNAL_TRAINING, request,
+                                   NULL);
     json_decref(request);
     rc = sm_train_follow(call, aws, name);
 done:

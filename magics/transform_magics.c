@@ -11,6 +11,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "logs.h"
 #include "render.h"
 #include "s3.h"
@@ -29,6 +30,7 @@ typedef struct transform_plan {
     char model[64];
     json_t *requests; /* [{"operation": ..., "request": ...}, ...] */
     int dry_run;
+    char job[64]; /* the training job the model was made from, or "" */
 } transform_plan;
 
 static void plan_request(transform_plan *plan, const char *operation,
@@ -66,9 +68,18 @@ static int model_from_job(sm_call *call, sm_aws *aws, transform_plan *plan,
         return 0;
     }
     sm_aws_error err = {.http_status = 0};
-    if (sm_sagemaker_create_model(aws, &spec, NULL, &err) &&
-        !sm_sagemaker_error_is_already_exists(&err))
-        return sm_call_fail_aws(call, &err);
+    snprintf(plan->job, sizeof plan->job, "%s", name);
+    if (sm_sagemaker_create_model(aws, &spec, NULL, &err)) {
+        if (!sm_sagemaker_error_is_already_exists(&err))
+            return sm_call_fail_aws(call, &err);
+    } else {
+        json_t *request = sm_sagemaker_create_model_request(&spec, NULL);
+        if (request)
+            sm_journal_request_created(
+                call, aws, SM_JOURNAL_MODEL, request,
+                json_pack("{s:s}", "training_job", name));
+        json_decref(request);
+    }
     char line[200];
     snprintf(line, sizeof line,
              "model %s made from the training job's artifacts\n", plan->model);
@@ -197,6 +208,7 @@ typedef struct watch {
     sm_card card;
     sm_log_tail tail;
     double started;
+    json_t *record; /* the run's journal record, once it has ended */
 } watch;
 
 static void card(watch *w, const sm_sagemaker_transform_job *job)
@@ -224,6 +236,9 @@ static void card(watch *w, const sm_sagemaker_transform_job *job)
     if (job->state.failure_reason[0])
         sm_card_row(&p, &h, "reason", job->state.failure_reason, NULL);
     sm_card_console_row(w->card.call, &p, &h, "transform-job", w->name);
+    /* the finished run's record rides on the card's last update */
+    w->card.extra_type = w->record ? SM_JOURNAL_MIMETYPE : NULL;
+    w->card.extra = w->record;
     sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
@@ -249,9 +264,12 @@ static int watch_loop(sm_call *call, sm_aws *aws, watch *w, char *output,
                        ? sm_call_stop_watching(call, "transform job", name)
                        : sm_call_fail_aws(call, &err);
         sm_log_tail_read(&w->tail, call, NULL, NULL);
+        int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRANSFORM_JOB,
+                                                   job.state.status);
+        if (done) /* on disk before the card says it ended */
+            w->record = sm_journal_transform_finished(call, aws, &job);
         card(w, &job);
-        if (sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TRANSFORM_JOB,
-                                            job.state.status)) {
+        if (done) {
             snprintf(output, size, "%s",
                      job.output_path ? job.output_path : "");
             int rc = job_ended(call, &job);
@@ -274,6 +292,7 @@ static int watch_job(sm_call *call, sm_aws *aws, const char *name, char *output,
     sm_card_init(&w.card, call, "transform");
     int rc = watch_loop(call, aws, &w, output, size);
     sm_log_tail_clear(&w.tail);
+    json_decref(w.record);
     return rc;
 }
 
@@ -402,12 +421,19 @@ static int dry_run(sm_call *call, transform_plan *plan,
     return 0;
 }
 
-static int start_job(sm_call *call, sm_aws *aws,
+static int start_job(sm_call *call, sm_aws *aws, const transform_plan *plan,
                      const sm_sagemaker_transform_job_spec *spec)
 {
     sm_aws_error err = {.http_status = 0};
     if (sm_sagemaker_create_transform_job(aws, spec, NULL, &err))
         return sm_call_fail_aws(call, &err);
+    json_t *request = sm_sagemaker_create_transform_job_request(spec, NULL);
+    if (request)
+        sm_journal_request_created(
+            call, aws, SM_JOURNAL_TRANSFORM, request,
+            plan->job[0] ? json_pack("{s:s}", "training_job", plan->job)
+                         : NULL);
+    json_decref(request);
     sm_backend_note_job(sm_magics_backend(call->m), "transform", spec->name);
     if (!sm_call_waits(call)) {
         char line[400];
@@ -443,7 +469,7 @@ int sm_magic_transform(sm_call *call)
     if (!rc && plan.dry_run)
         rc = dry_run(call, &plan, &spec);
     else if (!rc)
-        rc = start_job(call, aws, &spec);
+        rc = start_job(call, aws, &plan, &spec);
     if (!rc && !plan.dry_run)
         call->result = json_string(name);
     json_decref(plan.requests);

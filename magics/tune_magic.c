@@ -13,6 +13,7 @@
 
 #include "aws_magics.h"
 #include "buf.h"
+#include "journal.h"
 #include "render.h"
 #include "sagemaker.h"
 #include "sagemaker_training.h"
@@ -291,6 +292,7 @@ typedef struct watch {
     const tune_words *words;
     sm_card card;
     double started;
+    json_t *record; /* the run's journal record, once it has ended */
 } watch;
 
 static void card(watch *w, const sm_sagemaker_tuning_job *job,
@@ -347,6 +349,9 @@ static void card(watch *w, const sm_sagemaker_tuning_job *job,
         json_decref(headers);
         json_decref(rows);
     }
+    /* the finished run's record rides on the card's last update */
+    w->card.extra_type = w->record ? SM_JOURNAL_MIMETYPE : NULL;
+    w->card.extra = w->record;
     sm_card_show(&w->card, &p, &h);
     sm_buf_free(&p);
     sm_buf_free(&h);
@@ -391,11 +396,16 @@ static int watch_tuning(sm_call *call, sm_aws *aws, const char *name,
                        ? sm_call_stop_watching(call, "tuning job", name)
                        : sm_call_fail_aws(call, &err);
         sm_sagemaker_trials trials = {0};
-        int listed = sm_sagemaker_list_trials(aws, name, &order, &trials,
-                                              &err) == 0;
-        card(&w, &job, listed ? &trials : NULL);
+        int listed =
+            sm_sagemaker_list_trials(aws, name, &order, &trials, &err) == 0;
         int done = sm_sagemaker_status_is_terminal(SM_SAGEMAKER_TUNING_JOB,
                                                    job.state.status);
+        if (done) /* on disk before the card says it ended */
+            w.record =
+                sm_journal_tuning_finished(call, &job, listed ? &trials : NULL);
+        card(&w, &job, listed ? &trials : NULL);
+        json_decref(w.record);
+        w.record = NULL;
         int rc = 0;
         if (done) {
             if (listed)
@@ -507,6 +517,11 @@ int sm_magic_tune(sm_call *call)
     else if (sm_sagemaker_create_tuning_job(aws, &spec, NULL, &err))
         rc = sm_call_fail_aws(call, &err);
     else {
+        json_t *request = sm_sagemaker_create_tuning_job_request(&spec, NULL);
+        if (request)
+            sm_journal_request_created(call, aws, SM_JOURNAL_TUNING, request,
+                                       NULL);
+        json_decref(request);
         sm_backend_note_job(sm_magics_backend(call->m), "tuning", name);
         if (sm_call_waits(call))
             rc = watch_tuning(call, aws, name, w);

@@ -60,6 +60,18 @@ static const char *set(sm_config *c, const char *key, const char *value)
     return err.message[0] ? err.message : "failure without a message";
 }
 
+/* Each of `bad` refused for `key` with the message `before` VALUE `after`;
+ * void, so a CHECK in it returns from here alone. */
+static void refuses_each(sm_config *c, const char *key, const char *const *bad,
+                         size_t n, const char *before, const char *after)
+{
+    char want[512];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(want, sizeof want, "%s%s%s", before, bad[i], after);
+        CHECK_STR(set(c, key, bad[i]), want);
+    }
+}
+
 TEST(config_defaults)
 {
     sm_config *c = fresh();
@@ -151,14 +163,9 @@ TEST(config_bucket)
     CHECK_STR(sm_config_get(c, "bucket"), "");
     const char *bad[] = {"ab",   "-abc",      "abc-",        ".abc",
                          "abc.", "My-Bucket", "under_score", TOO_LONG_BUCKET};
-    char want[512];
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        snprintf(want, sizeof want,
-                 "'%s' is not a valid S3 bucket name (3 to 63 lowercase "
-                 "letters, digits, dots and hyphens)",
-                 bad[i]);
-        CHECK_STR(set(c, "bucket", bad[i]), want);
-    }
+    refuses_each(c, "bucket", bad, sizeof bad / sizeof *bad, "'",
+                 "' is not a valid S3 bucket name (3 to 63 lowercase "
+                 "letters, digits, dots and hyphens)");
     /* 63 characters is the most. */
     CHECK_STR(set(c, "bucket",
                   "a2345678901234567890123456789012345678901234567"
@@ -242,6 +249,32 @@ TEST(config_free_text_keys)
     CHECK_STR(sm_config_get(c, "role"),
               "arn:aws:iam::123456789012:role/SageMaker");
     CHECK_STR(sm_config_get(c, "prefix"), "");
+    sm_config_destroy(&c);
+}
+
+TEST(config_role)
+{
+    sm_config *c = fresh();
+    const char *good[] = {
+        "arn:aws:iam::123456789012:role/SageMakerRole",
+        "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-Role-1",
+        "arn:aws-cn:iam::123456789012:role/a+b=c,d.e@f_g-h",
+        "arn:aws-us-gov:iam::123456789012:role/R", ""};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        CHECK_STR(set(c, "role", good[i]), "");
+    const char *bad[] = {"SageMakerRole",
+                         "arn:aws:iam::12345678901:role/R",
+                         "arn:aws:iam::1234567890123:role/R",
+                         "arn:aws:iam::123456789012:user/R",
+                         "arn:aws:iam::123456789012:role/",
+                         "arn:aws:iam::123456789012:role/with space",
+                         "arn:aws:sts::123456789012:assumed-role/R/s",
+                         "arn:azure:iam::123456789012:role/R"};
+    refuses_each(c, "role", bad, sizeof bad / sizeof *bad,
+                 "role must be an IAM role ARN like "
+                 "arn:aws:iam::123456789012:role/SageMakerRole, not '",
+                 "'");
+    CHECK_STR(sm_config_get(c, "role"), ""); /* the last good one stays */
     sm_config_destroy(&c);
 }
 

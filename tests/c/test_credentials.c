@@ -234,6 +234,36 @@ ENV_TEST(credentials_none_anywhere)
     world_free(&w);
 }
 
+ENV_TEST(credentials_sso_profile_says_what_to_do)
+{
+    world w;
+    sm_credentials c = {0};
+    const char *proc = script(home, "sso.sh",
+                              "echo '{\"Version\": 1, \"AccessKeyId\": "
+                              "\"SSOPROCKEY\", \"SecretAccessKey\": \"s\"}'");
+    char config[2048];
+    snprintf(config, sizeof config,
+             "[profile dev]\nsso_session = corp\nsso_account_id = 1\n"
+             "sso_role_name = Admin\n"
+             "[sso-session corp]\nsso_start_url = https://x.example/start\n"
+             "[profile legacy]\nsso_start_url = https://x.example/start\n"
+             "[profile wrapped]\nsso_session = corp\ncredential_process = %s\n",
+             proc);
+    CHECK(world_load(&w, home, config, "") == 0);
+    w.cfg.profile = "dev";
+    const char *got = resolve(&w, &c);
+    CHECK(strstr(got, "profile 'dev' signs in through IAM Identity Center"));
+    CHECK(strstr(got, "export-credentials --profile dev"));
+    CHECK(!strchr(got, '\n'));
+    w.cfg.profile = "legacy";
+    CHECK(strstr(resolve(&w, &c), "profile 'legacy' signs in through"));
+    /* a credential_process beside the SSO settings is what gets used */
+    w.cfg.profile = "wrapped";
+    CHECK_STR(resolve(&w, &c), "SSOPROCKEY");
+    sm_credentials_clear(&c);
+    world_free(&w);
+}
+
 /* ---- roles -----------------------------------------------------------------
  */
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "journal.h"
 #include "render.h"
 #include "test.h"
@@ -135,6 +136,72 @@ TEST(journal_runs_fold_records_by_kind_and_name)
     CHECK(sm_journal_find(runs, "b") == NULL);
     json_decref(runs);
     json_decref(records);
+}
+
+TEST(journal_finds_a_model_only_when_nothing_else_has_its_name)
+{
+    json_t *records = json_loads(
+        "[{\"event\":\"created\",\"kind\":\"training\",\"name\":\"j\","
+        "  \"time\":1},"
+        " {\"event\":\"created\",\"kind\":\"model\",\"name\":\"j\",\"time\":2},"
+        " {\"event\":\"created\",\"kind\":\"endpoint-config\",\"name\":\"e\","
+        "  \"time\":3}]",
+        0, NULL);
+    json_t *runs = sm_journal_runs(records);
+    CHECK_STR(
+        json_string_value(json_object_get(sm_journal_find(runs, "j"), "kind")),
+        "training");
+    CHECK_STR(json_string_value(
+                  json_object_get(sm_journal_find(runs, "model/j"), "kind")),
+              "model");
+    CHECK_STR(
+        json_string_value(json_object_get(sm_journal_find(runs, "e"), "kind")),
+        "endpoint-config");
+    CHECK(sm_journal_find(runs, "endpoint/e") == NULL);
+    CHECK(sm_journal_find(runs, "train/j") == NULL);
+    json_decref(runs);
+    json_decref(records);
+}
+
+TEST(journal_deletions_written_outside_a_cell_fold_into_runs)
+{
+    char path[128];
+    temp_path(path, sizeof path);
+    sm_config *config = sm_config_new();
+    sm_error err = {0};
+    CHECK(sm_config_set(config, "journal", path, &err) == 0);
+    CHECK(append(path, "{\"event\":\"created\",\"kind\":\"endpoint\","
+                       "\"name\":\"ep\",\"status\":\"InProgress\","
+                       "\"time\":5}") == 0);
+    json_t *gone = json_loads("[{\"kind\":\"endpoint\",\"name\":\"ep\"},"
+                              " {\"kind\":\"model\",\"name\":\"ep\"}]",
+                              0, NULL);
+    CHECK(sm_journal_deleted_by_timer(config, "us-east-1", gone, "ttl", &err) ==
+          0);
+    json_t *records = sm_journal_load(path, NULL, &err);
+    CHECK(json_array_size(records) == 3);
+    json_t *runs = sm_journal_runs(records);
+    const json_t *ep = sm_journal_find(runs, "endpoint/ep");
+    CHECK_STR(json_string_value(json_object_get(ep, "status")), "Deleted");
+    CHECK_STR(json_string_value(json_object_get(ep, "deleted_by")), "ttl");
+    CHECK_STR(json_string_value(json_object_get(ep, "region")), "us-east-1");
+    CHECK(json_number_value(json_object_get(ep, "deleted")) >
+          json_number_value(json_object_get(ep, "created")));
+    CHECK_STR(json_string_value(
+                  json_object_get(sm_journal_find(runs, "model/ep"), "status")),
+              "Deleted");
+    /* a journal that is off takes nothing, and says nothing went wrong */
+    CHECK(sm_config_set(config, "journal", "off", &err) == 0);
+    CHECK(sm_journal_deleted_by_timer(config, "us-east-1", gone, "ttl", &err) ==
+          0);
+    json_decref(runs);
+    json_decref(records);
+    records = sm_journal_load(path, NULL, &err);
+    CHECK(json_array_size(records) == 3);
+    json_decref(records);
+    json_decref(gone);
+    sm_config_destroy(&config);
+    unlink(path);
 }
 
 TEST(journal_redact_removes_secret_members)

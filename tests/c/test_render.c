@@ -145,3 +145,29 @@ TEST(render_value_bundle)
     json_decref(bundle);
     json_decref(v);
 }
+
+TEST(render_text_of_reals_shortest)
+{
+    /* what an endpoint said, not %.17g's 0.20999999999999999 */
+    json_t *v = json_real(0.21);
+    char *s = sm_render_text(v);
+    CHECK_STR(s, "0.21");
+    free(s);
+    json_decref(v);
+    v = json_pack("[f, f, f]", 0.5, 0.21, 0.123456789);
+    s = sm_render_text(v);
+    CHECK_STR(s, "[\n  0.5,\n  0.21,\n  0.123456789\n]");
+    free(s);
+    json_decref(v);
+    /* a number that needs all 17 digits keeps them */
+    v = json_real(0.1 + 0.2);
+    s = sm_render_text(v);
+    CHECK_STR(s, "0.30000000000000004");
+    free(s);
+    json_decref(v);
+    v = json_pack("{s:[f]}", "p", 0.9876543);
+    s = sm_render_text(v);
+    CHECK_STR(s, "{\n  \"p\": [\n    0.9876543\n  ]\n}");
+    free(s);
+    json_decref(v);
+}

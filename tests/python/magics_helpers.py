@@ -354,3 +354,29 @@ class InterruptOn:
         if self.at is None and msg["msg_type"] == self.msg_type:
             self.kernel.km.interrupt_kernel()
             self.at = time.monotonic()
+
+
+def moto_kernel(tmp_path_factory, name):
+    """A kernel on the aws backend against moto on a free port, with fake
+    keys (k.url and k.env set), for a module fixture to yield from; moto
+    and the kernel are stopped when the generator closes."""
+    import uuid
+    base = tmp_path_factory.mktemp(name)
+    proc, url = start_moto(base / "moto.log")
+    work = base / "work"
+    work.mkdir()
+    env = clean_env(base / "home", AWS_ACCESS_KEY_ID="testing",
+                    AWS_SECRET_ACCESS_KEY="moto-" + uuid.uuid4().hex,
+                    SAGEMAGIC_LOCAL_DATA_DIR=str(base / "never-used"))
+    k = Kernel(env, work, stderr_path=base / "kernel.stderr")
+    try:
+        k.start()
+        k.ok(f"%config backend=aws endpoint_url={url} region=us-east-1 poll=0.2")
+        k.url = url
+        k.env = env
+        k.work = work
+        yield k
+    finally:
+        k.stop()
+        stop_process(proc)
+        stop_local_service(base / "never-used")

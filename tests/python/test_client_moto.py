@@ -360,10 +360,11 @@ def test_list_training_jobs_over_pages(env, sm):
     assert r.stdout == ""
     # moto, like SageMaker, filters each page after cutting it: a first page
     # without a match comes back empty with a next token, and the client's
-    # pager stops there rather than walk on through empty pages.
+    # pager walks on through such pages, as botocore's paginators do
     r = ok(env, "sagemaker", "list", "training-job", "--name-contains", prefix,
            "--page-size", "1")
-    assert r.stdout == "" and "more may remain" in r.stderr
+    assert {l.split()[0] for l in r.stdout.splitlines()} == set(names)
+    assert "more may remain" not in r.stderr
 
 
 # ---- what moto lacks ------------------------------------------------------------------

@@ -513,6 +513,20 @@ def test_aws_deploy_predict_list_delete(aws_job, moto):
     assert value(aws_job.ok("q = %predict $ep 4,5,6\nq")) == [["cat", 0.9], ["dog", 0.1]]
     e = aws_job.fails("%predict $ep 7,8,9")
     assert "cannot be read as predictions" in e["evalue"] and "application/json" in e["evalue"]
+    # labels that the answer does not pair up with are not set beside it
+    queue_answers(moto, [
+        {"Body": "0.5\n", "ContentType": "text/csv",
+         "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""},
+        {"Body": '{"predictions": [0.1, 0.2]}', "ContentType": "application/json",
+         "InvokedProductionVariant": "AllTraffic", "CustomAttributes": ""}])
+    short = aws_job.ok("%%predict $ep --label-first\n1,2,3\n0,4,5\n").result
+    assert short == ("the endpoint answered 1 prediction for 2 rows, so they are not "
+                     "shown beside the labels:\n0.5"), short
+    assert value(aws_job.ok("_")) == [0.5]
+    whole = aws_job.ok("%%predict $ep --label-first\n1,6,7\n0,8,9\n").result
+    assert whole.splitlines() == [
+        "the endpoint's answer is not one prediction a row, so it is not shown "
+        "beside the 2 labels:", '{"predictions": [0.1, 0.2]}'], whole
     eps = value(aws_job.ok("e = %endpoints\ne"))
     mine = [e for e in eps if e["name"] == "moto-ep"][0]
     assert mine["this_kernel"] is True and mine["instance_type"] == "ml.m5.large"

@@ -2,7 +2,10 @@
 the built kernel on the local backend (which trains XGBoost for real):
 what %upload and %train write to it, that it survives a kernel killed with
 SIGKILL, %experiments, %compare, %export, and %reproduce refusing changed
-inputs and giving identical metrics and model bytes for unchanged ones.
+inputs and giving identical metrics and model bytes for unchanged ones;
+what %deploy, %transform and %tune record of what they create and how it
+ends, and the deletions of %delete, %cleanup, --ttl, cleanup_on_exit and
+%%api.
 
 Data is made here with fixed seeds. Every service and kernel started here
 is stopped; every wait is bounded."""
@@ -389,3 +392,275 @@ def test_api_created_training_job_recorded_and_reproducible(local):
     assert of(records, "finished", "journal-api")[0]["metrics"] == \
         of(records, "finished", "journal-api-again")[0]["metrics"] == \
         of(records, "finished", "journal-a")[0]["metrics"]
+
+
+# ---- %deploy, %delete, --ttl, %cleanup ----------------------------------------
+
+def of_kind(records, event, kind, name):
+    return [r for r in of(records, event, name) if r["kind"] == kind]
+
+
+def last_card(cell):
+    return cell.of("update_display_data")[-1]["data"]
+
+
+def wait_for(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what} not within {seconds} s"
+        time.sleep(0.2)
+
+
+def test_deploy_and_delete_recorded(local):
+    k = local.kernel
+    cell = k.run("%deploy journal-a --name journal-ep", timeout=120)
+    assert cell.status == "ok", cell.error
+    records = local.records()
+    model, = of_kind(records, "created", "model", "journal-ep")
+    config, = of_kind(records, "created", "endpoint-config", "journal-ep")
+    created, = of_kind(records, "created", "endpoint", "journal-ep")
+    finished, = of_kind(records, "finished", "endpoint", "journal-ep")
+    # created in order, each with its exact request and what it came from
+    assert records.index(model) < records.index(config) < records.index(created) \
+        < records.index(finished)
+    trained, = of_kind(records, "finished", "training", "journal-a")
+    assert model["status"] == "Created" and model["training_job"] == "journal-a"
+    assert model["request"]["ModelName"] == "journal-ep"
+    assert model["artifacts"]["model_data"] == trained["artifacts"]["model"]
+    assert model["image"] == of(records, "created", "journal-a")[0]["image"]
+    assert config["status"] == "Created" and config["models"] == ["journal-ep"]
+    assert config["request"]["ProductionVariants"][0]["ModelName"] == "journal-ep"
+    assert created["status"] == "InProgress" and created["backend"] == "local"
+    assert created["request"] == {"EndpointName": "journal-ep",
+                                  "EndpointConfigName": "journal-ep"}
+    assert created["endpoint_config"] == "journal-ep" and created["model"] == "journal-ep"
+    assert created["training_job"] == "journal-a"
+    assert created["instance_type"] == "ml.m5.large" and created["instance_count"] == 1
+    assert finished["status"] == "InService" and finished["failure_reason"] == ""
+    t = finished["timings"]
+    assert 0 < t["created"] <= t["ended"]
+    # the card's last update carries the endpoint's run
+    run = last_card(cell)[MIMETYPE]
+    assert run["kind"] == "endpoint" and run["name"] == "journal-ep"
+    assert run["status"] == "InService" and run["request"] == created["request"]
+    # %delete records each part it deleted
+    k.ok("%delete journal-ep -f")
+    records = local.records()
+    for kind in ("endpoint", "endpoint-config", "model"):
+        gone, = of_kind(records, "deleted", kind, "journal-ep")
+        assert gone["status"] == "Deleted" and gone["deleted_by"] == "%delete"
+    runs = json.loads(k.ok("r = %experiments --kind all --where name=journal-ep\nr").result)
+    assert sorted((r["kind"], r["status"]) for r in runs) == [
+        ("endpoint", "Deleted"), ("endpoint-config", "Deleted"), ("model", "Deleted")]
+    # by default only the endpoint: its model and config are its parts
+    runs = json.loads(k.ok("r = %experiments --where name~journal-ep\nr").result)
+    assert [(r["kind"], r["name"]) for r in runs] == [("endpoint", "journal-ep")]
+    runs = json.loads(k.ok("r = %experiments --kind model\nr").result)
+    assert "journal-ep" in [r["name"] for r in runs]
+    assert {r["kind"] for r in runs} == {"model"}
+    cell = k.ok("%experiments --kind endpoint")
+    table = cell.of("execute_result")[0]["data"]["text/plain"]
+    assert "journal-ep" in table and "Deleted" in table and "journal-a" not in table
+    # %export writes the endpoint with what it was made of and its end
+    k.ok("%export endpoint-record journal-ep")
+    doc = json.loads((local.work / "endpoint-record.json").read_text())
+    run, = doc["runs"]
+    assert run["kind"] == "endpoint" and run["deleted_by"] == "%delete"
+    assert run["request"] == created["request"]
+    md = (local.work / "endpoint-record.md").read_text()
+    assert "## journal-ep" in md and "- kind: endpoint" in md
+    assert "- model: journal-ep" in md and "- training job: journal-a" in md
+    assert "- deleted by: %delete" in md and "- deleted: 20" in md
+    # the model's own record by KIND/NAME
+    k.ok("%export model-record model/journal-ep")
+    run, = json.loads((local.work / "model-record.json").read_text())["runs"]
+    assert run["kind"] == "model" and run["artifacts"]["model_data"].endswith("model.tar.gz")
+
+
+def test_unwatched_endpoint_ttl_and_cleanup_recorded(local):
+    k = local.kernel
+    k.ok("%deploy journal-a --name journal-ep-ttl --ttl 2s --no-wait\n"
+         "%deploy journal-a --name journal-ep-later --no-wait")
+    assert not of(local.records(), "finished", "journal-ep-later")
+    # the timer deletes it outside any cell; the journal says so
+    wait_for(lambda: len(of(local.records(), "deleted", "journal-ep-ttl")) == 3, 60,
+             "the ttl's records")
+    gone = of(local.records(), "deleted", "journal-ep-ttl")
+    assert {r["kind"] for r in gone} == {"endpoint", "endpoint-config", "model"}
+    assert {r["deleted_by"] for r in gone} == {"ttl"}
+    assert {r["backend"] for r in gone} == {"local"}
+    created, = of_kind(local.records(), "created", "endpoint", "journal-ep-ttl")
+    assert created["ttl_seconds"] == 2
+    # the endpoint left unwatched: its end recorded when the journal is read
+    sm = local.client("sagemaker")
+    wait_for(lambda: sm.describe_endpoint(EndpointName="journal-ep-later")[
+        "EndpointStatus"] == "InService", 60, "journal-ep-later in service")
+    runs = json.loads(k.ok("r = %experiments --where name=journal-ep-later\nr").result)
+    assert [(r["kind"], r["status"]) for r in runs] == [("endpoint", "InService")]
+    finished, = of(local.records(), "finished", "journal-ep-later")
+    assert finished["status"] == "InService"
+    k.ok("%cleanup -f")
+    gone = of(local.records(), "deleted", "journal-ep-later")
+    assert {(r["kind"], r["deleted_by"]) for r in gone} == {
+        ("endpoint", "%cleanup"), ("endpoint-config", "%cleanup"), ("model", "%cleanup")}
+
+
+def test_cleanup_on_exit_recorded(local, tmp_path):
+    work = tmp_path / "exit"
+    work.mkdir()
+    k = Kernel(local.kernel.env, work, stderr_path=tmp_path / "exit.stderr").start()
+    try:
+        k.ok("%config cleanup_on_exit=true")
+        k.ok("%deploy journal-a --name journal-ep-exit --no-wait")
+    finally:
+        k.stop()
+    gone = of(local.records(work), "deleted", "journal-ep-exit")
+    assert {(r["kind"], r["deleted_by"]) for r in gone} == {
+        ("endpoint", "cleanup_on_exit"), ("endpoint-config", "cleanup_on_exit"),
+        ("model", "cleanup_on_exit")}
+    assert "journal-ep-exit" not in [
+        e["EndpointName"] for e in local.client("sagemaker").list_endpoints()["Endpoints"]]
+
+
+# ---- %transform ----------------------------------------------------------------
+
+def test_transform_recorded(local):
+    k = local.kernel
+    train(k, "journal-t", "num_round=5")
+    local.client("s3").create_bucket(Bucket="journal-preds")
+    cell = k.run("%transform journal-t --input $val --output s3://journal-preds/t/ "
+                 "--split line --input-filter '$[1:]' --name journal-transform",
+                 timeout=120)
+    assert cell.status == "ok", cell.error
+    records = local.records()
+    model, = of_kind(records, "created", "model", "journal-t")
+    assert model["training_job"] == "journal-t" and model["status"] == "Created"
+    created, = of_kind(records, "created", "transform", "journal-transform")
+    finished, = of_kind(records, "finished", "transform", "journal-transform")
+    assert records.index(model) < records.index(created) < records.index(finished)
+    req = created["request"]
+    assert req["TransformJobName"] == "journal-transform" and req["ModelName"] == "journal-t"
+    assert req["DataProcessing"]["InputFilter"] == "$[1:]"
+    assert created["model"] == "journal-t" and created["training_job"] == "journal-t"
+    assert created["output"] == "s3://journal-preds/t/"
+    data = (local.work / "validation.csv").read_bytes()
+    inp, = created["inputs"]
+    assert inp["channel"] == "input" and inp["size"] == len(data)
+    assert inp["objects"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert finished["status"] == "Completed" and finished["failure_reason"] == ""
+    out, = finished["outputs"]
+    obj, = out["objects"]
+    body = local.client("s3").get_object(Bucket="journal-preds",
+                                         Key="t/validation.csv.out")["Body"].read()
+    assert obj["key"] == "t/validation.csv.out" and obj["size"] == len(body)
+    assert finished["artifacts"]["output"] == "s3://journal-preds/t/"
+    t = finished["timings"]
+    assert 0 < t["created"] <= t["ended"]
+    run = last_card(cell)[MIMETYPE]
+    assert run["kind"] == "transform" and run["status"] == "Completed"
+    assert run["inputs"] == created["inputs"] and run["outputs"] == finished["outputs"]
+    # the training job keeps its name: its model does not hide it
+    cell = k.ok("%compare journal-t journal-a")
+    assert cell.of("display_data")[0]["data"]["text/plain"].splitlines()[0].split() == [
+        "journal-t", "journal-a"]
+    runs = json.loads(k.ok("_").result)
+    assert [r["kind"] for r in runs] == ["training", "training"]
+    runs = json.loads(k.ok("r = %experiments --kind transform\nr").result)
+    assert [r["name"] for r in runs] == ["journal-transform"]
+    k.ok("%export transform-record journal-transform")
+    md = (local.work / "transform-record.md").read_text()
+    assert "- kind: transform" in md and "- model: journal-t" in md
+    assert "Inputs:" in md and "Outputs:" in md and "t/validation.csv.out" in md
+    assert "- output: s3://journal-preds/t/" in md
+    # a transform left unwatched: its end recorded when the journal is read
+    k.ok("%transform journal-t --input $val --output s3://journal-preds/later/ "
+         "--split line --input-filter '$[1:]' --name journal-transform-later --no-wait")
+    assert not of(local.records(), "finished", "journal-transform-later")
+    sm = local.client("sagemaker")
+    wait_for(lambda: sm.describe_transform_job(TransformJobName="journal-transform-later")[
+        "TransformJobStatus"] != "InProgress", 60, "journal-transform-later's end")
+    runs = json.loads(k.ok("r = %experiments --where name=journal-transform-later\nr").result)
+    assert [(r["kind"], r["status"]) for r in runs] == [("transform", "Completed")]
+    finished, = of(local.records(), "finished", "journal-transform-later")
+    assert finished["outputs"][0]["objects"][0]["key"] == "later/validation.csv.out"
+
+
+# ---- %tune ---------------------------------------------------------------------
+
+def test_tune_recorded(local):
+    k = local.kernel
+    cell = k.run("%tune xgboost --train $train --validation $val --name journal-tune "
+                 "--objective validation:rmse --strategy random --max-jobs 3 --parallel 2 "
+                 "eta=0.1..0.5 max_depth=2..4:int objective=reg:squarederror num_round=5",
+                 timeout=240)
+    if cell.status == "error" and "UnknownOperation" in cell.error["evalue"]:
+        assert not of(local.records(), "created", "journal-tune")  # nothing made
+        pytest.skip("this sagemagic-local has no hyperparameter tuning")
+    assert cell.status == "ok", cell.error
+    records = local.records()
+    created, = of_kind(records, "created", "tuning", "journal-tune")
+    finished, = of_kind(records, "finished", "tuning", "journal-tune")
+    assert records.index(created) < records.index(finished)
+    req = created["request"]
+    assert req["HyperParameterTuningJobName"] == "journal-tune"
+    assert created["hyperparameters"] == {"objective": "reg:squarederror", "num_round": "5"}
+    assert created["objective"] == {"MetricName": "validation:rmse", "Type": "Minimize"}
+    assert created["strategy"] == "Random"
+    assert [r["Name"] for r in created["ranges"]["ContinuousParameterRanges"]] == ["eta"]
+    assert created["image"].endswith("sagemaker-xgboost:1.7-1")
+    data = (local.work / "train.csv").read_bytes()
+    inputs = {i["channel"]: i for i in created["inputs"]}
+    assert set(inputs) == {"train", "validation"}
+    assert inputs["train"]["objects"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    # the end: the best training job, its objective as the run's metric,
+    # and each trial linked by name with its tuned hyperparameters
+    assert finished["status"] == "Completed"
+    trials = finished["trials"]
+    assert len(trials) == 3 and finished["counts"]["completed"] == 3
+    assert all(0.1 <= float(t["hyperparameters"]["eta"]) <= 0.5 for t in trials)
+    best = finished["best"]
+    assert best["name"] in [t["name"] for t in trials]
+    assert best["objective"] == min(t["objective"] for t in trials)
+    assert finished["metrics"] == {"validation:rmse": best["objective"]}
+    assert not [r for r in records if r.get("name") in {t["name"] for t in trials}]
+    run = last_card(cell)[MIMETYPE]
+    assert run["kind"] == "tuning" and run["best"] == best
+    runs = json.loads(k.ok("r = %experiments --kind tuning\nr").result)
+    assert [(r["name"], r["best"]["name"]) for r in runs] == [("journal-tune", best["name"])]
+    k.ok("%export tune-record journal-tune")
+    md = (local.work / "tune-record.md").read_text()
+    assert "Objective: validation:rmse (Minimize), Random search" in md
+    assert f"Best training job: {best['name']}" in md
+    assert all(f"| {t['name']} | Completed |" in md for t in trials)
+    e = k.fails("%reproduce journal-tune")
+    assert "is a tuning run" in e["evalue"]
+    # a tuning job left unwatched: its end recorded when the journal is read
+    k.ok("%tune xgboost --train $train --validation $val --name journal-tune-later "
+         "--objective validation:rmse --strategy random --max-jobs 2 --parallel 2 "
+         "eta=0.1..0.5 objective=reg:squarederror num_round=3 --no-wait")
+    assert not of(local.records(), "finished", "journal-tune-later")
+    sm = local.client("sagemaker")
+    wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="journal-tune-later")[
+        "HyperParameterTuningJobStatus"] != "InProgress", 120, "journal-tune-later's end")
+    runs = json.loads(k.ok("r = %experiments --where name=journal-tune-later\nr").result)
+    assert [(r["kind"], r["status"]) for r in runs] == [("tuning", "Completed")]
+    finished, = of(local.records(), "finished", "journal-tune-later")
+    assert len(finished["trials"]) == 2
+    assert finished["best"]["name"] in [t["name"] for t in finished["trials"]]
+
+
+def test_api_created_and_deleted_model_recorded(local):
+    k = local.kernel
+    request = of_kind(local.records(), "created", "model", "journal-ep")[0]["request"]
+    request["ModelName"] = "journal-api-model"
+    k.ok("%%api sagemaker CreateModel\n" + json.dumps(request))
+    created, = of(local.records(), "created", "journal-api-model")
+    assert created["kind"] == "model" and created["request"] == request
+    assert created["artifacts"]["model_data"] == request["PrimaryContainer"]["ModelDataUrl"]
+    k.ok('%%api sagemaker DeleteModel\n{"ModelName": "journal-api-model"}')
+    gone, = of(local.records(), "deleted", "journal-api-model")
+    assert gone["kind"] == "model" and gone["deleted_by"] == "%%api"
+    # a delete the service refused is not recorded
+    k.fails('%%api sagemaker DeleteModel\n{"ModelName": "journal-api-model"}')
+    assert len(of(local.records(), "deleted", "journal-api-model")) == 1

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import xgboost
 
-from magics_helpers import (InterruptOn, Kernel, clean_env, local_kernel, start_moto,
-                            stop_local_service, stop_process, wait_while_in_progress)
+from magics_helpers import (InterruptOn, local_kernel, wait_while_in_progress)
+from magics_helpers import moto_kernel as moto_helper
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -324,24 +324,7 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 @pytest.fixture(scope="module")
 def moto_kernel(tmp_path_factory):
-    base = tmp_path_factory.mktemp("transform-moto")
-    proc, url = start_moto(base / "moto.log")
-    work = base / "work"
-    work.mkdir()
-    env = clean_env(base / "home", AWS_ACCESS_KEY_ID="testing",
-                    AWS_SECRET_ACCESS_KEY="moto-" + uuid.uuid4().hex,
-                    SAGEMAGIC_LOCAL_DATA_DIR=str(base / "never-used"))
-    k = Kernel(env, work, stderr_path=base / "kernel.stderr")
-    try:
-        k.start()
-        k.ok(f"%config backend=aws endpoint_url={url} region=us-east-1 poll=0.2")
-        k.url = url
-        k.env = env
-        yield k
-    finally:
-        k.stop()
-        stop_process(proc)
-        stop_local_service(base / "never-used")
+    yield from moto_helper(tmp_path_factory, "transform-moto")
 
 
 def test_transform_against_moto(moto_kernel):

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from magics_helpers import InterruptOn, local_kernel
+import boto3
+
+from magics_helpers import InterruptOn, local_kernel, moto_kernel
 from test_magics_train import linear_rows
 
 pytestmark = pytest.mark.timeout(300)
@@ -156,3 +158,39 @@ def test_no_wait_stop_and_interrupt(data):
     assert "keeps running" in cell.error["evalue"] and "%stop tune-interrupted" in \
         cell.error["evalue"]
     k.ok("%stop tune-interrupted")
+
+
+# ---- the aws backend against moto ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    yield from moto_kernel(tmp_path_factory, "tune-moto")
+
+
+def test_tune_against_moto(moto):
+    """moto keeps a tuning job as it was created (it runs no trials and
+    lists none), so the request is what is checked; watching is left out."""
+    k = moto
+    k.ok("%config role=arn:aws:iam::123456789012:role/SageMakerRole")
+    cell = k.ok("%tune xgboost --train s3://b/t.csv --validation s3://b/v.csv "
+                "--objective validation:auc --max-jobs 4 --parallel 2 --strategy random "
+                "eta=0.1..0.3 booster=gbtree|dart num_round=5 --name moto-tune --no-wait")
+    assert "started tuning job moto-tune" in cell.stdout
+    sm = boto3.client("sagemaker", endpoint_url=k.url, region_name="us-east-1",
+                      aws_access_key_id="testing",
+                      aws_secret_access_key=k.env["AWS_SECRET_ACCESS_KEY"])
+    job = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="moto-tune")
+    config = job["HyperParameterTuningJobConfig"]
+    assert config["Strategy"] == "Random"
+    assert config["ResourceLimits"]["MaxParallelTrainingJobs"] == 2
+    assert config["ParameterRanges"]["CategoricalParameterRanges"] == [
+        {"Name": "booster", "Values": ["gbtree", "dart"]}]
+    definition = job["TrainingJobDefinition"]
+    assert definition["RoleArn"] == "arn:aws:iam::123456789012:role/SageMakerRole"
+    assert definition["OutputDataConfig"]["S3OutputPath"] == \
+        "s3://sagemaker-us-east-1-123456789012/sagemagic/"
+    # on aws a role is needed, and the message says how to set one
+    k.ok("%config role=")
+    e = k.fails("%tune xgboost --train s3://b/t.csv --validation s3://b/v.csv "
+                "--objective validation:auc --max-jobs 4 --parallel 2 eta=0.1..0.3")
+    assert "%config role=" in e["evalue"]
