@@ -5,7 +5,7 @@ CC ?= cc
 # The kernel and the CLI link only these; libcurl's headers are used but the
 # library is loaded on the first AWS call (client/transport.c), so a kernel
 # that never calls AWS never maps it.
-PKGS := libzmq libsodium jansson
+PKGS := libsodium jansson
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 BUILD ?= build
 PREFIX ?=
@@ -117,8 +117,8 @@ FUZZ_SECONDS ?= 60
 # how long each target runs: by time here, by a fixed count and seed in
 # `make test`, so a test run is the same run every time
 FUZZ_LIMIT ?= -max_total_time=$(FUZZ_SECONDS)
-FUZZERS := wire sigv4 aws_parsers cli_parsers local_parsers local_training \
-           local_predict magics_csv
+FUZZERS := wire zmtp sigv4 aws_parsers cli_parsers local_parsers \
+           local_training local_predict magics_csv
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -Icommon -Ikernel \
 	  -Iclient $(LOCAL_CFLAGS) $(shell pkg-config --cflags $(PKGS))
 LOCAL_FUZZ_SRC := $(filter-out local/main.c,$(LOCAL_SRC))
@@ -137,6 +137,11 @@ fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZERS))
 	done
 
 $(BUILD)/fuzz-wire: tests/fuzz/fuzz_wire.c $(COMMON_SRC) kernel/wire.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)
+
+$(BUILD)/fuzz-zmtp: tests/fuzz/fuzz_zmtp.c $(COMMON_SRC) kernel/zmtp.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
 	@$(FUZZ_CC) -o $@ $^ $(LOCAL_LDLIBS) $(LDLIBS)

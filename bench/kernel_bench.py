@@ -450,7 +450,10 @@ def python_echo_server(endpoint):
 
 
 def build_c_echo():
-    """Path of bench/zmq_echo.c built into bench/out, or None without a compiler."""
+    """Path of bench/zmq_echo.c built into bench/out, or None without a
+    compiler or libzmq's development files (libzmq3-dev: the kernel no longer
+    needs them, so tools/deps.sh does not install them; without them the C
+    echo rows are left out)."""
     exe = OUT_DIR / "zmq_echo"
     cc = shutil.which(os.environ.get("CC", "cc"))
     if not cc:

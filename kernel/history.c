@@ -1,31 +1,69 @@
 /* history: an in-memory list of cells, queried as IPython's history is. */
 #include "history.h"
 
-#include "buf.h"
-
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
-/* All text lives in one buffer (inputs and outputs, NUL-terminated), and
- * entries hold offsets into it: two allocations however long the session. */
+/* The history lives in an unlinked temporary file, as IPython keeps its
+ * history in SQLite: the kernel's memory does not grow with the number of
+ * cells. The file is a log of records (a header, the text, a NUL); an
+ * output record belongs to the newest input of its line before it. A query
+ * reads the log back into a snapshot and frees it when answered. */
 #define NO_TEXT SIZE_MAX
+
+enum { REC_INPUT = 1, REC_OUTPUT = 2 };
+
+struct record {
+    uint32_t kind;
+    int32_t line;
+    uint32_t len; /* bytes of text, without the NUL that follows it */
+};
 
 struct entry {
     int line;
-    size_t input, output;
+    size_t input, output; /* offsets into the snapshot's text */
 };
 
 struct sm_history {
-    struct entry *entries;
-    size_t count, capacity;
-    sm_buf text;
+    int fd;
+    size_t count; /* inputs recorded */
+    off_t end;
 };
+
+/* What a query reads: every entry, with text offsets into `text`. */
+typedef struct snapshot {
+    struct entry *entries;
+    size_t count;
+    char *text;
+} snapshot;
+
+/* An unlinked file in $TMPDIR (or /tmp); else an anonymous memory file. */
+static int open_log(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        fd = memfd_create("sagemagic-history", MFD_CLOEXEC);
+    return fd;
+}
 
 sm_history *sm_history_new(void)
 {
-    return calloc(1, sizeof(sm_history));
+    sm_history *self = calloc(1, sizeof(sm_history));
+    if (self && (self->fd = open_log()) < 0) {
+        free(self);
+        return NULL;
+    }
+    return self;
 }
 
 void sm_history_destroy(sm_history **pself)
@@ -33,52 +71,125 @@ void sm_history_destroy(sm_history **pself)
     sm_history *self = *pself;
     if (!self)
         return;
-    free(self->entries);
-    sm_buf_free(&self->text);
+    close(self->fd);
     free(self);
     *pself = NULL;
 }
 
-/* Append `s` with its NUL; its offset, or NO_TEXT when out of memory. */
-static size_t store_text(sm_history *self, const char *s)
+static int write_all(int fd, const void *data, size_t len, off_t at)
 {
-    size_t at = self->text.len;
-    return sm_buf_append(&self->text, s, strlen(s) + 1) ? NO_TEXT : at;
+    const char *p = data;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        at += n;
+    }
+    return 0;
+}
+
+/* Append one record, in one system call when the file takes it whole; a
+ * failed write leaves the log as it was. */
+static int append(sm_history *self, uint32_t kind, int line, const char *s)
+{
+    size_t len = strlen(s);
+    if (len > UINT32_MAX - 1)
+        return -1;
+    struct record r = {kind, line, (uint32_t)len};
+    struct iovec iov[2] = {{&r, sizeof r}, {(void *)s, len + 1}};
+    off_t at = self->end;
+    size_t total = sizeof r + len + 1;
+    ssize_t n = pwritev(self->fd, iov, 2, at);
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (done < sizeof r && write_all(self->fd, (char *)&r + done,
+                                     sizeof r - done, at + (off_t)done))
+        return -1;
+    if (done < total) {
+        size_t from = done > sizeof r ? done - sizeof r : 0;
+        if (write_all(self->fd, s + from, len + 1 - from,
+                      at + (off_t)(sizeof r + from)))
+            return -1;
+    }
+    self->end = at + (off_t)total;
+    return 0;
 }
 
 int sm_history_add(sm_history *self, int line, const char *input)
 {
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 64;
-        struct entry *grown = realloc(self->entries, capacity * sizeof *grown);
-        if (!grown)
-            return -1;
-        self->entries = grown;
-        self->capacity = capacity;
-    }
-    size_t at = store_text(self, input);
-    if (at == NO_TEXT)
+    if (append(self, REC_INPUT, line, input))
         return -1;
-    self->entries[self->count++] = (struct entry){line, at, NO_TEXT};
+    self->count++;
     return 0;
 }
 
 void sm_history_set_output(sm_history *self, int line, const char *output)
 {
-    for (size_t i = self->count; i-- > 0;) {
-        if (self->entries[i].line == line) {
-            self->entries[i].output = store_text(self, output);
-            return;
+    append(self, REC_OUTPUT, line, output);
+}
+
+static void snapshot_free(snapshot *snap)
+{
+    free(snap->entries);
+    free(snap->text);
+}
+
+static int read_all(int fd, char *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Read the log into `snap`. 0, or -1 (then `snap` is empty). */
+static int snapshot_load(const sm_history *self, snapshot *snap)
+{
+    *snap = (snapshot){0};
+    size_t size = (size_t)self->end;
+    snap->text = malloc(size ? size : 1);
+    snap->entries =
+        malloc((self->count ? self->count : 1) * sizeof *snap->entries);
+    if (!snap->text || !snap->entries || read_all(self->fd, snap->text, size)) {
+        snapshot_free(snap);
+        *snap = (snapshot){0};
+        return -1;
+    }
+    for (size_t at = 0; at + sizeof(struct record) <= size;) {
+        struct record r;
+        memcpy(&r, snap->text + at, sizeof r);
+        size_t text = at + sizeof r;
+        at = text + r.len + 1;
+        if (r.kind == REC_INPUT && snap->count < self->count) {
+            snap->entries[snap->count++] =
+                (struct entry){r.line, text, NO_TEXT};
+            continue;
+        }
+        for (size_t i = snap->count; r.kind == REC_OUTPUT && i-- > 0;) {
+            if (snap->entries[i].line == r.line) {
+                snap->entries[i].output = text;
+                break;
+            }
         }
     }
+    return 0;
 }
 
-static const char *text_at(const sm_history *self, size_t at)
+static const char *text_at(const snapshot *self, size_t at)
 {
-    return at == NO_TEXT ? NULL : self->text.data + at;
+    return at == NO_TEXT ? NULL : self->text + at;
 }
 
-static json_t *row(const sm_history *self, const struct entry *e,
+static json_t *row(const snapshot *self, const struct entry *e,
                    bool with_output)
 {
     const char *input = text_at(self, e->input);
@@ -95,7 +206,7 @@ static int int_field(const json_t *request, const char *name, int fallback)
 }
 
 /* Rows matching `pattern`; with `unique` only the newest of equal inputs. */
-static json_t *search(const sm_history *self, const char *pattern, bool unique,
+static json_t *search(const snapshot *self, const char *pattern, bool unique,
                       int n, bool with_output)
 {
     json_t *rows = json_array();
@@ -115,7 +226,7 @@ static json_t *search(const sm_history *self, const char *pattern, bool unique,
     return rows;
 }
 
-json_t *sm_history_query(const sm_history *self, const json_t *request)
+static json_t *query(const snapshot *self, const json_t *request)
 {
     const char *type =
         json_string_value(json_object_get(request, "hist_access_type"));
@@ -130,9 +241,11 @@ json_t *sm_history_query(const sm_history *self, const json_t *request)
     json_t *rows = json_array();
     if (type && strcmp(type, "tail") == 0) {
         int n = int_field(request, "n", 10);
-        size_t first = n >= 0 && (size_t)n < self->count ? self->count - (size_t)n : 0;
+        size_t first =
+            n >= 0 && (size_t)n < self->count ? self->count - (size_t)n : 0;
         for (size_t i = first; i < self->count; i++)
-            json_array_append_new(rows, row(self, &self->entries[i], with_output));
+            json_array_append_new(rows,
+                                  row(self, &self->entries[i], with_output));
     } else if (type && strcmp(type, "range") == 0) {
         /* Session 0 means this one, as in IPython; others are not kept. */
         int session = int_field(request, "session", 0);
@@ -145,5 +258,15 @@ json_t *sm_history_query(const sm_history *self, const json_t *request)
                 json_array_append_new(rows, row(self, e, with_output));
         }
     }
+    return rows;
+}
+
+json_t *sm_history_query(const sm_history *self, const json_t *request)
+{
+    snapshot snap;
+    if (snapshot_load(self, &snap))
+        return json_array(); /* an unreadable log answers with no rows */
+    json_t *rows = query(&snap, request);
+    snapshot_free(&snap);
     return rows;
 }

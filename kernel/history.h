@@ -1,5 +1,6 @@
 /* history: the inputs (and text outputs) of this kernel session, for
- * history_request's tail, range and search. */
+ * history_request's tail, range and search. Kept in an unlinked temporary
+ * file, so the kernel's memory stays the same however many cells run. */
 #ifndef SM_HISTORY_H
 #define SM_HISTORY_H
 
@@ -11,6 +12,7 @@ typedef struct sm_history sm_history;
 /* Session number reported in history rows. */
 #define SM_HISTORY_SESSION 1
 
+/* New, empty history; NULL when no temporary file can be made. */
 sm_history *sm_history_new(void);
 void sm_history_destroy(sm_history **self);
 

@@ -1,5 +1,8 @@
-/* server: ZeroMQ sockets and the threads that own them (xeus-zmq's layout:
- * one owner per socket, inproc bridges between threads). */
+/* server: the kernel's five ZMTP sockets (zsock.c) and the one I/O thread
+ * that accepts, reads and flushes them all. Heartbeats are echoed and
+ * control requests handled on that thread, so both are answered while a
+ * shell request runs; shell and stdin messages are handed to the caller's
+ * thread through queues. Any thread sends straight to the peers. */
 #include "server.h"
 
 #include <errno.h>
@@ -11,45 +14,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "log.h"
+#include "zsock.h"
 
-#define MAX_FRAMES 64 /* frames kept of one message; more means malformed */
-#define IOPUB_BRIDGE "inproc://sagemagic-iopub"
-#define IOPUB_HWM 10000
+#define MAX_FRAMES 64 /* frames of one message; more is malformed */
+#define IOPUB_HWM ((size_t)64 << 20) /* bytes queued for one subscriber */
+#define ROUTER_HWM ((size_t)512 << 20)
+#define LINGER_MS 1000 /* how long queued output may take at close */
+#define WATCH_MS 200   /* how often the parent process is checked */
+/* Messages waiting for the shell thread before their socket stops being
+ * read (as libzmq's default receive high-water mark), and how few make it
+ * read again. */
+#define INBOX_HWM 1000
+#define INBOX_LWM 500
+
+enum { SOCK_SHELL, SOCK_STDIN, SOCK_CONTROL, SOCK_HB, SOCK_IOPUB, N_SOCKS };
+
+/* A message as it came off the wire, frames and bytes in one block: the
+ * shell thread verifies and parses it, so a big message never holds up
+ * the heartbeat. */
+typedef struct queued {
+    struct queued *next;
+    size_t n;
+    sm_frame frames[]; /* then the bytes they point to */
+} queued;
+
+typedef struct inbox {
+    queued *head, *tail;
+    size_t count;
+    int sock; /* the socket its messages come from */
+} inbox;
 
 struct sm_server {
-    void *ctx;
-    void *shell, *stdin_sock, *control, *hb, *iopub, *bridge_in, *bridge_out;
+    sm_zsock *socks[N_SOCKS];
     sm_wire_auth *auth;
     char session[64];
-    pthread_mutex_t publish_lock; /* guards bridge_in, which any thread uses */
-    pthread_t control_thread, hb_thread, iopub_thread;
-    int threads_started;
+    pthread_mutex_t inbox_lock; /* guards both inboxes */
+    inbox shell_in, stdin_in;
+    pthread_t io_thread;
+    int io_started;
+    atomic_int io_stop;
     sm_server_handler handler;
     void *core;
-    int wake[2]; /* self-pipe: signals and other threads wake the shell loop */
+    int wake[2];    /* self-pipe: signals and the I/O thread wake the shell */
+    int io_wake[2]; /* self-pipe: output waiting, or stop, wakes the I/O thread
+                     */
     pid_t parent, jupyter_parent; /* watched: the kernel stops when gone */
+    struct sigaction old_int, old_term;
 };
 
 /* The one server of this process, for the signal handlers. */
 static sm_server *signal_target;
-static volatile sig_atomic_t interrupted_flag, stopping_flag;
+/* Lock-free atomics: safe in a signal handler and between threads. */
+static atomic_int interrupted_flag, stopping_flag;
 
-static void wake_up(sm_server *self)
+static void poke(int fd)
 {
     char c = 1;
-    ssize_t n = write(self->wake[1], &c, 1); /* async-signal-safe */
-    (void)n;                                  /* full pipe: already awake */
+    ssize_t n = write(fd, &c, 1); /* async-signal-safe */
+    (void)n;                      /* full pipe: already awake */
 }
 
-static void drain_wake(sm_server *self)
+static void drain(int fd)
 {
     char buf[64];
-    while (read(self->wake[0], buf, sizeof buf) > 0)
-        ;
+    while (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
+        ; /* a short read took all there was: no second system call */
 }
 
 static void on_signal(int sig)
@@ -59,62 +92,203 @@ static void on_signal(int sig)
     else
         stopping_flag = 1;
     if (signal_target)
-        wake_up(signal_target);
+        poke(signal_target->wake[1]);
 }
 
-static void *new_socket(sm_server *self, int type, int handover)
+/* ---- queues between the I/O thread and the shell thread ----------------- */
+
+/* Verify and parse a Jupyter message. 1 with `msg` filled, 0 when it was
+ * invalid (logged and dropped). */
+static int decode(sm_server *self, const sm_frame *frames, size_t n,
+                  sm_wire_msg *msg)
 {
-    void *s = zmq_socket(self->ctx, type);
-    if (!s)
-        return NULL;
-    int linger = 1000, one = 1;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (handover)
-        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
-    return s;
+    if (n > MAX_FRAMES) {
+        sm_error("dropped a message of %zu frames", n);
+        return 0;
+    }
+    sm_error err = {0};
+    if (sm_wire_decode(self->auth, frames, n, msg, &err) != 0) {
+        sm_error("dropped an invalid message: %s", err.message);
+        return 0;
+    }
+    return 1;
 }
 
-static int bind_socket(void *s, const sm_connection *conn, int port,
-                       sm_error *err)
+/* Copy a message into `box` (I/O thread). */
+static void inbox_push(sm_server *self, inbox *box, const sm_frame *frames,
+                       size_t n)
 {
-    char endpoint[300];
-    sm_connection_endpoint(conn, port, endpoint, sizeof endpoint);
-    if (zmq_bind(s, endpoint) != 0)
-        return sm_error_set(err, "cannot bind %s: %s", endpoint,
-                            zmq_strerror(zmq_errno()));
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += frames[i].size;
+    queued *q = malloc(sizeof *q + n * sizeof(sm_frame) + bytes);
+    if (!q) {
+        sm_error("out of memory; dropped a message of %zu bytes", bytes);
+        return;
+    }
+    q->next = NULL;
+    q->n = n;
+    char *at = (char *)(q->frames + n);
+    for (size_t i = 0; i < n; i++) {
+        if (frames[i].size)
+            memcpy(at, frames[i].data, frames[i].size);
+        q->frames[i] = (sm_frame){at, frames[i].size};
+        at += frames[i].size;
+    }
+    pthread_mutex_lock(&self->inbox_lock);
+    if (box->tail)
+        box->tail->next = q;
+    else
+        box->head = q;
+    box->tail = q;
+    if (++box->count == INBOX_HWM && self->socks[box->sock])
+        sm_zsock_pause(self->socks[box->sock], 1);
+    pthread_mutex_unlock(&self->inbox_lock);
+    poke(self->wake[1]);
+}
+
+/* The oldest message of `box` (the caller frees it), or NULL. */
+static queued *inbox_take(sm_server *self, inbox *box)
+{
+    pthread_mutex_lock(&self->inbox_lock);
+    queued *q = box->head;
+    if (q) {
+        box->head = q->next;
+        if (!box->head)
+            box->tail = NULL;
+        if (box->count-- == INBOX_LWM && self->socks[box->sock]) {
+            sm_zsock_pause(self->socks[box->sock], 0);
+            poke(self->io_wake[1]);
+        }
+    }
+    pthread_mutex_unlock(&self->inbox_lock);
+    return q;
+}
+
+/* 1 with the oldest valid message decoded into `msg` (invalid ones are
+ * logged and dropped on the way), 0 when the inbox is empty. */
+static int inbox_pop(sm_server *self, inbox *box, sm_wire_msg *msg)
+{
+    queued *q;
+    while ((q = inbox_take(self, box))) {
+        int ok = decode(self, q->frames, q->n, msg);
+        free(q);
+        if (ok)
+            return 1;
+    }
     return 0;
 }
+
+static void inbox_clear(sm_server *self, inbox *box)
+{
+    queued *q;
+    while ((q = inbox_take(self, box)))
+        free(q);
+}
+
+/* ---- what arrives on each socket (I/O thread) --------------------------- */
+
+static void on_shell(void *ctx, sm_zsock *sock, const sm_frame *frames,
+                     size_t n)
+{
+    sm_server *self = ctx;
+    inbox_push(self, &self->shell_in, frames, n);
+}
+
+static void on_stdin(void *ctx, sm_zsock *sock, const sm_frame *frames,
+                     size_t n)
+{
+    sm_server *self = ctx;
+    inbox_push(self, &self->stdin_in, frames, n);
+}
+
+static void on_control(void *ctx, sm_zsock *sock, const sm_frame *frames,
+                       size_t n)
+{
+    sm_server *self = ctx;
+    sm_wire_msg msg;
+    if (!decode(self, frames, n, &msg))
+        return;
+    self->handler(self->core, SM_CHANNEL_CONTROL, &msg);
+    sm_wire_msg_clear(&msg);
+}
+
+/* Heartbeat: the request goes back as it came, envelope and all. */
+static void on_heartbeat(void *ctx, sm_zsock *sock, const sm_frame *frames,
+                         size_t n)
+{
+    sm_zsock_send(sock, frames, n);
+}
+
+static int send_to(sm_server *self, sm_zsock *sock, const sm_frame *idents,
+                   size_t n_idents, const json_t *parent, const char *msg_type,
+                   json_t *content, json_t *metadata)
+{
+    json_t *header = sm_wire_header_new(self->session, msg_type);
+    sm_wire_out out;
+    int rc = -1;
+    if (header && content &&
+        sm_wire_encode(self->auth, idents, n_idents, header, parent, metadata,
+                       content, &out) == 0) {
+        rc = sm_zsock_send(sock, out.frames, out.count);
+        sm_wire_out_clear(&out);
+    }
+    if (rc)
+        sm_error("cannot send %s", msg_type);
+    json_decref(header);
+    json_decref(content);
+    json_decref(metadata);
+    return rc;
+}
+
+/* A new iopub subscription is answered with iopub_welcome (JEP 65). */
+static void on_subscription(void *ctx, sm_zsock *sock, const sm_frame *frames,
+                            size_t n)
+{
+    sm_server *self = ctx;
+    const char *data = frames[0].data;
+    if (frames[0].size < 1 || data[0] != 1)
+        return; /* an unsubscription needs no answer */
+    size_t len = frames[0].size - 1;
+    json_t *content = json_pack("{s:s%}", "subscription", data + 1, len);
+    sm_frame ident = {data + 1, len};
+    send_to(self, sock, &ident, len ? 1 : 0, NULL, "iopub_welcome", content,
+            NULL);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    sm_zsock_type type;
+    size_t hwm;
+    sm_zsock_handler handler;
+} sockets[N_SOCKS] = {
+    [SOCK_SHELL] = {"shell", SM_ZSOCK_ROUTER, ROUTER_HWM, on_shell},
+    [SOCK_STDIN] = {"stdin", SM_ZSOCK_ROUTER, ROUTER_HWM, on_stdin},
+    [SOCK_CONTROL] = {"control", SM_ZSOCK_ROUTER, ROUTER_HWM, on_control},
+    [SOCK_HB] = {"hb", SM_ZSOCK_REP, ROUTER_HWM, on_heartbeat},
+    [SOCK_IOPUB] = {"iopub", SM_ZSOCK_XPUB, IOPUB_HWM, on_subscription},
+};
 
 static int open_sockets(sm_server *self, const sm_connection *conn,
                         sm_error *err)
 {
-    self->shell = new_socket(self, ZMQ_ROUTER, 1);
-    self->stdin_sock = new_socket(self, ZMQ_ROUTER, 1);
-    self->control = new_socket(self, ZMQ_ROUTER, 1);
-    self->hb = new_socket(self, ZMQ_ROUTER, 0);
-    self->iopub = new_socket(self, ZMQ_XPUB, 0);
-    self->bridge_out = new_socket(self, ZMQ_PULL, 0);
-    self->bridge_in = new_socket(self, ZMQ_PUSH, 0);
-    if (!self->shell || !self->stdin_sock || !self->control || !self->hb ||
-        !self->iopub || !self->bridge_out || !self->bridge_in)
-        return sm_error_set(err, "cannot create sockets: %s",
-                            zmq_strerror(zmq_errno()));
-    int one = 1, hwm = IOPUB_HWM;
-    zmq_setsockopt(self->iopub, ZMQ_XPUB_VERBOSE, &one, sizeof one);
-    zmq_setsockopt(self->iopub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    int rc = bind_socket(self->shell, conn, conn->shell_port, err);
-    if (!rc)
-        rc = bind_socket(self->stdin_sock, conn, conn->stdin_port, err);
-    if (!rc)
-        rc = bind_socket(self->control, conn, conn->control_port, err);
-    if (!rc)
-        rc = bind_socket(self->hb, conn, conn->hb_port, err);
-    if (!rc)
-        rc = bind_socket(self->iopub, conn, conn->iopub_port, err);
-    if (!rc && (zmq_bind(self->bridge_out, IOPUB_BRIDGE) ||
-                zmq_connect(self->bridge_in, IOPUB_BRIDGE)))
-        rc = sm_error_set(err, "cannot open the iopub bridge");
-    return rc;
+    const int ports[N_SOCKS] = {[SOCK_SHELL] = conn->shell_port,
+                                [SOCK_STDIN] = conn->stdin_port,
+                                [SOCK_CONTROL] = conn->control_port,
+                                [SOCK_HB] = conn->hb_port,
+                                [SOCK_IOPUB] = conn->iopub_port};
+    for (int i = 0; i < N_SOCKS; i++) {
+        sm_zsock_config cfg = {sockets[i].type,    sockets[i].name,
+                               sockets[i].hwm,     self->io_wake[1],
+                               sockets[i].handler, self};
+        self->socks[i] =
+            sm_zsock_bind(&cfg, conn->transport, conn->ip, ports[i], err);
+        if (!self->socks[i])
+            return -1;
+    }
+    return 0;
 }
 
 sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
@@ -126,18 +300,21 @@ sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
         return NULL;
     }
     self->auth = auth;
+    interrupted_flag = stopping_flag = 0; /* a new server is not stopping */
     self->parent = getppid();
     const char *jpy = getenv("JPY_PARENT_PID");
     self->jupyter_parent = jpy ? (pid_t)atol(jpy) : 0;
     snprintf(self->session, sizeof self->session, "%s", session);
-    pthread_mutex_init(&self->publish_lock, NULL);
-    self->wake[0] = self->wake[1] = -1;
-    if (pipe2(self->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+    pthread_mutex_init(&self->inbox_lock, NULL);
+    self->shell_in.sock = SOCK_SHELL;
+    self->stdin_in.sock = SOCK_STDIN;
+    self->wake[0] = self->wake[1] = self->io_wake[0] = self->io_wake[1] = -1;
+    if (pipe2(self->wake, O_NONBLOCK | O_CLOEXEC) != 0 ||
+        pipe2(self->io_wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         sm_error_set(err, "cannot create a pipe: %s", strerror(errno));
         goto fail;
     }
-    self->ctx = zmq_ctx_new();
-    if (!self->ctx || open_sockets(self, conn, err))
+    if (open_sockets(self, conn, err))
         goto fail;
     return self;
 fail:
@@ -146,200 +323,7 @@ fail:
     return NULL;
 }
 
-/* Send encoded frames on `s`; the caller holds whatever lock `s` needs. */
-static int send_frames(void *s, const sm_wire_out *out)
-{
-    for (size_t i = 0; i < out->count; i++) {
-        int flags = i + 1 < out->count ? ZMQ_SNDMORE : 0;
-        while (zmq_send(s, out->frames[i].data, out->frames[i].size, flags) < 0) {
-            if (zmq_errno() != EINTR)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-/* Receive one multipart message and decode it. Returns 1 with `msg` filled,
- * 0 when the message was invalid (logged and dropped), -1 on socket error. */
-static int recv_message(sm_server *self, void *s, int flags, sm_wire_msg *msg)
-{
-    zmq_msg_t parts[MAX_FRAMES];
-    size_t n = 0, total = 0;
-    int more = 1, rc = 1;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, s, total ? 0 : flags) < 0) {
-            int e = zmq_errno();
-            zmq_msg_close(&part);
-            if (total == 0) {
-                rc = e == EAGAIN ? 0 : -1;
-                goto out;
-            }
-            if (e == EINTR)
-                continue;
-            rc = -1;
-            goto out;
-        }
-        more = zmq_msg_more(&part);
-        total++;
-        if (n < MAX_FRAMES)
-            parts[n++] = part;
-        else
-            zmq_msg_close(&part);
-    }
-    if (total > MAX_FRAMES) {
-        sm_error("dropped a message of %zu frames", total);
-        rc = 0;
-        goto out;
-    }
-    sm_frame frames[MAX_FRAMES];
-    for (size_t i = 0; i < n; i++)
-        frames[i] = (sm_frame){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
-    sm_error err = {0};
-    if (sm_wire_decode(self->auth, frames, n, msg, &err) != 0) {
-        sm_error("dropped an invalid message: %s", err.message);
-        rc = 0;
-    }
-out:
-    for (size_t i = 0; i < n; i++)
-        zmq_msg_close(&parts[i]);
-    return rc;
-}
-
-static int send_to(sm_server *self, void *s, const sm_frame *idents,
-                   size_t n_idents, const json_t *parent, const char *msg_type,
-                   json_t *content, json_t *metadata)
-{
-    json_t *header = sm_wire_header_new(self->session, msg_type);
-    sm_wire_out out;
-    int rc = -1;
-    if (header && content &&
-        sm_wire_encode(self->auth, idents, n_idents, header, parent, metadata,
-                       content, &out) == 0) {
-        rc = send_frames(s, &out);
-        sm_wire_out_clear(&out);
-    }
-    if (rc)
-        sm_error("cannot send %s", msg_type);
-    json_decref(header);
-    json_decref(content);
-    json_decref(metadata);
-    return rc;
-}
-
-int sm_server_reply(sm_server *self, sm_channel channel,
-                    const sm_wire_msg *request, const char *msg_type,
-                    json_t *content)
-{
-    void *s = channel == SM_CHANNEL_CONTROL ? self->control : self->shell;
-    return send_to(self, s, request->idents, request->n_idents,
-                   request->header, msg_type, content, NULL);
-}
-
-int sm_server_publish(sm_server *self, const json_t *parent,
-                      const char *msg_type, json_t *content, json_t *metadata)
-{
-    char topic[128];
-    snprintf(topic, sizeof topic, "kernel.%.40s.%.60s", self->session, msg_type);
-    sm_frame ident = {topic, strlen(topic)};
-    pthread_mutex_lock(&self->publish_lock);
-    int rc = send_to(self, self->bridge_in, &ident, 1, parent, msg_type,
-                     content, metadata);
-    pthread_mutex_unlock(&self->publish_lock);
-    return rc;
-}
-
-/* Answer a new iopub subscription with iopub_welcome (JEP 65). */
-static void send_welcome(sm_server *self, const char *topic, size_t len)
-{
-    json_t *content = json_pack("{s:s%}", "subscription", topic, len);
-    sm_frame ident = {topic, len};
-    send_to(self, self->iopub, &ident, len ? 1 : 0, NULL, "iopub_welcome",
-            content, NULL);
-}
-
-/* Move one message from the bridge to the XPUB socket. Returns 1 when it
- * was the stop message (an empty single frame). */
-static int forward_one(sm_server *self)
-{
-    int more = 1, first = 1;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, self->bridge_out, 0) < 0) {
-            zmq_msg_close(&part);
-            return zmq_errno() == EINTR ? 0 : 1;
-        }
-        more = zmq_msg_more(&part);
-        if (first && !more && zmq_msg_size(&part) == 0) {
-            zmq_msg_close(&part);
-            return 1;
-        }
-        first = 0;
-        zmq_msg_send(&part, self->iopub, more ? ZMQ_SNDMORE : 0);
-        zmq_msg_close(&part);
-    }
-    return 0;
-}
-
-static void on_subscription(sm_server *self)
-{
-    zmq_msg_t ev;
-    zmq_msg_init(&ev);
-    if (zmq_msg_recv(&ev, self->iopub, ZMQ_DONTWAIT) >= 0) {
-        const char *data = zmq_msg_data(&ev);
-        size_t size = zmq_msg_size(&ev);
-        if (size >= 1 && data[0] == 1)
-            send_welcome(self, data + 1, size - 1);
-    }
-    zmq_msg_close(&ev);
-}
-
-static void *iopub_main(void *arg)
-{
-    sm_server *self = arg;
-    for (;;) {
-        zmq_pollitem_t items[] = {{self->bridge_out, 0, ZMQ_POLLIN, 0},
-                                  {self->iopub, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0) {
-            if (zmq_errno() == EINTR)
-                continue;
-            break;
-        }
-        if (items[1].revents & ZMQ_POLLIN)
-            on_subscription(self);
-        if ((items[0].revents & ZMQ_POLLIN) && forward_one(self))
-            break;
-    }
-    zmq_close(self->iopub);
-    zmq_close(self->bridge_out);
-    self->iopub = self->bridge_out = NULL;
-    return NULL;
-}
-
-/* Heartbeat: echo every message, on a thread of its own so a long cell never
- * makes the kernel look dead. Ends when the context is shut down. */
-static void *hb_main(void *arg)
-{
-    sm_server *self = arg;
-    for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, self->hb, 0) < 0) {
-            zmq_msg_close(&part);
-            if (zmq_errno() == EINTR)
-                continue;
-            break;
-        }
-        int more = zmq_msg_more(&part);
-        zmq_msg_send(&part, self->hb, more ? ZMQ_SNDMORE : 0);
-        zmq_msg_close(&part);
-    }
-    zmq_close(self->hb);
-    self->hb = NULL;
-    return NULL;
-}
+/* ---- the I/O thread ----------------------------------------------------- */
 
 /* A kernel whose parent (the Jupyter server or client that started it)
  * has died is an orphan nobody can reach: stop, as ipykernel's parent
@@ -354,35 +338,49 @@ static int parent_gone(const sm_server *self)
     return self->parent > 1 && getppid() != self->parent;
 }
 
-static void *control_main(void *arg)
+static long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+static void watch_parent(sm_server *self, long *last)
+{
+    long now = now_ms();
+    if (now - *last < WATCH_MS)
+        return;
+    *last = now;
+    if (!stopping_flag && parent_gone(self)) {
+        sm_warn("the process that started the kernel is gone; stopping");
+        sm_server_stop(self);
+    }
+}
+
+static void *io_main(void *arg)
 {
     sm_server *self = arg;
-    while (!stopping_flag) {
-        zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 200); /* also the stop and parent checks */
-        if (n < 0) {
-            if (zmq_errno() == EINTR)
-                continue;
+    static struct pollfd fds[1 + N_SOCKS * (1 + SM_ZSOCK_MAX_PEERS)];
+    const size_t max = sizeof fds / sizeof *fds;
+    long last_watch = now_ms();
+    while (!atomic_load(&self->io_stop)) {
+        size_t counts[N_SOCKS], n = 1;
+        fds[0] = (struct pollfd){self->io_wake[0], POLLIN, 0};
+        for (int i = 0; i < N_SOCKS; i++) {
+            counts[i] = sm_zsock_poll_fill(self->socks[i], fds + n, max - n);
+            n += counts[i];
+        }
+        int rc = poll(fds, n, WATCH_MS);
+        if (rc < 0 && errno != EINTR) {
+            sm_error("I/O poll failed: %s", strerror(errno));
             break;
         }
-        if (n == 0) {
-            if (parent_gone(self)) {
-                sm_warn("the process that started the kernel is gone; stopping");
-                sm_server_stop(self);
-            }
-            continue;
-        }
-        sm_wire_msg msg;
-        int rc = recv_message(self, self->control, ZMQ_DONTWAIT, &msg);
-        if (rc < 0 && zmq_errno() == ETERM)
-            break;
-        if (rc == 1) {
-            self->handler(self->core, SM_CHANNEL_CONTROL, &msg);
-            sm_wire_msg_clear(&msg);
-        }
+        if (rc > 0 && (fds[0].revents & POLLIN))
+            drain(self->io_wake[0]);
+        for (size_t i = 0, at = 1; rc > 0 && i < N_SOCKS; at += counts[i++])
+            sm_zsock_poll_handle(self->socks[i], fds + at, counts[i]);
+        watch_parent(self, &last_watch);
     }
-    zmq_close(self->control);
-    self->control = NULL;
     return NULL;
 }
 
@@ -404,110 +402,104 @@ int sm_server_start(sm_server *self, sm_server_handler handler, void *core)
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, &self->old_int);
+    sigaction(SIGTERM, &sa, &self->old_term);
     signal(SIGPIPE, SIG_IGN);
-    if (start_thread(&self->iopub_thread, iopub_main, self) ||
-        start_thread(&self->hb_thread, hb_main, self) ||
-        start_thread(&self->control_thread, control_main, self)) {
-        sm_error("cannot start the kernel's threads");
+    if (start_thread(&self->io_thread, io_main, self)) {
+        sm_error("cannot start the kernel's I/O thread");
         return -1;
     }
-    self->threads_started = 1;
+    self->io_started = 1;
     return sm_server_publish(self, NULL, "status",
                              json_pack("{s:s}", "execution_state", "starting"),
                              NULL);
 }
 
+/* ---- the shell thread --------------------------------------------------- */
+
+/* Wait for the wake pipe (a message, a signal, a stop) up to `ms` (-1:
+ * forever). 1 when it was written. */
+static int wait_wake(sm_server *self, int ms)
+{
+    struct pollfd p = {self->wake[0], POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0)
+        return 0;
+    drain(self->wake[0]);
+    return 1;
+}
+
 int sm_server_run(sm_server *self)
 {
     while (!stopping_flag) {
-        zmq_pollitem_t items[] = {{self->shell, 0, ZMQ_POLLIN, 0},
-                                  {NULL, self->wake[0], ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0) {
-            if (zmq_errno() == EINTR)
-                continue;
-            sm_error("shell poll failed: %s", zmq_strerror(zmq_errno()));
-            return -1;
-        }
-        if (items[1].revents & ZMQ_POLLIN) {
-            drain_wake(self);
-            interrupted_flag = 0; /* an interrupt while idle interrupts nothing */
-        }
-        if (!(items[0].revents & ZMQ_POLLIN))
-            continue;
         sm_wire_msg msg;
-        if (recv_message(self, self->shell, ZMQ_DONTWAIT, &msg) == 1) {
+        if (inbox_pop(self, &self->shell_in, &msg)) {
             self->handler(self->core, SM_CHANNEL_SHELL, &msg);
             sm_wire_msg_clear(&msg);
+            continue;
         }
+        if (wait_wake(self, -1))
+            interrupted_flag =
+                0; /* an interrupt while idle interrupts nothing */
     }
     return 0;
 }
 
 int sm_server_next_queued(sm_server *self, sm_wire_msg *msg)
 {
-    for (;;) {
-        int rc = recv_message(self, self->shell, ZMQ_DONTWAIT, msg);
-        if (rc == 1)
-            return 1;
-        if (rc < 0)
-            return 0;
-        /* rc == 0: an invalid message or none; look again only if more wait */
-        int events = 0;
-        size_t len = sizeof events;
-        zmq_getsockopt(self->shell, ZMQ_EVENTS, &events, &len);
-        if (!(events & ZMQ_POLLIN))
-            return 0;
-    }
+    return inbox_pop(self, &self->shell_in, msg);
+}
+
+int sm_server_reply(sm_server *self, sm_channel channel,
+                    const sm_wire_msg *request, const char *msg_type,
+                    json_t *content)
+{
+    sm_zsock *s =
+        self->socks[channel == SM_CHANNEL_CONTROL ? SOCK_CONTROL : SOCK_SHELL];
+    return send_to(self, s, request->idents, request->n_idents, request->header,
+                   msg_type, content, NULL);
+}
+
+int sm_server_publish(sm_server *self, const json_t *parent,
+                      const char *msg_type, json_t *content, json_t *metadata)
+{
+    char topic[128];
+    snprintf(topic, sizeof topic, "kernel.%.40s.%.60s", self->session,
+             msg_type);
+    sm_frame ident = {topic, strlen(topic)};
+    return send_to(self, self->socks[SOCK_IOPUB], &ident, 1, parent, msg_type,
+                   content, metadata);
 }
 
 int sm_server_wait(sm_server *self, long ms)
 {
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    long start = now_ms();
     for (;;) {
         if (interrupted_flag || stopping_flag)
             return 1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed = (now.tv_sec - start.tv_sec) * 1000 +
-                       (now.tv_nsec - start.tv_nsec) / 1000000;
+        long elapsed = now_ms() - start;
         if (elapsed >= ms)
             return 0;
-        struct pollfd p = {self->wake[0], POLLIN, 0};
-        if (poll(&p, 1, (int)(ms - elapsed)) > 0)
-            drain_wake(self);
+        wait_wake(self, (int)(ms - elapsed));
     }
-}
-
-static void drain_stdin(sm_server *self)
-{
-    sm_wire_msg stale;
-    while (recv_message(self, self->stdin_sock, ZMQ_DONTWAIT, &stale) == 1)
-        sm_wire_msg_clear(&stale);
 }
 
 int sm_server_input(sm_server *self, const sm_wire_msg *request,
                     json_t *content, json_t **reply, sm_error *err)
 {
     *reply = NULL;
-    drain_stdin(self);
-    if (send_to(self, self->stdin_sock, request->idents, request->n_idents,
-                request->header, "input_request", content, NULL))
+    inbox_clear(self, &self->stdin_in); /* replies to an earlier request */
+    if (send_to(self, self->socks[SOCK_STDIN], request->idents,
+                request->n_idents, request->header, "input_request", content,
+                NULL))
         return sm_error_set(err, "cannot send the input request");
     for (;;) {
         if (interrupted_flag || stopping_flag)
             return sm_error_set(err, "interrupted while waiting for input");
-        zmq_pollitem_t items[] = {{self->stdin_sock, 0, ZMQ_POLLIN, 0},
-                                  {NULL, self->wake[0], ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR)
-            return sm_error_set(err, "cannot read input");
-        if (items[1].revents & ZMQ_POLLIN)
-            drain_wake(self);
         sm_wire_msg msg;
-        if (!(items[0].revents & ZMQ_POLLIN) ||
-            recv_message(self, self->stdin_sock, ZMQ_DONTWAIT, &msg) != 1)
+        if (!inbox_pop(self, &self->stdin_in, &msg)) {
+            wait_wake(self, -1);
             continue;
+        }
         if (strcmp(msg.msg_type, "input_reply") == 0)
             *reply = json_incref(msg.content);
         sm_wire_msg_clear(&msg);
@@ -519,7 +511,7 @@ int sm_server_input(sm_server *self, const sm_wire_msg *request,
 void sm_server_interrupt(sm_server *self)
 {
     interrupted_flag = 1;
-    wake_up(self);
+    poke(self->wake[1]);
 }
 
 int sm_server_interrupted(sm_server *self)
@@ -535,7 +527,7 @@ void sm_server_clear_interrupt(sm_server *self)
 void sm_server_stop(sm_server *self)
 {
     stopping_flag = 1;
-    wake_up(self);
+    poke(self->wake[1]);
 }
 
 int sm_server_stopping(sm_server *self)
@@ -543,45 +535,43 @@ int sm_server_stopping(sm_server *self)
     return stopping_flag != 0;
 }
 
-static void close_socket(void **s)
-{
-    if (*s)
-        zmq_close(*s);
-    *s = NULL;
-}
+/* ---- teardown ----------------------------------------------------------- */
 
 void sm_server_destroy(sm_server **pself)
 {
     sm_server *self = *pself;
     if (!self)
         return;
-    if (self->threads_started) {
-        /* The control thread first: it may still be publishing the idle of
-         * the shutdown_request that stopped us. It sees the flag after that
-         * request, or at its next poll timeout. */
+    if (self->io_started) {
+        /* The I/O thread may still be in a control handler publishing the
+         * idle of the shutdown_request that stopped us: it finishes that
+         * first. Then what is queued gets LINGER_MS to reach the peers. */
         stopping_flag = 1;
-        pthread_join(self->control_thread, NULL);
-        /* The empty message tells the iopub thread everything before it has
-         * been forwarded; its socket's linger then delivers it. */
-        pthread_mutex_lock(&self->publish_lock);
-        zmq_send(self->bridge_in, "", 0, 0);
-        pthread_mutex_unlock(&self->publish_lock);
-        pthread_join(self->iopub_thread, NULL);
-        zmq_ctx_shutdown(self->ctx); /* ends the heartbeat thread */
-        pthread_join(self->hb_thread, NULL);
+        atomic_store(&self->io_stop, 1);
+        poke(self->io_wake[1]);
+        pthread_join(self->io_thread, NULL);
+        long start = now_ms();
+        for (int i = N_SOCKS - 1; i >= 0; i--) {
+            long left = LINGER_MS - (now_ms() - start);
+            if (self->socks[i] && left > 0)
+                sm_zsock_flush(self->socks[i], (int)left);
+        }
     }
-    void **sockets[] = {&self->shell, &self->stdin_sock, &self->bridge_in,
-                        &self->control, &self->hb, &self->iopub,
-                        &self->bridge_out};
-    for (size_t i = 0; i < sizeof sockets / sizeof *sockets; i++)
-        close_socket(sockets[i]);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
+    if (signal_target == self) { /* the handlers from before start */
+        sigaction(SIGINT, &self->old_int, NULL);
+        sigaction(SIGTERM, &self->old_term, NULL);
+    }
+    inbox_clear(self, &self->shell_in);
+    inbox_clear(self, &self->stdin_in);
+    for (int i = 0; i < N_SOCKS; i++)
+        sm_zsock_destroy(&self->socks[i]);
     signal_target = NULL;
-    for (int i = 0; i < 2; i++)
-        if (self->wake[i] >= 0)
-            close(self->wake[i]);
-    pthread_mutex_destroy(&self->publish_lock);
+    int fds[] = {self->wake[0], self->wake[1], self->io_wake[0],
+                 self->io_wake[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    pthread_mutex_destroy(&self->inbox_lock);
     free(self);
     *pself = NULL;
 }

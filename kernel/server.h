@@ -1,7 +1,8 @@
-/* server: the transport. The five ZeroMQ sockets, each owned by one thread:
- * shell and stdin on the caller's thread, control, heartbeat and iopub on
- * threads of their own; iopub is fed from any thread through an inproc
- * bridge. Signals and interrupt requests wake the shell thread. */
+/* server: the transport. The five ZMTP sockets (zsock.h) served by one I/O
+ * thread, which also answers heartbeats and runs control requests; shell
+ * requests and stdin replies are queued for the caller's thread; any thread
+ * may reply or publish. Signals and interrupt requests wake the shell
+ * thread. */
 #ifndef SM_SERVER_H
 #define SM_SERVER_H
 
@@ -16,7 +17,7 @@ typedef struct sm_server sm_server;
 typedef enum sm_channel { SM_CHANNEL_SHELL, SM_CHANNEL_CONTROL } sm_channel;
 
 /* Called for each verified request, on the shell thread for shell messages
- * and on the control thread for control messages. `msg` is borrowed. */
+ * and on the I/O thread for control messages. `msg` is borrowed. */
 typedef void (*sm_server_handler)(void *core, sm_channel channel,
                                   const sm_wire_msg *msg);
 
@@ -26,8 +27,8 @@ typedef void (*sm_server_handler)(void *core, sm_channel channel,
 sm_server *sm_server_new(const sm_connection *conn, sm_wire_auth *auth,
                          const char *session, sm_error *err);
 
-/* Start the control, heartbeat and iopub threads, install the SIGINT and
- * SIGTERM handlers, publish status "starting". */
+/* Start the I/O thread, install the SIGINT and SIGTERM handlers, publish
+ * status "starting". */
 int sm_server_start(sm_server *self, sm_server_handler handler, void *core);
 
 /* Serve shell requests on the calling thread until sm_server_stop or
@@ -68,7 +69,9 @@ void sm_server_clear_interrupt(sm_server *self);
 void sm_server_stop(sm_server *self);
 int sm_server_stopping(sm_server *self);
 
-/* Flush iopub, close every socket, join the threads, release the ports. */
+/* Join the I/O thread, give queued output up to a second to leave, close
+ * every socket, release the ports, put back the signal handlers that were
+ * there before sm_server_start. */
 void sm_server_destroy(sm_server **self);
 
 #endif

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
   build-essential clang pkg-config git
-  libzmq3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libssl-dev
+  libsodium-dev libjansson-dev libcurl4-openssl-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libxgboost-dev
   python3 python3-venv python3-pip
   chromium fonts-dejavu-core

@@ -1028,7 +1028,7 @@ def ports_are_free(info):
     for name in PORTS:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            # as a new kernel binds them (libzmq sets SO_REUSEADDR)
+            # as a new kernel binds them (kernel/zsock.c sets SO_REUSEADDR)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((info["ip"], info[name]))
             s.listen()
