@@ -55,6 +55,14 @@ int sm_db_run(sm_db *self, const char *sql, const char *const *params,
     return rc;
 }
 
+int sm_db_exec_locked(sm_db *db, const char *sql, sm_error *err)
+{
+    sqlite3 *conn = sm_db_lock(db);
+    int rc = sm_db_exec(conn, sql, err);
+    sm_db_unlock(db);
+    return rc;
+}
+
 int sm_db_exec(sqlite3 *db, const char *sql, sm_error *err)
 {
     char *message = NULL;

@@ -25,6 +25,9 @@ void sm_db_unlock(sm_db *self);
  * Returns 0, or -1 with `err` set to SQLite's message. */
 int sm_db_exec(sqlite3 *db, const char *sql, sm_error *err);
 
+/* The same under the connection's lock: a module's schema at start. */
+int sm_db_exec_locked(sm_db *db, const char *sql, sm_error *err);
+
 /* Prepare `sql` on a locked connection; NULL with `err` set. */
 sqlite3_stmt *sm_db_prepare(sqlite3 *db, const char *sql, sm_error *err);
 

@@ -32,10 +32,7 @@ static const char *const schema =
 
 int sm_trainjobs_init(sm_db *db, sm_error *err)
 {
-    sqlite3 *conn = sm_db_lock(db);
-    int rc = sm_db_exec(conn, schema, err);
-    sm_db_unlock(db);
-    return rc;
+    return sm_db_exec_locked(db, schema, err);
 }
 
 /* One statement's single step under the lock: DONE (or ROW) is OK. */

@@ -29,10 +29,7 @@ static const char *const schema =
 
 int sm_tuningjobs_init(sm_db *db, sm_error *err)
 {
-    sqlite3 *conn = sm_db_lock(db);
-    int rc = sm_db_exec(conn, schema, err);
-    sm_db_unlock(db);
-    return rc;
+    return sm_db_exec_locked(db, schema, err);
 }
 
 static const char *text(sqlite3_stmt *st, int i)
