@@ -265,7 +265,11 @@ def test_aws(kernel_bin, tmp_path, monkeypatch):
     # the training job: the notebook's hyperparameters, image, role, instance
     job = code_cell(nb, "%%train").outputs[-1]["data"]["text/plain"].strip()
     assert [j["TrainingJobName"] for j in jobs] == [job]
-    assert [r["name"] for r in records if r["event"] == "created"] == [job]
+    # the journal has the job, then what %deploy and %transform made
+    made = [(r["kind"], r["name"]) for r in records if r["event"] == "created"]
+    assert made[0] == ("training", job)
+    assert {kind for kind, _ in made} >= {"training", "model", "endpoint-config",
+                                          "endpoint", "transform"}
     created = only(calls, "CreateTrainingJob")
     assert created["TrainingJobName"] == job
     assert described[0]["HyperParameters"] == created["HyperParameters"]
