@@ -573,6 +573,29 @@ int sm_sagemaker_put_tags(json_t *obj, const sm_sagemaker_kv *tags,
     return sm_awsjson_put_new(obj, "Tags", list, err);
 }
 
+int sm_sagemaker_put_instances(json_t *obj, const char *type, int count,
+                               const char *volume_kms_key_id, sm_error *err)
+{
+    int rc = sm_sagemaker_put_instance_type(obj, "InstanceType", type, err);
+    if (!rc)
+        rc = sm_awsjson_put_int(obj, "InstanceCount", count ? count : 1, 1, 0,
+                                err);
+    if (!rc)
+        rc = sm_awsjson_put_str(obj, "VolumeKmsKeyId", volume_kms_key_id,
+                                &sm_sagemaker_rule_kms_key, err);
+    return rc;
+}
+
+int sm_sagemaker_put_built(json_t *obj, const char *member, json_t *sub, int rc,
+                           sm_error *err)
+{
+    if (rc) {
+        json_decref(sub);
+        return -1;
+    }
+    return sm_awsjson_put_new(obj, member, sub, err);
+}
+
 int sm_sagemaker_put_instance_type(json_t *obj, const char *member,
                                    const char *value, sm_error *err)
 {

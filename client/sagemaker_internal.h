@@ -24,6 +24,16 @@ int sm_sagemaker_put_tags(json_t *obj, const sm_sagemaker_kv *tags,
 int sm_sagemaker_put_instance_type(json_t *obj, const char *member,
                                    const char *value, sm_error *err);
 
+/* An instance group's members: InstanceType (checked as above),
+ * InstanceCount (`count`, 1 when 0) and VolumeKmsKeyId (when given). */
+int sm_sagemaker_put_instances(json_t *obj, const char *type, int count,
+                               const char *volume_kms_key_id, sm_error *err);
+
+/* Put `sub` (stolen) in `obj` as `member` when the building before went
+ * well (`rc` 0); else drop it. 0, or -1. */
+int sm_sagemaker_put_built(json_t *obj, const char *member, json_t *sub, int rc,
+                           sm_error *err);
+
 /* VpcConfig from both lists (both or neither). */
 int sm_sagemaker_put_vpc(json_t *obj, const char *const *security_groups,
                          size_t security_group_count,

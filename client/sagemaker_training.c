@@ -27,17 +27,6 @@ static const sm_awsjson_map_rule environment_rule = {
 static const sm_awsjson_map_rule tuning_environment_rule = {
     48, {0, 512, SM_AWSJSON_ENV_KEY}, {0, 512, SM_AWSJSON_TEXT}};
 
-/* Put `sub` (stolen) as `member` unless building it failed (rc != 0). */
-static int put_built(json_t *obj, const char *member, json_t *sub, int rc,
-                     sm_error *err)
-{
-    if (rc) {
-        json_decref(sub);
-        return -1;
-    }
-    return sm_awsjson_put_new(obj, member, sub, err);
-}
-
 static int put_metric_definitions(json_t *spec,
                                   const sm_sagemaker_training_def *d,
                                   sm_error *err)
@@ -64,7 +53,7 @@ static int put_metric_definitions(json_t *spec,
             rc = sm_error_set(err, "out of memory");
         json_decref(m);
     }
-    return put_built(spec, "MetricDefinitions", list, rc, err);
+    return sm_sagemaker_put_built(spec, "MetricDefinitions", list, rc, err);
 }
 
 static int put_algorithm(json_t *obj, const sm_sagemaker_training_def *d,
@@ -81,7 +70,7 @@ static int put_algorithm(json_t *obj, const sm_sagemaker_training_def *d,
                                  input_modes, err);
     if (!rc)
         rc = put_metric_definitions(spec, d, err);
-    return put_built(obj, "AlgorithmSpecification", spec, rc, err);
+    return sm_sagemaker_put_built(obj, "AlgorithmSpecification", spec, rc, err);
 }
 
 static json_t *channel(const sm_sagemaker_channel *c, sm_error *err)
@@ -158,7 +147,7 @@ static int put_channels(json_t *obj, const sm_sagemaker_training_def *d,
         if (!ch || json_array_append_new(list, ch))
             rc = sm_error_set(err, "out of memory");
     }
-    return put_built(obj, "InputDataConfig", list, rc, err);
+    return sm_sagemaker_put_built(obj, "InputDataConfig", list, rc, err);
 }
 
 static int put_output(json_t *obj, const sm_sagemaker_training_def *d,
@@ -172,34 +161,27 @@ static int put_output(json_t *obj, const sm_sagemaker_training_def *d,
     if (!rc)
         rc = sm_awsjson_put_str(out, "KmsKeyId", d->output_kms_key_id,
                                 &sm_sagemaker_rule_kms_key, err);
-    return put_built(obj, "OutputDataConfig", out, rc, err);
+    return sm_sagemaker_put_built(obj, "OutputDataConfig", out, rc, err);
 }
 
 static int put_resources(json_t *obj, const sm_sagemaker_resources *r,
                          sm_error *err)
 {
     json_t *res = sm_sagemaker_object(err);
-    int rc = res ? 0 : -1;
-    if (!rc)
-        rc = sm_sagemaker_put_instance_type(res, "InstanceType",
-                                            r->instance_type, err);
-    if (!rc)
-        rc = sm_awsjson_put_int(res, "InstanceCount",
-                                r->instance_count ? r->instance_count : 1, 1, 0,
-                                err);
+    int rc = res ? sm_sagemaker_put_instances(res, r->instance_type,
+                                              r->instance_count,
+                                              r->volume_kms_key_id, err)
+                 : -1;
     if (!rc)
         rc = sm_awsjson_put_int(res, "VolumeSizeInGB",
                                 r->volume_size_gb
                                     ? r->volume_size_gb
                                     : SM_SAGEMAKER_DEFAULT_VOLUME_GB,
                                 1, 0, err);
-    if (!rc)
-        rc = sm_awsjson_put_str(res, "VolumeKmsKeyId", r->volume_kms_key_id,
-                                &sm_sagemaker_rule_kms_key, err);
     if (!rc && r->keep_alive_seconds)
         rc = sm_awsjson_put_int(res, "KeepAlivePeriodInSeconds",
                                 r->keep_alive_seconds, 1, 21600, err);
-    return put_built(obj, "ResourceConfig", res, rc, err);
+    return sm_sagemaker_put_built(obj, "ResourceConfig", res, rc, err);
 }
 
 static int put_stopping(json_t *obj, const sm_sagemaker_training_def *d,
@@ -223,7 +205,7 @@ static int put_stopping(json_t *obj, const sm_sagemaker_training_def *d,
             sm_awsjson_put_int(stop, "MaxRuntimeInSeconds", runtime, 1, 0, err);
     if (!rc && d->spot)
         rc = sm_awsjson_put_int(stop, "MaxWaitTimeInSeconds", wait, 1, 0, err);
-    return put_built(obj, "StoppingCondition", stop, rc, err);
+    return sm_sagemaker_put_built(obj, "StoppingCondition", stop, rc, err);
 }
 
 static int put_checkpoint(json_t *obj, const sm_sagemaker_training_def *d,
@@ -239,7 +221,7 @@ static int put_checkpoint(json_t *obj, const sm_sagemaker_training_def *d,
     if (!rc)
         rc = sm_awsjson_put_str(cp, "LocalPath", d->checkpoint_local_path,
                                 &local_path_rule, err);
-    return put_built(obj, "CheckpointConfig", cp, rc, err);
+    return sm_sagemaker_put_built(obj, "CheckpointConfig", cp, rc, err);
 }
 
 static int put_options(json_t *obj, const sm_sagemaker_training_def *d,
@@ -255,7 +237,7 @@ static int put_options(json_t *obj, const sm_sagemaker_training_def *d,
         rc = retry ? sm_awsjson_put_int(retry, "MaximumRetryAttempts",
                                         d->max_retry_attempts, 1, 30, err)
                    : -1;
-        rc = put_built(obj, "RetryStrategy", retry, rc, err);
+        rc = sm_sagemaker_put_built(obj, "RetryStrategy", retry, rc, err);
     }
     if (!rc)
         rc = sm_sagemaker_put_vpc(obj, d->security_group_ids,

@@ -20,17 +20,6 @@ static const sm_awsjson_rule json_path_rule = {0, 63, SM_AWSJSON_TEXT};
 static const sm_awsjson_map_rule environment_rule = {
     16, {0, 1024, SM_AWSJSON_ENV_KEY}, {0, 10240, SM_AWSJSON_TEXT}};
 
-/* Put `sub` (stolen) as `member` unless building it failed (rc != 0). */
-static int put_built(json_t *obj, const char *member, json_t *sub, int rc,
-                     sm_error *err)
-{
-    if (rc) {
-        json_decref(sub);
-        return -1;
-    }
-    return sm_awsjson_put_new(obj, member, sub, err);
-}
-
 static int put_input(json_t *body, const sm_sagemaker_transform_job_spec *s,
                      sm_error *err)
 {
@@ -58,7 +47,7 @@ static int put_input(json_t *body, const sm_sagemaker_transform_job_spec *s,
         rc = sm_awsjson_put_enum(in, "SplitType", s->split_type, split_types,
                                  err);
     json_decref(s3);
-    return put_built(body, "TransformInput", in, rc, err);
+    return sm_sagemaker_put_built(body, "TransformInput", in, rc, err);
 }
 
 static int put_output(json_t *body, const sm_sagemaker_transform_job_spec *s,
@@ -78,25 +67,18 @@ static int put_output(json_t *body, const sm_sagemaker_transform_job_spec *s,
     if (!rc)
         rc = sm_awsjson_put_str(out, "KmsKeyId", s->output_kms_key_id,
                                 &sm_sagemaker_rule_kms_key, err);
-    return put_built(body, "TransformOutput", out, rc, err);
+    return sm_sagemaker_put_built(body, "TransformOutput", out, rc, err);
 }
 
 static int put_resources(json_t *body, const sm_sagemaker_transform_job_spec *s,
                          sm_error *err)
 {
     json_t *res = sm_sagemaker_object(err);
-    int rc = res ? 0 : -1;
-    if (!rc)
-        rc = sm_sagemaker_put_instance_type(res, "InstanceType",
-                                            s->instance_type, err);
-    if (!rc)
-        rc = sm_awsjson_put_int(res, "InstanceCount",
-                                s->instance_count ? s->instance_count : 1, 1, 0,
-                                err);
-    if (!rc)
-        rc = sm_awsjson_put_str(res, "VolumeKmsKeyId", s->volume_kms_key_id,
-                                &sm_sagemaker_rule_kms_key, err);
-    return put_built(body, "TransformResources", res, rc, err);
+    int rc = res ? sm_sagemaker_put_instances(res, s->instance_type,
+                                              s->instance_count,
+                                              s->volume_kms_key_id, err)
+                 : -1;
+    return sm_sagemaker_put_built(body, "TransformResources", res, rc, err);
 }
 
 static int put_client_config(json_t *body,
@@ -115,7 +97,7 @@ static int put_client_config(json_t *body,
             cc, "InvocationsMaxRetries",
             s->invocation_max_retries < 0 ? 0 : s->invocation_max_retries, 0, 3,
             err);
-    return put_built(body, "ModelClientConfig", cc, rc, err);
+    return sm_sagemaker_put_built(body, "ModelClientConfig", cc, rc, err);
 }
 
 static int put_data_processing(json_t *body,
@@ -135,7 +117,7 @@ static int put_data_processing(json_t *body,
     if (!rc)
         rc = sm_awsjson_put_enum(dp, "JoinSource", s->join_source, join_sources,
                                  err);
-    return put_built(body, "DataProcessing", dp, rc, err);
+    return sm_sagemaker_put_built(body, "DataProcessing", dp, rc, err);
 }
 
 static int put_options(json_t *body, const sm_sagemaker_transform_job_spec *s,

@@ -161,44 +161,11 @@ void sm_card_html_begin(sm_buf *html, const char *title)
     free(t);
 }
 
-/* The card's cells, left aligned and top aligned: JupyterLab's stylesheet
- * right-aligns table cells of HTML output, which pushes a card's labels
- * away from their values. Rows are written with plain <td>; the style goes
- * on here, once. */
-static char *card_cells_styled(const char *html)
-{
-    static const char style[] =
-        "text-align:left;vertical-align:top;padding:1px 12px 1px 0;";
-    sm_buf b = {0};
-    sm_buf_puts(&b, "");
-    for (const char *p = html; *p;) {
-        const char *td = strstr(p, "<td");
-        if (!td) {
-            sm_buf_puts(&b, p);
-            break;
-        }
-        sm_buf_append(&b, p, (size_t)(td - p));
-        if (strncmp(td, "<td>", 4) == 0) {
-            sm_buf_printf(&b, "<td style=\"%s\">", style);
-            p = td + 4;
-        } else if (strncmp(td, "<td style=\"", 11) == 0) {
-            sm_buf_printf(&b, "<td style=\"%s", style);
-            p = td + 11;
-        } else {
-            sm_buf_puts(&b, "<td");
-            p = td + 3;
-        }
-    }
-    return sm_buf_take(&b);
-}
-
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html)
 {
     sm_buf_puts(html, "</table></div>");
-    char *styled = card_cells_styled(sm_buf_str(html));
     json_t *bundle = json_pack("{s:s, s:s}", "text/plain", sm_buf_str(plain),
-                               "text/html", styled ? styled : "");
-    free(styled);
+                               "text/html", sm_buf_str(html));
     if (bundle && self->extra_type && self->extra)
         json_object_set(bundle, self->extra_type, self->extra);
     if (self->displayed)
@@ -213,8 +180,8 @@ void sm_card_row(sm_buf *plain, sm_buf *html, const char *key,
 {
     char *v = html_value ? NULL : sm_html_escape(value);
     sm_buf_printf(plain, "  %-10s %s\n", key, value);
-    sm_buf_printf(html, "<tr><td>%s</td><td>%s</td></tr>", key,
-                  html_value ? html_value : (v ? v : ""));
+    sm_buf_printf(html, "<tr>" SM_CARD_TD "%s</td>" SM_CARD_TD "%s</td></tr>",
+                  key, html_value ? html_value : (v ? v : ""));
     free(v);
 }
 
@@ -223,8 +190,8 @@ void sm_card_link_row(sm_buf *plain, sm_buf *html, const char *key,
 {
     char *u = sm_html_escape(url);
     sm_buf link = {0};
-    sm_buf_printf(&link, "<a href=\"%s\" target=\"_blank\">%s</a>",
-                  u ? u : "", u ? u : "");
+    sm_buf_printf(&link, "<a href=\"%s\" target=\"_blank\">%s</a>", u ? u : "",
+                  u ? u : "");
     sm_card_row(plain, html, key, url, sm_buf_str(&link));
     sm_buf_free(&link);
     free(u);

@@ -8,10 +8,10 @@
 #include <jansson.h>
 
 #include "aws.h"
-#include "sagemaker.h"
-#include "buf.h"
 #include "backend.h"
+#include "buf.h"
 #include "magic.h"
+#include "sagemaker.h"
 
 /* account_magics.c */
 int sm_magic_whoami(sm_call *call);
@@ -62,8 +62,8 @@ int sm_call_interrupted(void *call);
 
 /* A positive whole number flag (`name`, borrowed) into *out, `fallback`
  * when absent. 0, or -1 with the call's error set. */
-int sm_call_count_flag(sm_call *call, const char *name, long fallback,
-                       long max, long *out);
+int sm_call_count_flag(sm_call *call, const char *name, long fallback, long max,
+                       long *out);
 
 /* The wait between two looks at a job: %config poll, whose "auto" is
  * 250 ms on the local backend and 5 s on AWS. */
@@ -117,6 +117,12 @@ void sm_card_html_begin(sm_buf *html, const char *title);
  * are closed here). */
 void sm_card_show(sm_card *self, const sm_buf *plain, sm_buf *html);
 
+/* A card's table cell, left and top aligned: JupyterLab's stylesheet
+ * right-aligns the cells of HTML output, which pushes a card's labels away
+ * from their values. Every card cell opens with it. */
+#define SM_CARD_TD                                                             \
+    "<td style=\"text-align:left;vertical-align:top;padding:1px 12px 1px 0\">"
+
 /* A row of a card: `value` in the text, and in the HTML `html_value` as it
  * is, or `value` escaped when that is NULL. */
 void sm_card_row(sm_buf *plain, sm_buf *html, const char *key,
@@ -164,8 +170,8 @@ int sm_magic_tune(sm_call *call);
  * members; the rest starts zeroed. */
 typedef struct sm_log_tail {
     sm_aws *aws;
-    const char *group; /* SM_LOGS_TRAINING_GROUP, ... */
-    const char *name;  /* the job's */
+    const char *group;    /* SM_LOGS_TRAINING_GROUP, ... */
+    const char *name;     /* the job's */
     char *stream, *token; /* owned */
 } sm_log_tail;
 
@@ -181,9 +187,9 @@ void sm_log_tail_clear(sm_log_tail *self);
 /* Completions of `word` (borrowed; it ends at the cursor) in `line` of
  * `magic`: S3 keys after s3://, local paths for %upload, %download and
  * %prepare, job names for %status, %logs, %stop and %deploy, endpoint
- * names for %predict and %delete, services for %%api. Appends to `matches`; returns
- * nonzero when it handled the word. Never starts the
- * local service; listings are cached for a few seconds. */
+ * names for %predict and %delete, services for %%api. Appends to `matches`;
+ * returns nonzero when it handled the word. Never starts the local service;
+ * listings are cached for a few seconds. */
 int sm_complete_aws(sm_magics *m, const sm_magic *magic, const char *line,
                     const char *word, json_t *matches);
 

@@ -217,16 +217,16 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
                   job->instance_count ? job->instance_count : 1);
     snprintf(title, sizeof title, "training job %s", w->name);
     sm_card_html_begin(&h, title);
-    sm_buf_printf(&h, "<tr><td>status</td><td><b>%s</b>%s%s%s</td></tr>",
+    sm_buf_printf(&h, "<tr>" SM_CARD_TD "status</td>" SM_CARD_TD "<b>%s</b>%s%s%s</td></tr>",
                   status, secondary[0] ? " (" : "", secondary,
                   secondary[0] ? ")" : "");
-    sm_buf_printf(&h, "<tr><td>elapsed</td><td>%s</td></tr><tr><td>instance"
-                      "</td><td>%s x %d</td></tr>", elapsed,
+    sm_buf_printf(&h, "<tr>" SM_CARD_TD "elapsed</td>" SM_CARD_TD "%s</td></tr><tr>" SM_CARD_TD "instance"
+                      "</td>" SM_CARD_TD "%s x %d</td></tr>", elapsed,
                   job->instance_type[0] ? job->instance_type : "?",
                   job->instance_count ? job->instance_count : 1);
     if (job->transition_count) {
         sm_buf_puts(&p, "  timeline\n");
-        sm_buf_puts(&h, "<tr><td>timeline</td><td>");
+        sm_buf_puts(&h, "<tr>" SM_CARD_TD "timeline</td>" SM_CARD_TD "");
         for (size_t i = 0; i < job->transition_count; i++) {
             const sm_sagemaker_transition *tr = &job->transitions[i];
             sm_render_time(tr->start_time, t, sizeof t);
@@ -244,7 +244,7 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
     latest_metrics(w->metrics, &latest);
     if (sm_buf_str(&latest)[0]) {
         sm_buf_printf(&p, "  metrics    %s\n", sm_buf_str(&latest));
-        sm_buf_printf(&h, "<tr><td>metrics</td><td>%s</td></tr>",
+        sm_buf_printf(&h, "<tr>" SM_CARD_TD "metrics</td>" SM_CARD_TD "%s</td></tr>",
                       sm_buf_str(&latest));
     }
     sm_buf_free(&latest);
@@ -252,28 +252,28 @@ static void card(watch *w, const sm_sagemaker_training_job *job, int final)
         for (size_t i = 0; i < job->metric_count; i++) {
             sm_buf_printf(&p, "  %-10s %s = %.6g\n", i ? "" : "final",
                           job->metrics[i].name, job->metrics[i].value);
-            sm_buf_printf(&h, "<tr><td>%s</td><td>%s = %.6g</td></tr>",
+            sm_buf_printf(&h, "<tr>" SM_CARD_TD "%s</td>" SM_CARD_TD "%s = %.6g</td></tr>",
                           i ? "" : "final metrics", job->metrics[i].name,
                           job->metrics[i].value);
         }
         if (job->training_seconds > 0 || job->billable_seconds > 0) {
             sm_buf_printf(&p, "  seconds    %.0f training, %.0f billable\n",
                           job->training_seconds, job->billable_seconds);
-            sm_buf_printf(&h, "<tr><td>seconds</td><td>%.0f training, %.0f "
+            sm_buf_printf(&h, "<tr>" SM_CARD_TD "seconds</td>" SM_CARD_TD "%.0f training, %.0f "
                               "billable</td></tr>", job->training_seconds,
                           job->billable_seconds);
         }
         if (job->model_artifacts[0]) {
             char *m = sm_html_escape(job->model_artifacts);
             sm_buf_printf(&p, "  model      %s\n", job->model_artifacts);
-            sm_buf_printf(&h, "<tr><td>model</td><td><code>%s</code></td></tr>",
+            sm_buf_printf(&h, "<tr>" SM_CARD_TD "model</td>" SM_CARD_TD "<code>%s</code></td></tr>",
                           m ? m : "");
             free(m);
         }
         if (job->state.failure_reason[0]) {
             char *f = sm_html_escape(job->state.failure_reason);
             sm_buf_printf(&p, "  reason     %s\n", job->state.failure_reason);
-            sm_buf_printf(&h, "<tr><td>reason</td><td style=\"color:"
+            sm_buf_printf(&h, "<tr>" SM_CARD_TD "reason</td><td style=\"text-align:left;vertical-align:top;color:"
                               "var(--jp-error-color1)\">%s</td></tr>", f ? f : "");
             free(f);
         }

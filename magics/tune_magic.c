@@ -27,9 +27,9 @@
 /* XGBoost's metrics that grow better: everything else is a loss. */
 static int metric_maximized(const char *metric)
 {
-    static const char *const up[] = {"auc", "aucpr", "map", "ndcg",
-                                     "accuracy", "balanced_accuracy", "f1",
-                                     "r2", "precision", "recall"};
+    static const char *const up[] = {
+        "auc", "aucpr", "map",       "ndcg",  "accuracy", "balanced_accuracy",
+        "f1",  "r2",    "precision", "recall"};
     const char *colon = strchr(metric, ':');
     const char *name = colon ? colon + 1 : metric;
     size_t n = strcspn(name, "@");
@@ -77,9 +77,11 @@ static int objective_flag(sm_call *call, tune_words *w)
             metric_maximized(w->metric) ? "Maximize" : "Minimize";
     }
     if (!strchr(w->metric, ':'))
-        return sm_error_set(&call->err, "--objective names a channel and a "
-                                        "metric, like validation:auc, not "
-                                        "'%s'", v);
+        return sm_error_set(&call->err,
+                            "--objective names a channel and a "
+                            "metric, like validation:auc, not "
+                            "'%s'",
+                            v);
     return 0;
 }
 
@@ -96,8 +98,10 @@ static int strategy_flag(sm_call *call, tune_words *w)
             w->strategy = names[i];
             return 0;
         }
-    return sm_error_set(&call->err, "--strategy is bayesian, random, grid or "
-                                    "hyperband, not '%s'", v);
+    return sm_error_set(&call->err,
+                        "--strategy is bayesian, random, grid or "
+                        "hyperband, not '%s'",
+                        v);
 }
 
 /* KEY=A..B[:int][:log] and KEY=A|B are ranges; other KEY=VALUE fixed. */
@@ -107,8 +111,10 @@ static int range_words(sm_call *call, tune_words *w)
     for (size_t i = 0; i < a->n_pairs; i++) {
         const char *key = a->pairs[i].key, *value = a->pairs[i].value;
         if (w->range_count + w->fixed_count == MAX_TUNE_WORDS)
-            return sm_error_set(&call->err, "at most %d ranges and "
-                                            "hyperparameters", MAX_TUNE_WORDS);
+            return sm_error_set(&call->err,
+                                "at most %d ranges and "
+                                "hyperparameters",
+                                MAX_TUNE_WORDS);
         if (!strstr(value, "..") && !strchr(value, '|')) {
             w->fixed[w->fixed_count++] = (sm_sagemaker_kv){key, value};
             continue;
@@ -131,8 +137,7 @@ static int range_words(sm_call *call, tune_words *w)
 }
 
 /* The SDK's tuning job names: BASE-yymmdd-HHMMSS within 32 characters. */
-static void tuning_name(sm_call *call, const char *base, char *out,
-                        size_t size)
+static void tuning_name(sm_call *call, const char *base, char *out, size_t size)
 {
     const char *given = sm_args_get(&call->args, "name");
     if (given && *given) {
@@ -143,9 +148,8 @@ static void tuning_name(sm_call *call, const char *base, char *out,
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    snprintf(stamp, sizeof stamp, "%02d%02d%02d-%02d%02d%02d",
-             tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec);
+    snprintf(stamp, sizeof stamp, "%02d%02d%02d-%02d%02d%02d", tm.tm_year % 100,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     int room = TUNING_NAME_MAX - 1 - (int)strlen(stamp);
     snprintf(out, size, "%.*s-%s", room, base, stamp);
 }
@@ -171,7 +175,7 @@ static int trial_order(const void *x, const void *y, void *ctx)
     }
     return a->state.creation_time < b->state.creation_time   ? -1
            : a->state.creation_time > b->state.creation_time ? 1
-                                                              : 0;
+                                                             : 0;
 }
 
 /* "eta=0.12, max_depth=5" of a trial's tuned hyperparameters. */
@@ -211,22 +215,23 @@ static json_t *leaderboard(const sm_sagemaker_trials *trials, int maximize,
         sm_buf hp = {0};
         tuned_text(t, &hp);
         int is_best = best && strcmp(best, t->state.name) == 0;
-        json_array_append_new(
-            rows, json_pack("[s, s, s, s, s]", is_best ? "best" : "",
-                            t->state.name, t->state.status, objective,
-                            sm_buf_str(&hp)));
+        json_array_append_new(rows, json_pack("[s, s, s, s, s]",
+                                              is_best ? "best" : "",
+                                              t->state.name, t->state.status,
+                                              objective, sm_buf_str(&hp)));
         sm_buf_free(&hp);
     }
     free(sorted);
     return rows;
 }
 
-/* ---- the chart ------------------------------------------------------------ */
+/* ---- the chart ------------------------------------------------------------
+ */
 
 /* The objective of each finished trial, in the order they were made: one
  * bar each, the best one drawn in the accent colour. */
-static char *objective_svg(const sm_sagemaker_trials *trials, const char *metric,
-                           const char *best)
+static char *objective_svg(const sm_sagemaker_trials *trials,
+                           const char *metric, const char *best)
 {
     const double W = 560, H = 240, L = 64, R = 16, T = 28, B = 40;
     double lo = INFINITY, hi = -INFINITY;
@@ -336,15 +341,18 @@ static void card(watch *w, const sm_sagemaker_tuning_job *job,
         json_t *headers =
             json_pack("[s, s, s, s, s]", "", "training job", "status",
                       w->words->metric, "hyperparameters");
-        json_t *rows = leaderboard(trials,
-                                   strcmp(w->words->objective_type,
-                                          "Maximize") == 0,
-                                   job->has_best ? job->best.state.name : NULL);
+        json_t *rows = leaderboard(
+            trials, strcmp(w->words->objective_type, "Maximize") == 0,
+            job->has_best ? job->best.state.name : NULL);
         json_t *table = sm_render_table(headers, rows);
-        const char *text = json_string_value(json_object_get(table, "text/plain"));
-        const char *html = json_string_value(json_object_get(table, "text/html"));
+        const char *text =
+            json_string_value(json_object_get(table, "text/plain"));
+        const char *html =
+            json_string_value(json_object_get(table, "text/html"));
         sm_buf_printf(&p, "\n%s", text ? text : "");
-        sm_buf_printf(&h, "<tr><td colspan=\"2\">%s</td></tr>", html ? html : "");
+        sm_buf_printf(
+            &h, "<tr><td colspan=\"2\" style=\"text-align:left\">%s</td></tr>",
+            html ? html : "");
         json_decref(table);
         json_decref(headers);
         json_decref(rows);
@@ -371,12 +379,12 @@ static void show_chart(watch *w, const sm_sagemaker_tuning_job *job,
     if (!svg)
         return;
     char text[300];
-    snprintf(text, sizeof text, "%s by training job: %zu jobs", w->words->metric,
-             trials->count);
-    sm_out_display(w->card.call->out,
-                   json_pack("{s:s, s:s}", "image/svg+xml", svg, "text/plain",
-                             text),
-                   NULL, NULL);
+    snprintf(text, sizeof text, "%s by training job: %zu jobs",
+             w->words->metric, trials->count);
+    sm_out_display(
+        w->card.call->out,
+        json_pack("{s:s, s:s}", "image/svg+xml", svg, "text/plain", text), NULL,
+        NULL);
     free(svg);
 }
 
@@ -421,7 +429,8 @@ static int watch_tuning(sm_call *call, sm_aws *aws, const char *name,
     }
 }
 
-/* ---- %tune ---------------------------------------------------------------- */
+/* ---- %tune ----------------------------------------------------------------
+ */
 
 static int dry_run(sm_call *call, const sm_sagemaker_tuning_job_spec *spec)
 {
@@ -429,8 +438,9 @@ static int dry_run(sm_call *call, const sm_sagemaker_tuning_job_spec *spec)
     if (!request)
         return -1;
     char *text = json_dumps(request, JSON_INDENT(2) | JSON_SORT_KEYS);
-    sm_out_stream(call->out, "stdout", "dry run: CreateHyperParameterTuningJob "
-                                       "would be sent with this request\n");
+    sm_out_stream(call->out, "stdout",
+                  "dry run: CreateHyperParameterTuningJob "
+                  "would be sent with this request\n");
     call->shown = json_pack("{s:s}", "text/plain", text ? text : "");
     call->result = request;
     free(text);
@@ -459,15 +469,17 @@ int sm_magic_tune(sm_call *call)
                                       "jobs in all) and --parallel P (at "
                                       "once)");
     if (!rc && parallel > max_jobs)
-        rc = sm_error_set(&call->err, "--parallel %ld is more than --max-jobs "
-                                      "%ld", parallel, max_jobs);
+        rc = sm_error_set(&call->err,
+                          "--parallel %ld is more than --max-jobs "
+                          "%ld",
+                          parallel, max_jobs);
     char *image = NULL, base[64], role[256], output[1100], name[64];
     int dry = sm_args_get(a, "dry-run") != NULL;
     sm_aws *aws = rc ? NULL : sm_call_aws(call);
     if (!rc && !aws)
         rc = -1;
-    if (!rc && !(image = sm_call_image(call, a->positional[0], base,
-                                       sizeof base)))
+    if (!rc &&
+        !(image = sm_call_image(call, a->positional[0], base, sizeof base)))
         rc = -1;
     if (!rc)
         rc = sm_call_role(call, role, sizeof role) ||
