@@ -41,3 +41,16 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes more than 20 s; `make asan` leaves these out (-m 'not slow')"
     )
+
+
+def copy_notebooks(dest, notebooks=True):
+    """notebooks/ as committed into `dest`: without the text sources and
+    without what running the tutorials leaves there (the journal, prepared
+    data, downloads, checkpoints; all in .gitignore), so a test never sees
+    a user's earlier run. `notebooks`: the .ipynb files too."""
+    import shutil
+    skip = ["src", "sagemagic-journal.jsonl", "*-prepared", "predictions.csv",
+            ".ipynb_checkpoints"]
+    if not notebooks:
+        skip.append("*.ipynb")
+    shutil.copytree(ROOT / "notebooks", dest, ignore=shutil.ignore_patterns(*skip))

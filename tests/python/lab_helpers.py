@@ -24,7 +24,7 @@ import nbformat
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT
+from conftest import ROOT, copy_notebooks
 from magics_helpers import clean_env, free_port, stop_local_service
 from test_magics_train import linear_rows
 
@@ -132,7 +132,6 @@ class Lab:
 
 # ---- notebooks, cases and the page ------------------------------------------
 
-NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 KERNELSPEC = {"name": "sagemagic", "display_name": "SageMaker (sagemagic)",
               "language": "sagemagic"}
@@ -408,7 +407,7 @@ class LabSession:
         base = pathlib.Path(base)
         self.keep_log = keep_log
         root = base / "root"
-        shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("src"))
+        copy_notebooks(root)
         for case in cases:
             case.prepare(root)
         self.data_dir = base / "local-data"

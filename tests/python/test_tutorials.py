@@ -7,7 +7,6 @@ predictions close to the true labels, nothing left running at the end."""
 import base64
 import json
 import re
-import shutil
 import urllib.parse
 import uuid
 
@@ -16,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from conftest import ROOT, copy_notebooks
 from magics_helpers import clean_env, start_moto, stop_local_service, stop_process
 from test_client_moto import queue_answers
 from test_request_shapes import problems
@@ -30,7 +29,7 @@ def run_notebook(name, tmp_path, **env):
     """Execute notebooks/NAME.ipynb in a copy of the folder; returns the
     executed notebook and the local service's data dir."""
     work = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("src", "*.ipynb"))
+    copy_notebooks(work, notebooks=False)
     data_dir = tmp_path / "local"
     environment = clean_env(tmp_path / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(data_dir), **env)
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
