@@ -122,6 +122,34 @@ def train_job_processes(prefix):
     return found
 
 
+def hold_trials(prefix, count, timeout=60):
+    """Pause (SIGSTOP) each training process of `prefix` as it appears
+    until `count` are paused at once; the paused processes. A trial paused
+    stays InProgress, so a tuner that launches them together is seen doing
+    so however fast a trial would otherwise end."""
+    held = {}
+    deadline = time.monotonic() + timeout
+    while len(held) < count and time.monotonic() < deadline:
+        for p in train_job_processes(prefix):
+            if p.pid not in held:
+                try:
+                    p.suspend()
+                    held[p.pid] = p
+                except psutil.NoSuchProcess:
+                    pass
+        held = {pid: p for pid, p in held.items() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
+        time.sleep(0.005)
+    return list(held.values())
+
+
+def resume(processes):
+    for p in processes:
+        try:
+            p.resume()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def most_at_once(summaries):
     """The most trials whose [start, end] intervals overlap at one time."""
     edges = sorted([(s["TrainingStartTime"].timestamp(), 1) for s in summaries] +
@@ -138,12 +166,26 @@ def most_at_once(summaries):
 
 @pytest.fixture(scope="module")
 def tuned(sm, data):
+    """Six trials, two at a time. While the tuning job runs, the first two
+    training processes seen together are paused for a while: what runs
+    then is recorded, and they go on."""
     seen = []
     arn = create(sm, "tune-six", config("Bayesian", {"ContinuousParameterRanges": [ETA_LOG],
                                                      "IntegerParameterRanges": [DEPTH]}, 6, 2),
                  data)["HyperParameterTuningJobArn"]
+    held = hold_trials("tune-six-", 2)
+    try:
+        time.sleep(0.5)  # five of the tuner's looks
+        paused = {"count": len(held),
+                  "in_progress": sm.describe_hyper_parameter_tuning_job(
+                      HyperParameterTuningJobName="tune-six")["TrainingJobStatusCounters"]["InProgress"],
+                  "others": [p.pid for p in train_job_processes("tune-six-")
+                             if p.pid not in {h.pid for h in held}],
+                  "spin": [h.environ().get("GOMP_SPINCOUNT") for h in held]}
+    finally:
+        resume(held)
     job = wait_done(sm, "tune-six", watch=lambda d: seen.append(d["TrainingJobStatusCounters"]["InProgress"]))
-    return {"arn": arn, "job": job, "in_progress": seen}
+    return {"arn": arn, "job": job, "in_progress": seen, "paused": paused}
 
 
 def test_trials_run_two_at_a_time(tuned, sm):
@@ -153,7 +195,9 @@ def test_trials_run_two_at_a_time(tuned, sm):
     assert job["TrainingJobStatusCounters"] == {"Completed": 6, "InProgress": 0, "RetryableError": 0,
                                                 "NonRetryableError": 0, "Stopped": 0}
     assert job["ObjectiveStatusCounters"] == {"Succeeded": 6, "Pending": 0, "Failed": 0}
-    assert max(tuned["in_progress"]) == 2
+    paused = tuned["paused"]
+    assert paused["count"] == 2 and paused["in_progress"] == 2 and paused["others"] == []
+    assert max(tuned["in_progress"]) <= 2
     summaries = trials(sm, "tune-six")
     assert most_at_once(summaries) == 2
     assert job["CreationTime"] <= min(s["CreationTime"] for s in summaries)
@@ -161,6 +205,12 @@ def test_trials_run_two_at_a_time(tuned, sm):
     assert job["HyperParameterTuningJobConfig"]["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 6,
                                                                       "MaxParallelTrainingJobs": 2}
     assert job["TrainingJobDefinition"]["StaticHyperParameters"] == {"num_round": "6", "seed": "1"}
+
+
+def test_training_processes_share_the_cores_politely(tuned):
+    """Trials run side by side on this machine's cores: their OpenMP threads
+    spin briefly before they sleep, not libgomp's default 300,000 turns."""
+    assert tuned["paused"]["spin"] == ["1000", "1000"]
 
 
 def test_best_training_job_is_the_first_by_objective(tuned, sm):
@@ -341,10 +391,7 @@ def test_restart_retries_interrupted_trials_and_goes_on(tmp_path):
         upload_data(s3, "restart", seed=9, rows=4000)
         create(sm, "tune-restart", config("Random", {"IntegerParameterRanges": [DEPTH]}, 3, 2, seed=5),
                "restart", static={"num_round": "40", "eta": "0.05"})
-        deadline = time.monotonic() + 60
-        while len(train_job_processes("tune-restart-")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(train_job_processes("tune-restart-")) == 2
+        assert len(hold_trials("tune-restart-", 2)) == 2
         service.kill()
         deadline = time.monotonic() + 10
         while train_job_processes("tune-restart-") and time.monotonic() < deadline:
