@@ -581,8 +581,9 @@ typedef struct signing {
     const char *payload_hash; /* the caller's, or body_hash */
     size_t payload_hash_len;
     char body_hash[65];
-    char date[9]; /* 20150830 */
-    char *scope;  /* date/region/service/aws4_request */
+    char date[9];                      /* 20150830 */
+    unsigned char key[SM_SHA256_SIZE]; /* kSigning; wiped by signing_free */
+    char *scope;                       /* date/region/service/aws4_request */
     size_t scope_len;
     canon_header *headers; /* to sign, sorted by canonical_headers_make */
     size_t header_count, header_bytes;
@@ -608,6 +609,7 @@ static void signing_init(signing *s, const sm_sigv4_request *req,
 
 static void signing_free(signing *s)
 {
+    sodium_memzero(s->key, sizeof s->key);
     sb_wipe(&s->text);
     scratch_wipe(&s->mem);
 }
@@ -651,22 +653,15 @@ static int check_headers(const sm_sigv4_request *req, sm_error *err)
     return 0;
 }
 
-/* The caller's mistakes, each one sentence. Nothing may break the lines of
- * the canonical request or the fields of the credential scope. Measures
- * the fields it reads into `s`. */
-static int check_request(signing *s)
+/* The fields the signing key depends on (the credential scope's and the
+ * secret key), checked first so that the key can be derived while the rest
+ * of the request is still on its way from memory. */
+static int check_scope(signing *s)
 {
     const sm_sigv4_request *req = s->req;
     const sm_sigv4_credentials *c = &req->credentials;
     sm_error *err = s->err;
     size_t n;
-    int bad = 0;
-    if (!field_ok(req->method, CLASS_BREAK | CLASS_BLANK, &s->method_len))
-        return sm_error_set(err, "the request has no method, or a bad one");
-    if (req->path)
-        s->path_len = span_check(req->path, CLASS_BREAK, &bad);
-    if (!req->path || bad)
-        return sm_error_set(err, "the request has no path, or a bad one");
     unsigned scope_bad = CLASS_SLASH | CLASS_BREAK | CLASS_BLANK;
     if (!field_ok(req->region, scope_bad, &n) ||
         !field_ok(req->service, scope_bad, &n))
@@ -676,6 +671,22 @@ static int check_request(signing *s)
         !c->secret_key || !*c->secret_key)
         return sm_error_set(err, "signing needs an access key (without '/', "
                                  "',' or whitespace) and a secret key");
+    return 0;
+}
+
+/* The caller's other mistakes, each one sentence. Nothing may break the
+ * lines of the canonical request. Measures the fields it reads into `s`. */
+static int check_request(signing *s)
+{
+    const sm_sigv4_request *req = s->req;
+    sm_error *err = s->err;
+    int bad = 0;
+    if (!field_ok(req->method, CLASS_BREAK | CLASS_BLANK, &s->method_len))
+        return sm_error_set(err, "the request has no method, or a bad one");
+    if (req->path)
+        s->path_len = span_check(req->path, CLASS_BREAK, &bad);
+    if (!req->path || bad)
+        return sm_error_set(err, "the request has no path, or a bad one");
     if (req->body_len && !req->body)
         return sm_error_set(err, "the request has a length but no body");
     if (req->payload_hash &&
@@ -736,13 +747,17 @@ static int signing_begin(signing *s)
 {
     const sm_sigv4_request *req = s->req;
     request_prefetch(req);
-    if (check_request(s))
+    if (check_scope(s))
         return -1;
     if (sm_sigv4_format_time(req->time, s->out->amz_date))
         return sm_error_set(s->err, "the signing time is not between the "
                                     "years 1970 and 9999");
     memcpy(s->date, s->out->amz_date, 8);
     s->date[8] = '\0';
+    /* Four HMACs in a chain: the prefetched strings arrive meanwhile. */
+    signing_key_get(req, s->date, s->key);
+    if (check_request(s))
+        return -1;
     s->query_len = req->query ? strlen(req->query) : 0;
     const char *token = req->credentials.session_token;
     s->token = token && *token ? token : NULL;
@@ -1389,12 +1404,10 @@ static int string_to_sign_make(signing *s)
 /* The hex HMAC of the string to sign under kSigning, which is wiped. */
 static int signature_make(signing *s)
 {
-    unsigned char key[SM_SHA256_SIZE], mac[SM_SHA256_SIZE];
-    signing_key_get(s->req, s->date, key);
-    sm_hmac_sha256_mac(key, sizeof key, s->text.data + s->sts_at, s->sts_len,
-                       mac);
+    unsigned char mac[SM_SHA256_SIZE];
+    sm_hmac_sha256_mac(s->key, sizeof s->key, s->text.data + s->sts_at,
+                       s->sts_len, mac);
     hex_encode(mac, sizeof mac, s->out->signature);
-    sodium_memzero(key, sizeof key);
     return 0;
 }
 
