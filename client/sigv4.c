@@ -369,6 +369,14 @@ static void sha256_hex(const void *data, size_t len, char out[65])
  * small table of recent identities' hashes says: one-off credentials then
  * neither pay for the fingerprint and the insert nor push out keys in use,
  * and a client with one set of credentials misses twice, not once. */
+/* What a signing key is derived from and cached under, each field
+ * measured once. Borrowed strings but the date. */
+typedef struct key_scope {
+    const char *access_key, *secret, *region, *service;
+    size_t access_key_len, secret_len, region_len, service_len;
+    char date[9]; /* 20150830 */
+} key_scope;
+
 #define KEY_CACHE_SIZE 16
 #define KEY_SEEN_SIZE 64
 #define KEY_FINGERPRINT_PREFIX "sigv4 cache\n" /* 40-byte secrets: 1 block */
@@ -392,43 +400,54 @@ static struct {
     uint32_t seen[KEY_SEEN_SIZE]; /* identity hashes, 0: empty; no secret */
 } key_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int fits(const char *s, size_t cap)
-{
-    return strlen(s) < cap;
-}
-
-static void secret_fingerprint(const char *secret, unsigned char out[32])
+static void secret_fingerprint(const key_scope *k, unsigned char out[32])
 {
     sm_sha256 ctx;
     sm_sha256_init(&ctx);
     sm_sha256_update(&ctx, KEY_FINGERPRINT_PREFIX,
                      sizeof KEY_FINGERPRINT_PREFIX - 1);
-    sm_sha256_update(&ctx, secret, strlen(secret));
+    sm_sha256_update(&ctx, k->secret, k->secret_len);
     sm_sha256_final(&ctx, out);
     sodium_memzero(&ctx, sizeof ctx);
 }
 
-static int entry_matches(const cached_key *e, const char *access_key,
-                         const char *date, const char *region,
-                         const char *service)
+static int entry_matches(const cached_key *e, const key_scope *k)
 {
-    return e->used && memcmp(e->date, date, sizeof e->date) == 0 &&
-           strcmp(e->access_key, access_key) == 0 &&
-           strcmp(e->region, region) == 0 && strcmp(e->service, service) == 0;
+    return e->used && memcmp(e->date, k->date, sizeof e->date) == 0 &&
+           strcmp(e->access_key, k->access_key) == 0 &&
+           strcmp(e->region, k->region) == 0 &&
+           strcmp(e->service, k->service) == 0;
 }
 
-/* FNV-1a over the fields of a key's identity; never 0. */
-static uint32_t identity_hash(const sm_sigv4_request *req, const char *date)
+/* Fold s[0..n) and n into `h`, eight bytes a multiplication: the lengths
+ * are known, so this costs a few steps a field where a byte at a time
+ * cost one a byte and a mispredicted exit. Not a secure hash: a match is
+ * confirmed field by field. */
+static uint64_t identity_mix(uint64_t h, const char *s, size_t n)
 {
-    const char *parts[] = {req->credentials.access_key, date, req->region,
-                           req->service};
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        for (const char *p = parts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 16777619u;
-        h = (h ^ '/') * 16777619u;
+    const uint64_t odd = 0x9e3779b97f4a7c15ULL;
+    uint64_t w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * odd;
+        h ^= h >> 32;
     }
-    return h | 1;
+    w = (uint64_t)n << 56;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    h = (h ^ w) * odd;
+    return h ^ h >> 32;
+}
+
+/* A hash of a key's identity (access key, date, region, service); never
+ * 0. */
+static uint32_t identity_hash(const key_scope *k)
+{
+    uint64_t h = identity_mix(0, k->access_key, k->access_key_len);
+    h = identity_mix(h, k->date, 8);
+    h = identity_mix(h, k->region, k->region_len);
+    h = identity_mix(h, k->service, k->service_len);
+    return (uint32_t)h | 1;
 }
 
 /* Note identity `h`, under the lock; whether it came lately. */
@@ -444,20 +463,18 @@ static int identity_seen_again(uint32_t h)
  * 0, or -1 when there is none (or the access key's secret is another
  * one), with *keep saying whether the key, once derived, is worth
  * caching. */
-static int key_cache_get(const sm_sigv4_request *req, const char *date,
-                         uint32_t id, unsigned char key[32], int *keep)
+static int key_cache_get(const key_scope *k, uint32_t id, unsigned char key[32],
+                         int *keep)
 {
-    const sm_sigv4_credentials *c = &req->credentials;
     unsigned char fp[SM_SHA256_SIZE];
     int fp_made = 0, rc = -1;
     pthread_mutex_lock(&key_cache.lock);
     for (size_t i = 0; i < KEY_CACHE_SIZE && rc; i++) {
         cached_key *e = &key_cache.items[i];
-        if (key_cache.tags[i] != id ||
-            !entry_matches(e, c->access_key, date, req->region, req->service))
+        if (key_cache.tags[i] != id || !entry_matches(e, k))
             continue;
         if (!fp_made)
-            secret_fingerprint(c->secret_key, fp);
+            secret_fingerprint(k, fp);
         fp_made = 1;
         if (sodium_memcmp(fp, e->fingerprint, sizeof fp) == 0) {
             memcpy(key, e->key, SM_SHA256_SIZE);
@@ -471,15 +488,13 @@ static int key_cache_get(const sm_sigv4_request *req, const char *date,
 }
 
 /* Keep `key` for this request, in place of the least recently used. */
-static void key_cache_put(const sm_sigv4_request *req, const char *date,
-                          uint32_t id, const unsigned char key[32])
+static void key_cache_put(const key_scope *k, uint32_t id,
+                          const unsigned char key[32])
 {
-    const sm_sigv4_credentials *c = &req->credentials;
-    if (!fits(c->access_key, 129) || !fits(req->region, 64) ||
-        !fits(req->service, 64))
+    if (k->access_key_len >= 129 || k->region_len >= 64 || k->service_len >= 64)
         return;
     unsigned char fp[SM_SHA256_SIZE];
-    secret_fingerprint(c->secret_key, fp);
+    secret_fingerprint(k, fp);
     pthread_mutex_lock(&key_cache.lock);
     size_t v = 0;
     for (size_t i = 1; i < KEY_CACHE_SIZE; i++) {
@@ -489,10 +504,10 @@ static void key_cache_put(const sm_sigv4_request *req, const char *date,
     cached_key *victim = &key_cache.items[v];
     sodium_memzero(victim, sizeof *victim);
     key_cache.tags[v] = id;
-    strcpy(victim->access_key, c->access_key);
-    memcpy(victim->date, date, 9);
-    strcpy(victim->region, req->region);
-    strcpy(victim->service, req->service);
+    memcpy(victim->access_key, k->access_key, k->access_key_len + 1);
+    memcpy(victim->date, k->date, 9);
+    memcpy(victim->region, k->region, k->region_len + 1);
+    memcpy(victim->service, k->service, k->service_len + 1);
     memcpy(victim->fingerprint, fp, sizeof fp);
     memcpy(victim->key, key, SM_SHA256_SIZE);
     victim->used = ++key_cache.clock;
@@ -511,17 +526,15 @@ void sm_sigv4_key_cache_clear(void)
 
 /* kSigning = HMAC chain over date, region, service, "aws4_request", keyed
  * first by "AWS4" + secret. The key buffers are wiped. */
-static void signing_key_derive(const sm_sigv4_request *req, const char *date,
-                               unsigned char key[32])
+static void signing_key_derive(const key_scope *k, unsigned char key[32])
 {
-    const char *secret = req->credentials.secret_key;
-    const char *steps[] = {req->region, req->service, SCOPE_TERMINATOR};
-    size_t secret_len = strlen(secret);
+    const char *secret = k->secret;
+    size_t secret_len = k->secret_len;
     if (secret_len + 4 <= SM_SHA256_BLOCK) {
         unsigned char first[SM_SHA256_BLOCK];
         memcpy(first, "AWS4", 4);
         memcpy(first + 4, secret, secret_len);
-        sm_hmac_sha256_mac(first, secret_len + 4, date, 8, key);
+        sm_hmac_sha256_mac(first, secret_len + 4, k->date, 8, key);
         sodium_memzero(first, sizeof first);
     } else {
         /* RFC 2104: a key longer than a block is its hash. */
@@ -531,25 +544,25 @@ static void signing_key_derive(const sm_sigv4_request *req, const char *date,
         sm_sha256_update(&ctx, "AWS4", 4);
         sm_sha256_update(&ctx, secret, secret_len);
         sm_sha256_final(&ctx, hashed);
-        sm_hmac_sha256_mac(hashed, sizeof hashed, date, 8, key);
+        sm_hmac_sha256_mac(hashed, sizeof hashed, k->date, 8, key);
         sodium_memzero(hashed, sizeof hashed);
         sodium_memzero(&ctx, sizeof ctx);
     }
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        sm_hmac_sha256_mac(key, SM_SHA256_SIZE, steps[i], strlen(steps[i]),
-                           key);
+    sm_hmac_sha256_mac(key, SM_SHA256_SIZE, k->region, k->region_len, key);
+    sm_hmac_sha256_mac(key, SM_SHA256_SIZE, k->service, k->service_len, key);
+    sm_hmac_sha256_mac(key, SM_SHA256_SIZE, SCOPE_TERMINATOR,
+                       sizeof SCOPE_TERMINATOR - 1, key);
 }
 
-static void signing_key_get(const sm_sigv4_request *req, const char *date,
-                            unsigned char key[32])
+static void signing_key_get(const key_scope *k, unsigned char key[32])
 {
-    uint32_t id = identity_hash(req, date);
+    uint32_t id = identity_hash(k);
     int keep = 0;
-    if (key_cache_get(req, date, id, key, &keep) == 0)
+    if (key_cache_get(k, id, key, &keep) == 0)
         return;
-    signing_key_derive(req, date, key);
+    signing_key_derive(k, key);
     if (keep)
-        key_cache_put(req, date, id, key);
+        key_cache_put(k, id, key);
 }
 
 /* ---- one signing in progress -------------------------------------------- */
@@ -577,11 +590,11 @@ typedef struct signing {
     const char *token;          /* session token, NULL when none */
     size_t token_len;
     int sign_token; /* the token is part of the signature */
-    size_t method_len, path_len, query_len, access_key_len;
+    size_t method_len, path_len, query_len;
     const char *payload_hash; /* the caller's, or body_hash */
     size_t payload_hash_len;
     char body_hash[65];
-    char date[9];                      /* 20150830 */
+    key_scope id; /* access key, date, region, service, secret */
     unsigned char key[SM_SHA256_SIZE]; /* kSigning; wiped by signing_free */
     char *scope;                       /* date/region/service/aws4_request */
     size_t scope_len;
@@ -660,17 +673,22 @@ static int check_scope(signing *s)
 {
     const sm_sigv4_request *req = s->req;
     const sm_sigv4_credentials *c = &req->credentials;
-    sm_error *err = s->err;
-    size_t n;
+    key_scope *k = &s->id;
     unsigned scope_bad = CLASS_SLASH | CLASS_BREAK | CLASS_BLANK;
-    if (!field_ok(req->region, scope_bad, &n) ||
-        !field_ok(req->service, scope_bad, &n))
-        return sm_error_set(err, "signing needs a region and a service "
-                                 "without '/' or whitespace");
-    if (!field_ok(c->access_key, scope_bad | CLASS_COMMA, &s->access_key_len) ||
+    if (!field_ok(req->region, scope_bad, &k->region_len) ||
+        !field_ok(req->service, scope_bad, &k->service_len))
+        return sm_error_set(s->err, "signing needs a region and a service "
+                                    "without '/' or whitespace");
+    if (!field_ok(c->access_key, scope_bad | CLASS_COMMA, &k->access_key_len) ||
         !c->secret_key || !*c->secret_key)
-        return sm_error_set(err, "signing needs an access key (without '/', "
-                                 "',' or whitespace) and a secret key");
+        return sm_error_set(s->err, "signing needs an access key (without "
+                                    "'/', ',' or whitespace) and a secret "
+                                    "key");
+    k->access_key = c->access_key;
+    k->secret = c->secret_key;
+    k->secret_len = strlen(c->secret_key);
+    k->region = req->region;
+    k->service = req->service;
     return 0;
 }
 
@@ -719,7 +737,9 @@ PREFETCH_INLINE void prefetch_string(const char *s)
 /* Ask for the request's strings all at once. A batch of requests, or a
  * server's received one, is often out of the cache by the time it is
  * signed, and the checks below read field after field: prefetched, the
- * misses overlap instead of coming one after another. */
+ * misses overlap instead of coming one after another. The headers' strings
+ * are asked for later (headers_prefetch): their addresses are in the
+ * header array, which is itself on its way. */
 PREFETCH_INLINE void request_prefetch(const sm_sigv4_request *req)
 {
     const char *fields[] = {
@@ -732,9 +752,14 @@ PREFETCH_INLINE void request_prefetch(const sm_sigv4_request *req)
         req->credentials.secret_key,
         req->payload_hash,
         req->credentials.session_token,
+        (const char *)req->headers,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         prefetch_string(fields[i]);
+}
+
+PREFETCH_INLINE void headers_prefetch(const sm_sigv4_request *req)
+{
     size_t n = req->headers && req->header_count < 16 ? req->header_count : 0;
     for (size_t i = 0; i < n; i++) {
         prefetch_string(req->headers[i].name);
@@ -752,10 +777,11 @@ static int signing_begin(signing *s)
     if (sm_sigv4_format_time(req->time, s->out->amz_date))
         return sm_error_set(s->err, "the signing time is not between the "
                                     "years 1970 and 9999");
-    memcpy(s->date, s->out->amz_date, 8);
-    s->date[8] = '\0';
+    memcpy(s->id.date, s->out->amz_date, 8);
+    s->id.date[8] = '\0';
+    headers_prefetch(req);
     /* Four HMACs in a chain: the prefetched strings arrive meanwhile. */
-    signing_key_get(req, s->date, s->key);
+    signing_key_get(&s->id, s->key);
     if (check_request(s))
         return -1;
     s->query_len = req->query ? strlen(req->query) : 0;
@@ -773,13 +799,13 @@ static int signing_begin(signing *s)
         s->payload_hash = s->body_hash;
         s->payload_hash_len = 64;
     }
-    size_t region_len = strlen(req->region), service_len = strlen(req->service);
+    size_t region_len = s->id.region_len, service_len = s->id.service_len;
     s->scope = scratch_alloc(&s->mem, 8 + region_len + service_len +
                                           sizeof SCOPE_TERMINATOR + 3);
     if (!s->scope)
         return out_of_memory(s);
     char *p = s->scope;
-    memcpy(p, s->date, 8);
+    memcpy(p, s->id.date, 8);
     p[8] = '/';
     p = (char *)memcpy(p + 9, req->region, region_len) + region_len;
     *p++ = '/';
@@ -1181,13 +1207,13 @@ static size_t decimal_put(char *out, long v)
 static int query_add_auth(signing *s)
 {
     const sm_sigv4_request *req = s->req;
-    size_t cred_len = s->access_key_len + 1 + s->scope_len;
+    size_t cred_len = s->id.access_key_len + 1 + s->scope_len;
     char *cred = scratch_alloc(&s->mem, cred_len + 1), expires[24];
     if (!cred)
         return -1;
-    memcpy(cred, req->credentials.access_key, s->access_key_len);
-    cred[s->access_key_len] = '/';
-    memcpy(cred + s->access_key_len + 1, s->scope, s->scope_len + 1);
+    memcpy(cred, req->credentials.access_key, s->id.access_key_len);
+    cred[s->id.access_key_len] = '/';
+    memcpy(cred + s->id.access_key_len + 1, s->scope, s->scope_len + 1);
     size_t expires_len = decimal_put(expires, req->options.expires);
     int rc = query_add(s, "X-Amz-Algorithm", 15, SM_SIGV4_ALGORITHM,
                        sizeof SM_SIGV4_ALGORITHM - 1, 0);
@@ -1351,7 +1377,7 @@ static void text_reserve(signing *s)
                      s->header_bytes + s->signed_headers_len +
                      s->payload_hash_len + 8;
     size_t sts = sizeof SM_SIGV4_ALGORITHM + 16 + s->scope_len + 68;
-    size_t ids = s->access_key_len + s->scope_len + s->signed_headers_len;
+    size_t ids = s->id.access_key_len + s->scope_len + s->signed_headers_len;
     size_t last = s->form == FORM_QUERY
                       ? s->query_len + 3 * (ids + s->token_len) + 256
                       : ids + 128;
@@ -1465,7 +1491,7 @@ static int authorization_make(signing *s)
     strbuf *t = &s->text;
     s->last_at = t->len;
     SB_ADD_LIT(t, SM_SIGV4_ALGORITHM " Credential=");
-    sb_add_n(t, s->req->credentials.access_key, s->access_key_len);
+    sb_add_n(t, s->req->credentials.access_key, s->id.access_key_len);
     sb_add_char(t, '/');
     sb_add_n(t, s->scope, s->scope_len);
     SB_ADD_LIT(t, ", SignedHeaders=");
@@ -1512,7 +1538,7 @@ static int presigned_query_make(signing *s)
         sb_add_char(t, '&');
     }
     SB_ADD_LIT(t, "X-Amz-Algorithm=" SM_SIGV4_ALGORITHM "&X-Amz-Credential=");
-    sb_add_encoded(t, req->credentials.access_key, s->access_key_len, 0);
+    sb_add_encoded(t, req->credentials.access_key, s->id.access_key_len, 0);
     SB_ADD_LIT(t, "%2F");
     sb_add_encoded(t, s->scope, s->scope_len, 0);
     SB_ADD_LIT(t, "&X-Amz-Date=");
