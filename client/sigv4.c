@@ -653,19 +653,6 @@ static int field_ok(const char *s, unsigned forbidden, size_t *len)
     return *len && !bad;
 }
 
-static int check_headers(const sm_sigv4_request *req, sm_error *err)
-{
-    for (size_t i = 0; i < req->header_count; i++) {
-        const sm_sigv4_header *h = &req->headers[i];
-        size_t n;
-        if (!field_ok(h->name, CLASS_BREAK | CLASS_BLANK | CLASS_COLON, &n) ||
-            !h->value)
-            return sm_error_set(err, "header %zu has a bad name or no value",
-                                i + 1);
-    }
-    return 0;
-}
-
 /* The fields the signing key depends on (the credential scope's and the
  * secret key), checked first so that the key can be derived while the rest
  * of the request is still on its way from memory. */
@@ -693,7 +680,8 @@ static int check_scope(signing *s)
 }
 
 /* The caller's other mistakes, each one sentence. Nothing may break the
- * lines of the canonical request. Measures the fields it reads into `s`. */
+ * lines of the canonical request. Measures the fields it reads into `s`.
+ * Header names are checked as they are copied (headers_collect). */
 static int check_request(signing *s)
 {
     const sm_sigv4_request *req = s->req;
@@ -711,7 +699,7 @@ static int check_request(signing *s)
         !field_ok(req->payload_hash, CLASS_BREAK, &s->payload_hash_len))
         return sm_error_set(err, "the payload hash is empty or has a "
                                  "line break");
-    return check_headers(req, err);
+    return 0;
 }
 
 /* Prefetching helpers are inlined by force: GCC judges a function that
@@ -862,13 +850,18 @@ static size_t header_value_trim(const char *value, size_t len, char *out)
     return n;
 }
 
-static void lower_copy(char *out, const char *name, size_t n)
+/* Copy name[0..n) lower-cased to `out` and terminate it. Returns the
+ * byte classes the name holds, so that the copy is the check too. */
+static unsigned lower_copy(char *out, const char *name, size_t n)
 {
+    unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+        unsigned char c = (unsigned char)name[i];
+        seen |= byte_class[c];
+        out[i] = (char)(c - (unsigned)'A' < 26u ? c + ('a' - 'A') : c);
     }
     out[n] = '\0';
+    return seen;
 }
 
 static int name_in_list(const char *name, size_t n, const char *list, char sep)
@@ -916,9 +909,12 @@ static int header_taken(const signing *s, const char *name, size_t len)
              NAME_IS(name, len, "x-amz-content-sha256"));
 }
 
+#define HEADER_BAD_NAME 1 /* header_add: a line break, blank or ':' */
+
 /* Add one header to sign, `name` lower-cased and `value` trimmed, both
- * copied into scratch; a caller's header (`check`) only when it is signed
- * as given. -1 on no memory. */
+ * copied into scratch. A caller's header (`check`) is only added when it
+ * is signed as given, and its name must not break the canonical request
+ * (else HEADER_BAD_NAME). -1 on no memory. */
 static int header_add(signing *s, const char *name, size_t name_len,
                       const char *value, size_t value_len, int check)
 {
@@ -928,7 +924,9 @@ static int header_add(signing *s, const char *name, size_t name_len,
     char *copy = scratch_alloc(&s->mem, name_len + value_len + 2);
     if (!copy)
         return -1;
-    lower_copy(copy, name, name_len);
+    unsigned classes = lower_copy(copy, name, name_len);
+    if (check && (classes & (CLASS_BREAK | CLASS_BLANK | CLASS_COLON)))
+        return HEADER_BAD_NAME;
     if (check && !header_taken(s, copy, name_len))
         return 0;
     h->name = copy;
@@ -959,15 +957,24 @@ static int headers_collect(signing *s)
     const sm_sigv4_request *req = s->req;
     s->headers =
         scratch_alloc(&s->mem, (req->header_count + 3) * sizeof *s->headers);
-    int rc = s->headers ? 0 : -1;
-    for (size_t i = 0; !rc && i < req->header_count; i++) {
+    if (!s->headers)
+        return out_of_memory(s);
+    for (size_t i = 0; i < req->header_count; i++) {
         const sm_sigv4_header *h = &req->headers[i];
-        rc = header_add(s, h->name, strlen(h->name), h->value, strlen(h->value),
-                        1);
+        size_t name_len = h->name ? strlen(h->name) : 0;
+        int rc = name_len && h->value
+                     ? header_add(s, h->name, name_len, h->value,
+                                  strlen(h->value), 1)
+                     : HEADER_BAD_NAME;
+        if (rc == HEADER_BAD_NAME)
+            return sm_error_set(s->err, "header %zu has a bad name or no value",
+                                i + 1);
+        if (rc)
+            return out_of_memory(s);
     }
-    if (!rc && s->form == FORM_HEADER)
-        rc = headers_add_own(s);
-    return rc ? out_of_memory(s) : 0;
+    if (s->form == FORM_HEADER && headers_add_own(s))
+        return out_of_memory(s);
+    return 0;
 }
 
 /* Every name the request must carry: Host for signing, each signed name
