@@ -760,13 +760,15 @@ static int signing_begin(signing *s)
 {
     const sm_sigv4_request *req = s->req;
     request_prefetch(req);
-    if (check_scope(s))
-        return -1;
+    /* The time first: it needs nothing from memory, so it is computed
+     * while the strings are on their way. */
     if (sm_sigv4_format_time(req->time, s->out->amz_date))
         return sm_error_set(s->err, "the signing time is not between the "
                                     "years 1970 and 9999");
     memcpy(s->id.date, s->out->amz_date, 8);
     s->id.date[8] = '\0';
+    if (check_scope(s))
+        return -1;
     headers_prefetch(req);
     /* Four HMACs in a chain: the prefetched strings arrive meanwhile. */
     signing_key_get(&s->id, s->key);
