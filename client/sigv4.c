@@ -569,7 +569,7 @@ static void signing_key_get(const key_scope *k, unsigned char key[32])
 
 typedef struct canon_header {
     const char *name;  /* lower case, in scratch */
-    const char *value; /* trimmed, inner whitespace collapsed; scratch */
+    const char *value; /* as given (borrowed): trimmed when written */
     size_t name_len, value_len;
     size_t order; /* keeps repeated headers' values in request order */
 } canon_header;
@@ -822,7 +822,7 @@ static int word_has_blank(uint64_t w)
 /* Copy value[0..len) to `out` trimmed, with each run of whitespace (folded
  * line breaks included) made one space: SigV4's Trimall. Runs of eight
  * bytes without a blank are copied whole. Returns the length; `out` must
- * hold len + 1 bytes. */
+ * hold len bytes. */
 static size_t header_value_trim(const char *value, size_t len, char *out)
 {
     size_t n = 0, i = 0;
@@ -848,7 +848,6 @@ static size_t header_value_trim(const char *value, size_t len, char *out)
         pending_space = 0;
         out[n++] = c;
     }
-    out[n] = '\0';
     return n;
 }
 
@@ -923,7 +922,7 @@ static int header_add(signing *s, const char *name, size_t name_len,
     canon_header *h = &s->headers[s->header_count];
     if (name_len > ((size_t)-1) / 4 || value_len > ((size_t)-1) / 4)
         return -1;
-    char *copy = scratch_alloc(&s->mem, name_len + value_len + 2);
+    char *copy = scratch_alloc(&s->mem, name_len + 1);
     if (!copy)
         return -1;
     unsigned classes = lower_copy(copy, name, name_len);
@@ -933,10 +932,10 @@ static int header_add(signing *s, const char *name, size_t name_len,
         return 0;
     h->name = copy;
     h->name_len = name_len;
-    h->value = copy + name_len + 1;
-    h->value_len = header_value_trim(value, value_len, copy + name_len + 1);
+    h->value = value;
+    h->value_len = value_len;
     h->order = s->header_count++;
-    s->header_bytes += name_len + h->value_len + 2;
+    s->header_bytes += name_len + value_len + 2;
     return 0;
 }
 
@@ -1065,25 +1064,30 @@ static int canonical_headers_make(signing *s)
     return rc;
 }
 
-/* Sorted "name:v1,v2\n" lines into the canonical request. */
+/* Sorted "name:v1,v2\n" lines into the canonical request, each value
+ * trimmed as it is written (header_bytes counts them untrimmed, one
+ * newline or comma each, so the room reserved is enough). */
 static void headers_write(const signing *s, strbuf *out)
 {
     sb_reserve(out, s->header_bytes + 1);
+    if (out->failed)
+        return;
+    char *p = out->data + out->len;
     for (size_t i = 0; i < s->header_count; i++) {
         const canon_header *h = &s->headers[i];
         if (i > 0 && same_name(h, h - 1)) {
-            sb_add_char(out, ',');
-            sb_add_n(out, h->value, h->value_len);
-            continue;
+            *p++ = ',';
+        } else {
+            if (i > 0)
+                *p++ = '\n';
+            p = (char *)memcpy(p, h->name, h->name_len) + h->name_len;
+            *p++ = ':';
         }
-        if (i > 0)
-            sb_add_char(out, '\n');
-        sb_add_n(out, h->name, h->name_len);
-        sb_add_char(out, ':');
-        sb_add_n(out, h->value, h->value_len);
+        p += header_value_trim(h->value, h->value_len, p);
     }
     if (s->header_count)
-        sb_add_char(out, '\n');
+        *p++ = '\n';
+    out->len = (size_t)(p - out->data);
 }
 
 /* ---- canonical query ---------------------------------------------------- */
