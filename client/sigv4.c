@@ -1347,10 +1347,12 @@ static void query_sort(query_param *items, size_t count)
  * and, presigning, the form's own. */
 static int canonical_query_make(signing *s)
 {
-    size_t pieces = 1;
-    const char *q = s->req->query;
-    for (size_t i = 0; i < s->query_len; i++)
-        pieces += q[i] == '&';
+    size_t pieces = 1; /* the query's, counted by its '&'s */
+    if (s->query_len) {
+        const char *amp = s->req->query, *end = amp + s->query_len;
+        for (; (amp = memchr(amp, '&', (size_t)(end - amp))) != NULL; amp++)
+            pieces++;
+    }
     if (s->form == FORM_QUERY)
         pieces += 6;
     s->params = scratch_alloc(&s->mem, pieces * sizeof *s->params);
