@@ -790,16 +790,18 @@ PREFETCH_INLINE void prefetch_string(const char *s)
 PREFETCH_INLINE void request_prefetch(const sm_sigv4_request *req)
 {
     const char *fields[] = {
-        req->method,
-        req->path,
-        req->query,
+        /* In the order they are read: the key's, then the header array,
+         * whose strings are asked for next, then the rest. */
         req->region,
         req->service,
         req->credentials.access_key,
         req->credentials.secret_key,
-        req->payload_hash,
-        req->credentials.session_token,
         (const char *)req->headers,
+        req->method,
+        req->path,
+        req->payload_hash,
+        req->query,
+        req->credentials.session_token,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         prefetch_string(fields[i]);
