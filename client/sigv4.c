@@ -398,6 +398,14 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 
 /* ---- derived signing keys ----------------------------------------------- */
 
+/* What a signing key is derived from and cached under, each field
+ * measured once. Borrowed strings but the date. */
+typedef struct key_scope {
+    const char *access_key, *secret, *region, *service;
+    size_t access_key_len, secret_len, region_len, service_len;
+    char date[9]; /* 20150830 */
+} key_scope;
+
 /* kSigning depends only on the secret, the date, the region and the
  * service, and deriving it is four of the five HMACs of a signature, so a
  * few recent ones are kept. An entry holds the derived key and a
@@ -408,14 +416,6 @@ static void sha256_hex(const void *data, size_t len, char out[65])
  * small table of recent identities' hashes says: one-off credentials then
  * neither pay for the fingerprint and the insert nor push out keys in use,
  * and a client with one set of credentials misses twice, not once. */
-/* What a signing key is derived from and cached under, each field
- * measured once. Borrowed strings but the date. */
-typedef struct key_scope {
-    const char *access_key, *secret, *region, *service;
-    size_t access_key_len, secret_len, region_len, service_len;
-    char date[9]; /* 20150830 */
-} key_scope;
-
 #define KEY_CACHE_SIZE 16
 #define KEY_SEEN_SIZE 64
 #define KEY_FINGERPRINT_PREFIX "sigv4 cache\n" /* 40-byte secrets: 1 block */
