@@ -914,7 +914,7 @@ static size_t header_value_trim(const char *value, size_t len, char *out)
     return n;
 }
 
-/* Copy name[0..n) lower-cased to `out` and terminate it. Returns the
+/* Copy name[0..n) lower-cased to `out` (not terminated). Returns the
  * byte classes the name holds, so that the copy is the check too. */
 static unsigned lower_copy(char *out, const char *name, size_t n)
 {
@@ -924,7 +924,6 @@ static unsigned lower_copy(char *out, const char *name, size_t n)
         seen |= byte_class[c];
         out[i] = (char)(c - (unsigned)'A' < 26u ? c + ('a' - 'A') : c);
     }
-    out[n] = '\0';
     return seen;
 }
 
@@ -975,10 +974,10 @@ static int header_taken(const signing *s, const char *name, size_t len)
 
 #define HEADER_BAD_NAME 1 /* header_add: a line break, blank or ':' */
 
-/* Add one header to sign, `name` lower-cased and `value` trimmed, both
- * copied into scratch. A caller's header (`check`) is only added when it
- * is signed as given, and its name must not break the canonical request
- * (else HEADER_BAD_NAME). -1 on no memory. */
+/* Add one header to sign: `name` lower-cased into scratch, `value` as
+ * given (headers_write trims it into place). A caller's header (`check`) is
+ * only added when it is signed as given, and its name must not break the
+ * canonical request (else HEADER_BAD_NAME). -1 on no memory. */
 static int header_add(signing *s, const char *name, size_t name_len,
                       const char *value, size_t value_len, int check)
 {
