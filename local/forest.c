@@ -14,16 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_LEFT 0x80000000u
-#define FEATURE_MASK 0x7fffffffu
+#define FEATURES_MAX 0x7fffffffu
 #define GROUPS_MAX 65536
 
-/* One node: a split on `feature` at `value`, or (child[0] < 0) a leaf
- * whose value is `value`. Children are indices within the tree. */
+/* A node as XGBoost's JSON has it, while a tree is read. */
+typedef struct json_node {
+    float value; /* the threshold, or the leaf's value */
+    uint32_t feature;
+    int32_t left, right; /* -1 for a leaf */
+    int default_left;
+} json_node;
+
+/* A node as walked: a split goes to `left` when `x < value` and to
+ * left + 1 otherwise, to `missing` when x is missing. A leaf has NAN for
+ * its threshold (no x is below it), left + 1 and `missing` pointing at
+ * itself, so a walk of a fixed number of steps stays on it; its value is
+ * in the forest's `leaf` array. Indices are within the tree. */
 typedef struct forest_node {
     float value;
-    uint32_t feature; /* | DEFAULT_LEFT when a missing value goes left */
-    int32_t child[2];
+    uint32_t feature;
+    int32_t left;
+    int32_t missing;
 } forest_node;
 
 typedef void (*forest_transform)(const float *margins, size_t groups,
@@ -31,8 +42,10 @@ typedef void (*forest_transform)(const float *margins, size_t groups,
 
 struct sm_forest {
     forest_node *nodes; /* every tree's nodes, tree after tree */
+    float *leaf;        /* each node's value when it is a leaf */
     size_t *roots;      /* each tree's first node */
     uint32_t *group;    /* each tree's output group (tree_info) */
+    uint32_t *depth; /* each tree's steps from the root to its deepest leaf */
     size_t trees, node_count;
     size_t features, groups, outputs;
     float base_margin;
@@ -193,39 +206,71 @@ static long long int_at(json_t *a, size_t i)
     return json_is_integer(v) ? json_integer_value(v) : LLONG_MIN;
 }
 
-/* Each node reached once from the root, so every walk ends at a leaf. */
-static int tree_shape_ok(const forest_node *t, size_t n)
+/* The steps from the root to the deepest leaf, or -1 unless each node is
+ * reached once from the root (so every walk ends at a leaf). */
+static long tree_depth(const json_node *t, size_t n)
 {
     unsigned char *seen = calloc(n, 1);
-    int32_t *stack = malloc(n * sizeof *stack);
+    int32_t(*stack)[2] = malloc(n * sizeof *stack); /* node, its depth */
     size_t top = 0;
-    int ok = seen && stack;
-    if (ok)
-        stack[top++] = 0;
-    while (ok && top) {
-        int32_t i = stack[--top];
-        if (seen[i]) {
-            ok = 0;
+    long depth = seen && stack ? 0 : -1;
+    if (depth == 0)
+        stack[top++][0] = 0, stack[0][1] = 0;
+    while (depth >= 0 && top) {
+        top--;
+        int32_t i = stack[top][0], d = stack[top][1];
+        depth = depth > d ? depth : d;
+        if (seen[i] || (t[i].left >= 0 && top + 2 > n)) {
+            depth = -1;
             break;
         }
         seen[i] = 1;
-        if (t[i].child[0] >= 0) {
-            if (top + 2 > n) {
-                ok = 0;
-                break;
-            }
-            stack[top++] = t[i].child[0];
-            stack[top++] = t[i].child[1];
+        if (t[i].left >= 0) {
+            stack[top][0] = t[i].right;
+            stack[top++][1] = d + 1;
+            stack[top][0] = t[i].left;
+            stack[top++][1] = d + 1;
         }
     }
     free(seen);
     free(stack);
-    return ok;
+    return depth;
+}
+
+/* The tree `t` (checked by tree_depth) laid out for walking into `out`
+ * and `leaf`, breadth first so that each split's children sit side by
+ * side. Returns the nodes written (the unreachable ones are dropped). */
+static size_t tree_layout(const json_node *t, size_t n, forest_node *out,
+                          float *leaf)
+{
+    int32_t *order = malloc(n * sizeof *order); /* position -> json index */
+    if (!order)
+        return 0;
+    size_t used = 1;
+    order[0] = 0;
+    for (size_t at = 0; at < used; at++) {
+        const json_node *j = &t[order[at]];
+        forest_node *w = &out[at];
+        if (j->left < 0) {
+            *w = (forest_node){NAN, 0, (int32_t)at - 1, (int32_t)at};
+            leaf[at] = j->value;
+            continue;
+        }
+        order[used] = j->left;
+        order[used + 1] = j->right;
+        int32_t left = (int32_t)used;
+        *w = (forest_node){j->value, j->feature, left,
+                           j->default_left ? left : left + 1};
+        leaf[at] = 0;
+        used += 2;
+    }
+    free(order);
+    return used;
 }
 
 /* One node's fields from the tree's arrays; -1 when out of range. */
 static int node_read(json_t *const arrays[6], size_t i, size_t n,
-                     size_t features, forest_node *node, sm_error *err)
+                     size_t features, json_node *node, sm_error *err)
 {
     long long left = int_at(arrays[0], i), right = int_at(arrays[1], i);
     long long feature = int_at(arrays[2], i), dflt = int_at(arrays[4], i);
@@ -234,24 +279,21 @@ static int node_read(json_t *const arrays[6], size_t i, size_t n,
         return sm_error_set(err, "a threshold or leaf is not a plain float");
     if (type != 0)
         return sm_error_set(err, "the trees have categorical splits");
-    node->child[0] = -1;
-    node->child[1] = -1;
-    node->feature = 0;
+    *node = (json_node){node->value, 0, -1, -1, 0};
     if (left == -1)
         return 0; /* a leaf (XGBoost looks at the left child alone) */
     if (left < 0 || right < 0 || left >= (long long)n ||
         right >= (long long)n || feature < 0 ||
         feature >= (long long)features || (dflt != 0 && dflt != 1))
         return sm_error_set(err, "a tree's node %zu is malformed", i);
-    node->child[0] = (int32_t)left;
-    node->child[1] = (int32_t)right;
-    node->feature = (uint32_t)feature | (dflt ? DEFAULT_LEFT : 0);
+    *node = (json_node){node->value, (uint32_t)feature, (int32_t)left,
+                        (int32_t)right, (int)dflt};
     return 0;
 }
 
-/* Tree `k` into nodes[at...]. */
-static int tree_read(json_t *tree, size_t features, forest_node *nodes,
-                     size_t n, sm_error *err)
+/* A tree of `n` nodes into the forest at f->nodes + *at; its depth. */
+static int tree_read(sm_forest *f, json_t *tree, size_t n, size_t *at,
+                     uint32_t *depth, sm_error *err)
 {
     json_t *param = json_object_get(tree, "tree_param");
     if (param_count(param, "size_leaf_vector") > 0)
@@ -270,13 +312,22 @@ static int tree_read(json_t *tree, size_t features, forest_node *nodes,
     }
     if (arrays[5] && !tree_array(tree, "split_type", n))
         return sm_error_set(err, "a tree's split types are malformed");
-    for (size_t i = 0; i < n; i++) {
-        if (node_read(arrays, i, n, features, &nodes[i], err))
-            return -1;
-    }
-    if (!tree_shape_ok(nodes, n))
-        return sm_error_set(err, "a tree's nodes do not form a tree");
-    return 0;
+    json_node *nodes = malloc(n * sizeof *nodes);
+    if (!nodes)
+        return sm_error_set(err, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = node_read(arrays, i, n, f->features, &nodes[i], err);
+    long d = rc ? 0 : tree_depth(nodes, n);
+    if (!rc && d < 0)
+        rc = sm_error_set(err, "a tree's nodes do not form a tree");
+    size_t used = rc ? 0 : tree_layout(nodes, n, f->nodes + *at, f->leaf + *at);
+    if (!rc && !used)
+        rc = sm_error_set(err, "out of memory");
+    free(nodes);
+    *depth = (uint32_t)d;
+    *at += used;
+    return rc;
 }
 
 /* Node count of each tree, checked, and their total. */
@@ -301,9 +352,11 @@ static int trees_read(sm_forest *f, json_t *trees, json_t *info, sm_error *err)
     if (trees_count(trees, &f->node_count, err))
         return -1;
     f->nodes = malloc((f->node_count ? f->node_count : 1) * sizeof *f->nodes);
+    f->leaf = malloc((f->node_count ? f->node_count : 1) * sizeof *f->leaf);
     f->roots = malloc((f->trees ? f->trees : 1) * sizeof *f->roots);
     f->group = malloc((f->trees ? f->trees : 1) * sizeof *f->group);
-    if (!f->nodes || !f->roots || !f->group)
+    f->depth = malloc((f->trees ? f->trees : 1) * sizeof *f->depth);
+    if (!f->nodes || !f->leaf || !f->roots || !f->group || !f->depth)
         return sm_error_set(err, "out of memory");
     size_t at = 0;
     for (size_t k = 0; k < f->trees; k++) {
@@ -315,10 +368,10 @@ static int trees_read(sm_forest *f, json_t *trees, json_t *info, sm_error *err)
             return sm_error_set(err, "tree %zu belongs to no output", k);
         f->roots[k] = at;
         f->group[k] = (uint32_t)g;
-        if (tree_read(tree, f->features, f->nodes + at, n, err))
+        if (tree_read(f, tree, n, &at, &f->depth[k], err))
             return -1;
-        at += n;
     }
+    f->node_count = at;
     return 0;
 }
 
@@ -336,7 +389,7 @@ static int learner_read(sm_forest *f, json_t *learner, sm_error *err)
     if (!row)
         return sm_error_set(err, "objective %s is predicted by XGBoost",
                             objective ? objective : "(none)");
-    if (features < 1 || features > FEATURE_MASK || classes < 0)
+    if (features < 1 || features > FEATURES_MAX || classes < 0)
         return sm_error_set(err, "the model's parameters are malformed");
     f->features = (size_t)features;
     /* num_output_group: the larger of the classes and targets */
@@ -386,8 +439,10 @@ void sm_forest_destroy(sm_forest **self)
     if (!*self)
         return;
     free((*self)->nodes);
+    free((*self)->leaf);
     free((*self)->roots);
     free((*self)->group);
+    free((*self)->depth);
     free(*self);
     *self = NULL;
 }
@@ -404,43 +459,89 @@ size_t sm_forest_outputs(const sm_forest *self)
 
 /* ---- predicting --------------------------------------------------------- */
 
-/* The leaf value `row` reaches in the tree at `t` (GetNextNode). */
-static float tree_leaf(const forest_node *t, const float *row, size_t cols)
+/* One step down the tree at `t` from node `i` for `row` (all the
+ * features), as GetNextNode: `x < t` goes left, else right; a missing
+ * value takes the node's default branch. A leaf steps to itself. */
+static inline int32_t step_missing(const forest_node *t, int32_t i,
+                                   const float *row)
 {
-    const forest_node *n = t;
-    while (n->child[0] >= 0) {
-        uint32_t feature = n->feature & FEATURE_MASK;
-        float v = feature < cols ? row[feature] : NAN;
-        int right = isnan(v) ? !(n->feature & DEFAULT_LEFT) : !(v < n->value);
-        n = t + n->child[right];
-    }
-    return n->value;
+    const forest_node *n = t + i;
+    float v = row[n->feature];
+    return v != v ? n->missing : n->left + !(v < n->value);
 }
+
+/* The same for a row with no missing value (XGBoost also walks those
+ * without looking for missing values). */
+static inline int32_t step_present(const forest_node *t, int32_t i,
+                                   const float *row)
+{
+    const forest_node *n = t + i;
+    return n->left + !(row[n->feature] < n->value);
+}
+
+/* The leaves `row` reaches in trees [k, k + 4), into at[]: four walks side
+ * by side, each step of one independent of the others', so the processor
+ * overlaps their loads. */
+#define WALK4(step)                                                            \
+    for (uint32_t s = 0; s < steps; s++) {                                     \
+        at[0] = step(t[0], at[0], row);                                        \
+        at[1] = step(t[1], at[1], row);                                        \
+        at[2] = step(t[2], at[2], row);                                        \
+        at[3] = step(t[3], at[3], row);                                        \
+    }
 
 /* One row: each group starts at the base margin and takes its trees'
  * leaves in tree order, in float (PredictByAllTrees). */
-static void row_predict(const sm_forest *f, const float *row, size_t cols,
-                        float *margins, float *out)
+static void row_predict(const sm_forest *f, const float *row, float *margins,
+                        float *out)
 {
+    int missing = 0;
+    for (size_t j = 0; j < f->features; j++)
+        missing |= row[j] != row[j];
     for (size_t g = 0; g < f->groups; g++)
         margins[g] = f->base_margin;
-    for (size_t k = 0; k < f->trees; k++)
-        margins[f->group[k]] += tree_leaf(f->nodes + f->roots[k], row, cols);
+    for (size_t k = 0; k < f->trees; k += 4) {
+        size_t w = f->trees - k < 4 ? f->trees - k : 4;
+        const forest_node *t[4];
+        int32_t at[4];
+        uint32_t steps = 0;
+        for (size_t j = 0; j < 4; j++) {
+            size_t tree = k + (j < w ? j : 0);
+            t[j] = f->nodes + f->roots[tree];
+            at[j] = 0;
+            steps = f->depth[tree] > steps ? f->depth[tree] : steps;
+        }
+        if (missing)
+            WALK4(step_missing)
+        else
+            WALK4(step_present)
+        for (size_t j = 0; j < w; j++)
+            margins[f->group[k + j]] += f->leaf[f->roots[k + j] + at[j]];
+    }
     f->transform(margins, f->groups, out);
 }
 
 int sm_forest_predict_dense(const sm_forest *self, const float *values,
                             size_t rows, size_t cols, float *out)
 {
-    float few[16];
-    float *margins = self->groups <= 16 ? few : NULL;
-    if (!margins && !(margins = malloc(self->groups * sizeof *margins)))
+    /* the margins, then (rows narrower than the features) one whole row */
+    size_t wide = cols < self->features ? self->features : 0;
+    float few[64];
+    float *scratch = self->groups + wide <= 64 ? few : NULL;
+    if (!scratch &&
+        !(scratch = malloc((self->groups + wide) * sizeof *scratch)))
         return -1;
-    for (size_t i = 0; i < rows; i++)
-        row_predict(self, values + i * cols, cols, margins,
-                    out + i * self->outputs);
-    if (margins != few)
-        free(margins);
+    float *row = scratch + self->groups;
+    for (size_t j = cols; j < wide; j++)
+        row[j] = NAN;
+    for (size_t i = 0; i < rows; i++) {
+        const float *r = values + i * cols;
+        if (wide)
+            r = memcpy(row, r, cols * sizeof *r);
+        row_predict(self, r, scratch, out + i * self->outputs);
+    }
+    if (scratch != few)
+        free(scratch);
     return 0;
 }
 
@@ -459,8 +560,7 @@ int sm_forest_predict_csr(const sm_forest *self, const uint64_t *indptr,
             if (indices[k] < self->features)
                 row[indices[k]] = data[k];
         }
-        row_predict(self, row, self->features, margins,
-                    out + i * self->outputs);
+        row_predict(self, row, margins, out + i * self->outputs);
         for (uint64_t k = indptr[i]; k < indptr[i + 1]; k++) {
             if (indices[k] < self->features)
                 row[indices[k]] = NAN;
@@ -489,7 +589,7 @@ static float probe_value(const sm_forest *f, size_t feature, uint64_t *state)
     const forest_node *pick = NULL;
     for (int tries = 0; tries < 16 && !pick; tries++) {
         const forest_node *n = &f->nodes[probe_next(state) % f->node_count];
-        if (n->child[0] >= 0 && (n->feature & FEATURE_MASK) == feature)
+        if (!isnan(n->value) && n->feature == feature)
             pick = n;
     }
     float v = pick ? pick->value : (float)((int64_t)(r % 2001) - 1000) / 100;

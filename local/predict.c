@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
+#include "decimal.h"
 #include "forest.h"
 #include "log.h"
 
@@ -496,6 +497,8 @@ static int py_float(const char *text, size_t n, double *out)
         n--;
     if (!n || n >= sizeof tmp)
         return -1;
+    if (sm_decimal_double(text, text + n, out) == text + n)
+        return 0; /* the plain decimals of nearly every request */
     memcpy(tmp, text, n);
     tmp[n] = '\0';
     const char *digits = tmp + (tmp[0] == '+' || tmp[0] == '-');
@@ -559,22 +562,42 @@ static void py_repr(const char *s, size_t n, char *out, size_t cap)
     out[o] = '\0';
 }
 
-/* Shortest "%.*e" that reads back as `v`: digits and decimal exponent. */
+/* `v` with `n` significant digits ("%.*e") into e; whether it reads back
+ * as `v`. */
+static int digits_round_trip(double v, int n, char e[40])
+{
+    snprintf(e, 40, "%.*e", n - 1, v);
+    return strtod(e, NULL) == v;
+}
+
+/* Shortest "%.*e" that reads back as `v`: digits and decimal exponent.
+ * A float's value as a double mostly needs 16 or 17 digits, so those are
+ * tried first, then the rest by halves (the digits that read back only
+ * grow with the count). */
 static void shortest_digits(double v, char *digits, int *exp10)
 {
-    char e[40];
-    int lo = 1, hi = 17;
+    char e[40], best[40];
+    int lo = 1, hi;
+    if (!digits_round_trip(v, 16, best)) {
+        digits_round_trip(v, 17, best);
+        lo = hi = 17;
+    } else if (!digits_round_trip(v, 15, e)) {
+        lo = hi = 16;
+    } else {
+        memcpy(best, e, sizeof e);
+        hi = 15;
+    }
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        snprintf(e, sizeof e, "%.*e", mid - 1, v);
-        if (strtod(e, NULL) == v)
+        if (digits_round_trip(v, mid, e)) {
             hi = mid;
-        else
+            memcpy(best, e, sizeof e);
+        } else {
             lo = mid + 1;
+        }
     }
-    snprintf(e, sizeof e, "%.*e", lo - 1, fabs(v));
     size_t n = 0;
-    const char *p = e;
+    const char *p = best + (best[0] == '-');
     for (; *p && *p != 'e'; p++) {
         if (isdigit((unsigned char)*p))
             digits[n++] = *p;
