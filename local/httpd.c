@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -97,6 +98,30 @@ static void hex(const unsigned char *bytes, size_t n, char *out)
         out[2 * i + 1] = digits[bytes[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+/* OpenSSL 3 looks a digest up in its provider tables (under a lock) at
+ * every EVP_DigestInit_ex given EVP_sha256(); digests fetched once skip
+ * that (about 0.25 us of each small request on the benchmark machine). */
+static EVP_MD *fetched_sha256, *fetched_md5;
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void digests_fetch(void)
+{
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    pthread_once(&fetched_once, digests_fetch);
+    return fetched_sha256 ? fetched_sha256 : EVP_sha256();
+}
+
+static const EVP_MD *md_md5(void)
+{
+    pthread_once(&fetched_once, digests_fetch);
+    return fetched_md5 ? fetched_md5 : EVP_md5();
 }
 
 static EVP_MD_CTX *digest_new(const EVP_MD *md)
@@ -192,7 +217,7 @@ static int begin_signature(request_state *rs)
         return fail_auth(rs, SM_AUTH_HASH_INVALID, NULL);
     rs->claimed_hash = claimed;
     if (!claimed || strlen(claimed) == 64) {
-        rs->sha256 = digest_new(EVP_sha256());
+        rs->sha256 = digest_new(md_sha256());
         if (!rs->sha256)
             return fail_memory(rs);
     }
@@ -278,7 +303,7 @@ static int begin_chunked(request_state *rs)
         return fail_memory(rs);
     if (!rs->chunks_signed)
         return 0;
-    rs->chunk_sha = digest_new(EVP_sha256());
+    rs->chunk_sha = digest_new(md_sha256());
     snprintf(rs->previous, sizeof rs->previous, "%s", rs->auth.signature);
     if (!rs->chunk_sha ||
         sm_auth_signing_key(&rs->server->keys, &rs->auth, rs->signing_key))
@@ -289,7 +314,7 @@ static int begin_chunked(request_state *rs)
 static int begin_sink(request_state *rs)
 {
     if (sm_http_header(&rs->req, "content-md5") && !rs->plan.stream &&
-        !(rs->md5 = digest_new(EVP_md5())))
+        !(rs->md5 = digest_new(md_md5())))
         return fail_memory(rs);
     if (!rs->plan.stream)
         return 0;
@@ -385,7 +410,7 @@ static int chunk_end(void *ctx, uint64_t size, const char *signature,
         return 0;
     char chunk_hash[65], expected[65];
     digest_hex(rs->chunk_sha, chunk_hash);
-    EVP_DigestInit_ex(rs->chunk_sha, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(rs->chunk_sha, md_sha256(), NULL);
     if (sm_auth_chunk_signature(rs->signing_key, &rs->auth, rs->previous,
                                 chunk_hash, expected) ||
         !signature_matches(expected, signature)) {
@@ -405,7 +430,7 @@ static int chunk_trailer(void *ctx, const char *name, const char *value,
         unsigned char md[32];
         unsigned int n = 0;
         EVP_Digest(rs->trailer.data ? rs->trailer.data : "", rs->trailer.len,
-                   md, &n, EVP_sha256(), NULL);
+                   md, &n, md_sha256(), NULL);
         hex(md, 32, hash);
         if (!rs->trailer_signed ||
             sm_auth_trailer_signature(rs->signing_key, &rs->auth, rs->previous,
