@@ -24,6 +24,7 @@
 
 #define MEDIA_MAX 64
 #define PROBE_ROWS 256
+#define PROBE_VALUES (4u << 20) /* fewer rows for very wide models */
 #define PROBE_SEED 0x5eed0f7e57ull
 
 struct sm_predict_model {
@@ -193,19 +194,20 @@ static int model_warm_up(sm_predict_model *m, sm_error *err)
 static int forest_check(const sm_predict_model *m, const sm_forest *f,
                         sm_error *err)
 {
-    size_t n = PROBE_ROWS * m->features, outs = PROBE_ROWS * m->outputs;
+    size_t probes = PROBE_VALUES / m->features;
+    probes = probes < 1 ? 1 : probes > PROBE_ROWS ? PROBE_ROWS : probes;
+    size_t n = probes * m->features, outs = probes * m->outputs;
     float *rows = malloc(n * sizeof *rows);
     float *mine = malloc(outs * sizeof *mine);
     int rc = rows && mine ? 0 : sm_error_set(err, "out of memory");
     if (!rc) {
-        sm_forest_probe_rows(f, PROBE_SEED, PROBE_ROWS, rows);
-        rc = sm_forest_predict_dense(f, rows, PROBE_ROWS, m->features, mine);
+        sm_forest_probe_rows(f, PROBE_SEED, probes, rows);
+        rc = sm_forest_predict_dense(f, rows, probes, m->features, mine);
     }
     size_t width = 0;
-    const float *theirs =
-        rc ? NULL
-           : xgb_predict_dense(m, rows, PROBE_ROWS, m->features, PREDICT_VALUES,
-                               &width);
+    const float *theirs = rc ? NULL
+                             : xgb_predict_dense(m, rows, probes, m->features,
+                                                 PREDICT_VALUES, &width);
     if (!rc && !theirs)
         rc = sm_error_set(err, "XGBoost cannot predict the probe rows");
     if (!rc && memcmp(mine, theirs, outs * sizeof *mine) != 0)
