@@ -490,14 +490,20 @@ static inline int32_t step_present(const forest_node *t, int32_t i,
         at[3] = step(t[3], at[3], row);                                        \
     }
 
-/* One row: each group starts at the base margin and takes its trees'
- * leaves in tree order, in float (PredictByAllTrees). */
-static void row_predict(const sm_forest *f, const float *row, float *margins,
-                        float *out)
+static int any_nan(const float *v, size_t n)
 {
-    int missing = 0;
-    for (size_t j = 0; j < f->features; j++)
-        missing |= row[j] != row[j];
+    int nan = 0;
+    for (size_t j = 0; j < n; j++)
+        nan |= v[j] != v[j];
+    return nan;
+}
+
+/* One row of all the features (`missing`: whether any is): each group
+ * starts at the base margin and takes its trees' leaves in tree order, in
+ * float (PredictByAllTrees). */
+static void row_predict(const sm_forest *f, const float *row, int missing,
+                        float *margins, float *out)
+{
     for (size_t g = 0; g < f->groups; g++)
         margins[g] = f->base_margin;
     for (size_t k = 0; k < f->trees; k += 4) {
@@ -536,9 +542,10 @@ int sm_forest_predict_dense(const sm_forest *self, const float *values,
         row[j] = NAN;
     for (size_t i = 0; i < rows; i++) {
         const float *r = values + i * cols;
+        int missing = wide || any_nan(r, cols);
         if (wide)
             r = memcpy(row, r, cols * sizeof *r);
-        row_predict(self, r, scratch, out + i * self->outputs);
+        row_predict(self, r, missing, scratch, out + i * self->outputs);
     }
     if (scratch != few)
         free(scratch);
@@ -556,11 +563,16 @@ int sm_forest_predict_csr(const sm_forest *self, const uint64_t *indptr,
     for (size_t j = 0; j < self->features; j++)
         row[j] = NAN;
     for (size_t i = 0; i < rows; i++) {
+        size_t present = 0;
         for (uint64_t k = indptr[i]; k < indptr[i + 1]; k++) {
-            if (indices[k] < self->features)
+            if (indices[k] < self->features) {
                 row[indices[k]] = data[k];
+                present += data[k] == data[k];
+            }
         }
-        row_predict(self, row, margins, out + i * self->outputs);
+        /* columns come merged, one entry each: all there when counted */
+        row_predict(self, row, present < self->features, margins,
+                    out + i * self->outputs);
         for (uint64_t k = indptr[i]; k < indptr[i + 1]; k++) {
             if (indices[k] < self->features)
                 row[indices[k]] = NAN;

@@ -39,9 +39,10 @@ int sm_forest_predict_dense(const sm_forest *self, const float *values,
                             size_t rows, size_t cols, float *out);
 
 /* The same for compressed sparse rows (`indptr` has rows + 1 offsets into
- * `indices` and `data`; absent entries and NAN are missing; columns at or
- * past the features are not looked at, the caller refuses them). 0, or -1
- * when memory for one row ran out. */
+ * `indices` and `data`; each column at most once a row; absent entries
+ * and NAN are missing; columns at or past the features are not looked
+ * at, the caller refuses them). 0, or -1 when memory for one row ran
+ * out. */
 int sm_forest_predict_csr(const sm_forest *self, const uint64_t *indptr,
                           const uint32_t *indices, const float *data,
                           size_t rows, float *out);
