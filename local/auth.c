@@ -129,6 +129,16 @@ int sm_auth_fail(sm_auth_protocol protocol, sm_auth_failure failure,
 
 /* ---- reading the signature ---------------------------------------------- */
 
+/* Copy `n` bytes into a fixed field; -1 when they do not fit. */
+static int field_copy(char *out, size_t size, const char *s, size_t n)
+{
+    if (n >= size)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
 /* "AK/20150830/us-east-1/s3/aws4_request" into `out`. */
 static int credential_parse(const char *s, size_t n, sm_auth_info *out)
 {
@@ -145,31 +155,29 @@ static int credential_parse(const char *s, size_t n, sm_auth_info *out)
         strcmp(fields[4], "aws4_request") != 0 || strlen(fields[1]) != 8 ||
         strspn(fields[1], "0123456789") != 8)
         return -1;
-    int ok = snprintf(out->access_key, sizeof out->access_key, "%s",
-                      fields[0]) < (int)sizeof out->access_key &&
-             snprintf(out->region, sizeof out->region, "%s", fields[2]) <
-                 (int)sizeof out->region &&
-             snprintf(out->service, sizeof out->service, "%s", fields[3]) <
-                 (int)sizeof out->service;
+    /* the scope is the credential after the key: date/region/service/
+     * aws4_request, the fields now separated by one '/' each */
+    size_t key_n = strlen(fields[0]), region_n = strlen(fields[2]);
+    size_t service_n = strlen(fields[3]);
+    if (field_copy(out->access_key, sizeof out->access_key, fields[0], key_n) ||
+        field_copy(out->region, sizeof out->region, fields[2], region_n) ||
+        field_copy(out->service, sizeof out->service, fields[3], service_n) ||
+        8 + region_n + service_n + 16 >= sizeof out->scope)
+        return -1;
     memcpy(out->date, fields[1], 9);
-    snprintf(out->scope, sizeof out->scope, "%s/%s/%s/aws4_request", out->date,
-             out->region, out->service);
-    return ok ? 0 : -1;
+    char *w = out->scope;
+    memcpy(w, out->date, 8);
+    w[8] = '/';
+    memcpy(w += 9, out->region, region_n);
+    w[region_n] = '/';
+    memcpy(w += region_n + 1, out->service, service_n);
+    memcpy(w + service_n, "/aws4_request", sizeof "/aws4_request");
+    return 0;
 }
 
 static int signature_valid(const char *s)
 {
     return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
-
-/* Copy `n` bytes into a fixed field; -1 when they do not fit. */
-static int field_copy(char *out, size_t size, const char *s, size_t n)
-{
-    if (n >= size)
-        return -1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return 0;
 }
 
 /* The ", "-separated name=value list after the algorithm. */

@@ -59,28 +59,58 @@ static const char *exponent(const char *p, const char *end, int *exp10)
     return p;
 }
 
-const char *sm_decimal_float(const char *s, const char *end, float *out)
+/* Sign, digits and exponent of the number at s; NULL when there is none
+ * of the plain form. */
+static const char *decimal_parts(const char *s, const char *end, int *neg,
+                                 uint64_t *m, int *exp10)
 {
-    int neg = s < end && *s == '-';
+    *neg = s < end && *s == '-';
     if (s < end && (*s == '-' || *s == '+'))
         s++;
-    uint64_t m = 0;
-    int exp10 = 0;
-    const char *p = mantissa(s, end, &m, &exp10);
-    if (p)
-        p = exponent(p, end, &exp10);
+    *m = 0;
+    *exp10 = 0;
+    const char *p = mantissa(s, end, m, exp10);
+    return p ? exponent(p, end, exp10) : NULL;
+}
+
+/* Clinger's fast path: exact operands, so one correctly rounded double
+ * operation gives the double nearest the decimal. -1 out of its reach. */
+static int fast_double(uint64_t m, int exp10, double *out)
+{
+    if (m > (1ULL << 53) || exp10 < -22 || exp10 > 22)
+        return -1;
+    double d = (double)m;
+    *out = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+    return 0;
+}
+
+const char *sm_decimal_double(const char *s, const char *end, double *out)
+{
+    int neg;
+    uint64_t m;
+    int exp10;
+    const char *p = decimal_parts(s, end, &neg, &m, &exp10);
+    double d = 0;
+    if (!p || (m != 0 && fast_double(m, exp10, &d)))
+        return NULL;
+    *out = neg ? -d : d;
+    return p;
+}
+
+const char *sm_decimal_float(const char *s, const char *end, float *out)
+{
+    int neg;
+    uint64_t m;
+    int exp10;
+    const char *p = decimal_parts(s, end, &neg, &m, &exp10);
     if (!p)
         return NULL;
     if (m == 0) {
         *out = neg ? -0.0f : 0.0f;
         return p;
     }
-    /* Exact operands, so one correctly rounded double operation. */
-    if (m > (1ULL << 53) || exp10 < -22 || exp10 > 22)
-        return NULL;
-    double d = (double)m;
-    d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
-    if (!(d >= FLT_MIN && d <= FLT_MAX))
+    double d;
+    if (fast_double(m, exp10, &d) || !(d >= FLT_MIN && d <= FLT_MAX))
         return NULL;
     /* A double that is not itself halfway between two floats lies on the
      * same side of every halfway point as the exact value, so rounding it

@@ -1,6 +1,6 @@
-/* decimal: the plain decimal numbers CSV training data is made of
- * ("-1.234567", "3", "2.5e-3") read into a float without strtof, giving
- * the float strtof gives; anything else is left to strtof. */
+/* decimal: the plain decimal numbers CSV data is made of ("-1.234567",
+ * "3", "2.5e-3") read without strtof or strtod, giving the float strtof
+ * or the double strtod gives; anything else is left to them. */
 #ifndef SM_DECIMAL_H
 #define SM_DECIMAL_H
 
@@ -10,5 +10,9 @@
  * that form there, or when its rounding needs strtof (more than 19
  * significant digits, a large exponent, a subnormal or a tie). */
 const char *sm_decimal_float(const char *s, const char *end, float *out);
+
+/* The same into the double strtod gives, by Clinger's fast path alone:
+ * NULL also when the digits exceed 2^53 or the power of ten 10^22. */
+const char *sm_decimal_double(const char *s, const char *end, double *out);
 
 #endif

@@ -11,34 +11,36 @@
 #include "store.h"
 #include "uri.h"
 
+/* Add a copy of name and value: one allocation holds both (the value
+ * after the name's NUL), and the array grows by doubling, its capacity
+ * being the next power of two from 8 up, so a request's headers cost a
+ * few allocations rather than three each. */
 static int pair_add(sm_http_pair **items, size_t *count, const char *name,
                     size_t name_len, const char *value, size_t value_len)
 {
-    sm_http_pair *grown = realloc(*items, (*count + 1) * sizeof **items);
-    if (!grown)
-        return -1;
-    *items = grown;
-    char *n = malloc(name_len + 1), *v = malloc(value_len + 1);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return -1;
+    size_t n = *count;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        sm_http_pair *grown = realloc(*items, (n ? 2 * n : 8) * sizeof **items);
+        if (!grown)
+            return -1;
+        *items = grown;
     }
-    memcpy(n, name, name_len);
-    n[name_len] = '\0';
-    memcpy(v, value, value_len);
-    v[value_len] = '\0';
-    grown[*count] = (sm_http_pair){n, v};
+    char *text = malloc(name_len + value_len + 2);
+    if (!text)
+        return -1;
+    memcpy(text, name, name_len);
+    text[name_len] = '\0';
+    memcpy(text + name_len + 1, value, value_len);
+    text[name_len + 1 + value_len] = '\0';
+    (*items)[n] = (sm_http_pair){text, text + name_len + 1};
     (*count)++;
     return 0;
 }
 
 static void pairs_free(sm_http_pair **items, size_t *count)
 {
-    for (size_t i = 0; i < *count; i++) {
-        free((*items)[i].name);
-        free((*items)[i].value);
-    }
+    for (size_t i = 0; i < *count; i++)
+        free((*items)[i].name); /* the value shares its allocation */
     free(*items);
     *items = NULL;
     *count = 0;

@@ -14,7 +14,8 @@
 struct sm_store_blob;   /* store.h: a streamed body in a file */
 struct sm_store_reader; /* store.h: a stored object's bytes */
 
-/* A name and a value, both owned by whatever holds the pair. */
+/* A name and a value, owned by whatever holds the pair: one allocation,
+ * at `name`, holds both. */
 typedef struct sm_http_pair {
     char *name;
     char *value;

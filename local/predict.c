@@ -18,11 +18,19 @@
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
+#include "decimal.h"
+#include "forest.h"
+#include "log.h"
+
 #define MEDIA_MAX 64
+#define PROBE_ROWS 256
+#define PROBE_VALUES (4u << 20) /* fewer rows for very wide models */
+#define PROBE_SEED 0x5eed0f7e57ull
 
 struct sm_predict_model {
     BoosterHandle booster;
-    int nthread; /* as loaded: 1 serves one request per thread */
+    sm_forest *forest; /* NULL: XGBoost predicts every batch */
+    int nthread;       /* as loaded: 1 serves one request per thread */
     char objective[64];
     size_t features;
     size_t outputs;
@@ -98,38 +106,149 @@ static int model_read_config(sm_predict_model *m, sm_error *err)
     return 0;
 }
 
+/* numpy's __array_interface__ for `n` (x `cols`, when not 0) values of
+ * `type` at `p`, as XGBoost's in-place prediction reads it. */
+static void array_interface(char *out, size_t cap, const void *p, size_t n,
+                            size_t cols, const char *type)
+{
+    char shape[64];
+    if (cols)
+        snprintf(shape, sizeof shape, "%zu,%zu", n, cols);
+    else
+        snprintf(shape, sizeof shape, "%zu", n);
+    snprintf(out, cap,
+             "{\"data\":[%llu,true],\"shape\":[%s],\"typestr\":\"%s\","
+             "\"version\":3}",
+             (unsigned long long)(uintptr_t)p, shape, type);
+}
+
+/* Values per row of an output of `dim` dimensions. */
+static size_t shape_width(const bst_ulong *shape, bst_ulong dim)
+{
+    size_t w = 1;
+    for (bst_ulong i = 1; i < dim; i++)
+        w *= (size_t)shape[i];
+    return w;
+}
+
+/* What in-place prediction is asked for: the values of every tree, or
+ * the margin over no trees at all (iterations [1, 1)), which is the
+ * booster's base score as a margin. */
+static const char PREDICT_VALUES[] =
+    "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+    "\"iteration_end\":0,\"strict_shape\":true,\"missing\":NaN,"
+    "\"cache_id\":0}";
+static const char PREDICT_BASE_MARGIN[] =
+    "{\"type\":1,\"training\":false,\"iteration_begin\":1,"
+    "\"iteration_end\":1,\"strict_shape\":true,\"missing\":NaN,"
+    "\"cache_id\":0}";
+
+/* XGBoost's in-place prediction of `rows` x `cols` dense values: its
+ * per-thread output (borrowed until this thread's next prediction) and
+ * the values per row, or NULL. */
+static const float *xgb_predict_dense(const sm_predict_model *m,
+                                      const float *values, size_t rows,
+                                      size_t cols, const char *config,
+                                      size_t *width)
+{
+    char array[192];
+    array_interface(array, sizeof array, values, rows, cols, "<f4");
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    if (XGBoosterPredictFromDense(m->booster, array, config,
+                                  thread_proxy(m->nthread), &shape, &dim,
+                                  &result))
+        return NULL;
+    *width = shape_width(shape, dim);
+    return result;
+}
+
+/* A row of `cols` missing values, new. */
+static float *row_of_nan(size_t cols)
+{
+    float *row = malloc((cols ? cols : 1) * sizeof *row);
+    for (size_t i = 0; row && i < cols; i++)
+        row[i] = NAN;
+    return row;
+}
+
 /* One prediction of a row of missing values: sets up the booster before
  * the first request (configuration happens once, under XGBoost's lock)
  * and says how many values each prediction has. */
 static int model_warm_up(sm_predict_model *m, sm_error *err)
 {
     size_t cols = m->features ? m->features : 1;
-    float *row = malloc(cols * sizeof *row);
+    float *row = row_of_nan(cols);
     if (!row)
         return sm_error_set(err, "out of memory");
-    for (size_t i = 0; i < cols; i++)
-        row[i] = NAN;
-    char array[160];
-    snprintf(array, sizeof array,
-             "{\"data\":[%llu,true],\"shape\":[1,%zu],\"typestr\":\"<f4\","
-             "\"version\":3}",
-             (unsigned long long)(uintptr_t)row, cols);
-    const char *config = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-                         "\"iteration_end\":0,\"strict_shape\":true,"
-                         "\"missing\":NaN,\"cache_id\":0}";
-    const bst_ulong *shape = NULL;
-    bst_ulong dim = 0;
-    const float *result = NULL;
-    int rc = XGBoosterPredictFromDense(m->booster, array, config,
-                                       thread_proxy(m->nthread), &shape, &dim,
-                                       &result);
+    const float *result =
+        xgb_predict_dense(m, row, 1, cols, PREDICT_VALUES, &m->outputs);
     free(row);
-    if (rc)
-        return xgb_fail(err, "the model cannot predict");
-    m->outputs = 1;
-    for (bst_ulong i = 1; i < dim; i++)
-        m->outputs *= (size_t)shape[i];
-    return 0;
+    return result ? 0 : xgb_fail(err, "the model cannot predict");
+}
+
+/* The walk against XGBoost on probe rows that take every kind of branch
+ * (thresholds, a float either side, missing values): equal bit for bit,
+ * or the forest is not used. 0 when equal. */
+static int forest_check(const sm_predict_model *m, const sm_forest *f,
+                        sm_error *err)
+{
+    size_t probes = PROBE_VALUES / m->features;
+    probes = probes < 1 ? 1 : probes > PROBE_ROWS ? PROBE_ROWS : probes;
+    size_t n = probes * m->features, outs = probes * m->outputs;
+    float *rows = malloc(n * sizeof *rows);
+    float *mine = malloc(outs * sizeof *mine);
+    int rc = rows && mine ? 0 : sm_error_set(err, "out of memory");
+    if (!rc) {
+        sm_forest_probe_rows(f, PROBE_SEED, probes, rows);
+        rc = sm_forest_predict_dense(f, rows, probes, m->features, mine);
+    }
+    size_t width = 0;
+    const float *theirs = rc ? NULL
+                             : xgb_predict_dense(m, rows, probes, m->features,
+                                                 PREDICT_VALUES, &width);
+    if (!rc && !theirs)
+        rc = sm_error_set(err, "XGBoost cannot predict the probe rows");
+    if (!rc && memcmp(mine, theirs, outs * sizeof *mine) != 0)
+        rc = sm_error_set(err, "the walk differs from XGBoost on probe rows");
+    free(rows);
+    free(mine);
+    return rc;
+}
+
+/* The booster's trees for walking in C, checked against XGBoost; NULL
+ * (XGBoost predicts) when they are not ones the walk reproduces. The base
+ * margin is XGBoost's own margin over no trees (iterations [1, 1)), so no
+ * objective's ProbToMargin is guessed at. */
+static sm_forest *model_forest(const sm_predict_model *m)
+{
+    sm_error err = {0};
+    bst_ulong len = 0;
+    const char *json = NULL;
+    float *nans = row_of_nan(m->features);
+    size_t width = 0;
+    const float *base = nans ? xgb_predict_dense(m, nans, 1, m->features,
+                                                 PREDICT_BASE_MARGIN, &width)
+                             : NULL;
+    float margin = base ? base[0] : 0;
+    free(nans);
+    sm_forest *f = NULL;
+    if (!base)
+        sm_error_set(&err, "XGBoost gives no base margin");
+    else if (XGBoosterSaveModelToBuffer(m->booster, "{\"format\":\"json\"}",
+                                        &len, &json))
+        sm_error_set(&err, "the model cannot be saved as JSON");
+    else
+        f = sm_forest_new(json, (size_t)len, margin, &err);
+    if (f && (sm_forest_features(f) != m->features ||
+              sm_forest_outputs(f) != m->outputs))
+        sm_error_set(&err, "the trees' shape is not the booster's");
+    if (f && (err.message[0] || forest_check(m, f, &err)))
+        sm_forest_destroy(&f);
+    if (!f)
+        sm_info("predict: XGBoost predicts every batch (%s)", err.message);
+    return f;
 }
 
 sm_predict_model *sm_predict_model_load(const void *data, size_t len,
@@ -154,6 +273,8 @@ sm_predict_model *sm_predict_model_load(const void *data, size_t len,
         rc = model_read_config(m, err);
     if (!rc)
         rc = model_warm_up(m, err);
+    if (!rc && m->features)
+        m->forest = model_forest(m);
     if (rc)
         sm_predict_model_destroy(&m);
     return m;
@@ -178,6 +299,7 @@ void sm_predict_model_destroy(sm_predict_model **self)
 {
     if (!*self)
         return;
+    sm_forest_destroy(&(*self)->forest);
     if ((*self)->booster)
         XGBoosterFree((*self)->booster);
     free(*self);
@@ -197,6 +319,11 @@ size_t sm_predict_model_features(const sm_predict_model *self)
 size_t sm_predict_model_outputs(const sm_predict_model *self)
 {
     return self->outputs;
+}
+
+bool sm_predict_model_walks(const sm_predict_model *self)
+{
+    return self->forest != NULL;
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -372,6 +499,8 @@ static int py_float(const char *text, size_t n, double *out)
         n--;
     if (!n || n >= sizeof tmp)
         return -1;
+    if (sm_decimal_double(text, text + n, out) == text + n)
+        return 0; /* the plain decimals of nearly every request */
     memcpy(tmp, text, n);
     tmp[n] = '\0';
     const char *digits = tmp + (tmp[0] == '+' || tmp[0] == '-');
@@ -435,22 +564,42 @@ static void py_repr(const char *s, size_t n, char *out, size_t cap)
     out[o] = '\0';
 }
 
-/* Shortest "%.*e" that reads back as `v`: digits and decimal exponent. */
+/* `v` with `n` significant digits ("%.*e") into e; whether it reads back
+ * as `v`. */
+static int digits_round_trip(double v, int n, char e[40])
+{
+    snprintf(e, 40, "%.*e", n - 1, v);
+    return strtod(e, NULL) == v;
+}
+
+/* Shortest "%.*e" that reads back as `v`: digits and decimal exponent.
+ * A float's value as a double mostly needs 16 or 17 digits, so those are
+ * tried first, then the rest by halves (the digits that read back only
+ * grow with the count). */
 static void shortest_digits(double v, char *digits, int *exp10)
 {
-    char e[40];
-    int lo = 1, hi = 17;
+    char e[40], best[40];
+    int lo = 1, hi;
+    if (!digits_round_trip(v, 16, best)) {
+        digits_round_trip(v, 17, best);
+        lo = hi = 17;
+    } else if (!digits_round_trip(v, 15, e)) {
+        lo = hi = 16;
+    } else {
+        memcpy(best, e, sizeof e);
+        hi = 15;
+    }
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        snprintf(e, sizeof e, "%.*e", mid - 1, v);
-        if (strtod(e, NULL) == v)
+        if (digits_round_trip(v, mid, e)) {
             hi = mid;
-        else
+            memcpy(best, e, sizeof e);
+        } else {
             lo = mid + 1;
+        }
     }
-    snprintf(e, sizeof e, "%.*e", lo - 1, fabs(v));
     size_t n = 0;
-    const char *p = e;
+    const char *p = best + (best[0] == '-');
     for (; *p && *p != 'e'; p++) {
         if (isdigit((unsigned char)*p))
             digits[n++] = *p;
@@ -726,8 +875,8 @@ static int parse_libsvm(const char *p, size_t n, sm_predict_rows *out,
     for (size_t i = 0; i < count; i++) {
         uint32_t col = (uint32_t)(e[i].col - shift);
         if (nnz && i && e[i].row == e[i - 1].row && e[i].col == e[i - 1].col) {
-            out->data[nnz - 1] = (float)((double)out->data[nnz - 1] +
-                                         e[i].value);
+            out->data[nnz - 1] =
+                (float)((double)out->data[nnz - 1] + e[i].value);
             continue;
         }
         out->indices[nnz] = col;
@@ -796,20 +945,44 @@ static int rows_pad(sm_predict_rows *rows, size_t cols)
     return 0;
 }
 
-/* numpy's __array_interface__ for `n` (x `cols`, when not 0) values of
- * `type` at `p`, as XGBoost's in-place prediction reads it. */
-static void array_interface(char *out, size_t cap, const void *p, size_t n,
-                            size_t cols, const char *type)
+/* A small batch through the trees walked in C: into a new array `*preds`
+ * of rows x width values; 0, or -1 when out of memory. */
+static int forest_rows(const sm_predict_model *m, const sm_predict_rows *rows,
+                       float **preds, size_t *width)
 {
-    char shape[64];
-    if (cols)
-        snprintf(shape, sizeof shape, "%zu,%zu", n, cols);
-    else
-        snprintf(shape, sizeof shape, "%zu", n);
-    snprintf(out, cap,
-             "{\"data\":[%llu,true],\"shape\":[%s],\"typestr\":\"%s\","
-             "\"version\":3}",
-             (unsigned long long)(uintptr_t)p, shape, type);
+    size_t total = rows->rows * m->outputs;
+    *preds = malloc((total ? total : 1) * sizeof **preds);
+    if (!*preds)
+        return -1;
+    *width = m->outputs;
+    if (rows->sparse)
+        return sm_forest_predict_csr(m->forest, rows->indptr, rows->indices,
+                                     rows->data, rows->rows, *preds);
+    return sm_forest_predict_dense(m->forest, rows->values, rows->rows,
+                                   rows->cols, *preds);
+}
+
+/* XGBoosterPredictFromCSR of sparse `rows`, as xgb_predict_dense. A
+ * narrower matrix is padded by naming the booster's width. */
+static const float *xgb_predict_csr(const sm_predict_model *m,
+                                    const sm_predict_rows *rows, size_t *width)
+{
+    size_t nnz = (size_t)rows->indptr[rows->rows];
+    size_t ncol = rows->cols < m->features ? m->features : rows->cols;
+    char indptr[128], indices[128], data[128];
+    array_interface(indptr, sizeof indptr, rows->indptr, rows->rows + 1, 0,
+                    "<u8");
+    array_interface(indices, sizeof indices, rows->indices, nnz, 0, "<u4");
+    array_interface(data, sizeof data, rows->data, nnz, 0, "<f4");
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    if (XGBoosterPredictFromCSR(
+            m->booster, indptr, indices, data, (bst_ulong)ncol, PREDICT_VALUES,
+            thread_proxy(m->nthread), &shape, &dim, &result))
+        return NULL;
+    *width = shape_width(shape, dim);
+    return result;
 }
 
 /* In-place prediction of `rows` into a new array `*preds` of rows x width
@@ -825,46 +998,24 @@ static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
                            "of columns does not match number of features in "
                            "booster.",
                            m->features, rows->cols);
-    static const char config[] =
-        "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-        "\"iteration_end\":0,\"strict_shape\":true,\"missing\":NaN,\"cache_"
-        "id\":0}";
-    const bst_ulong *shape = NULL;
-    bst_ulong dim = 0;
+    if (m->forest && rows->rows <= SM_PREDICT_WALK_ROWS)
+        return forest_rows(m, rows, preds, width);
     const float *result = NULL;
-    int failed;
+    size_t w = 0;
     if (rows->sparse) {
-        /* a narrower CSR matrix is padded by naming the booster's width */
-        size_t nnz = (size_t)rows->indptr[rows->rows];
-        size_t ncol = rows->cols < m->features ? m->features : rows->cols;
-        char indptr[128], indices[128], data[128];
-        array_interface(indptr, sizeof indptr, rows->indptr, rows->rows + 1,
-                        0, "<u8");
-        array_interface(indices, sizeof indices, rows->indices, nnz, 0, "<u4");
-        array_interface(data, sizeof data, rows->data, nnz, 0, "<f4");
-        failed = XGBoosterPredictFromCSR(m->booster, indptr, indices, data,
-                                         (bst_ulong)ncol, config,
-                                         thread_proxy(m->nthread), &shape,
-                                         &dim, &result);
+        result = xgb_predict_csr(m, rows, &w);
     } else {
         if (rows->cols < m->features && rows_pad(rows, m->features))
             return -1;
-        char array[192];
-        array_interface(array, sizeof array, rows->values, rows->rows,
-                        rows->cols, "<f4");
-        failed = XGBoosterPredictFromDense(m->booster, array, config,
-                                           thread_proxy(m->nthread), &shape,
-                                           &dim, &result);
+        result = xgb_predict_dense(m, rows->values, rows->rows, rows->cols,
+                                   PREDICT_VALUES, &w);
     }
-    if (failed) {
+    if (!result) {
         char why[1024];
         xgb_message(why, sizeof why);
         return answer_fail(a, 400, "Unable to evaluate payload provided: %s",
                            why);
     }
-    size_t w = 1;
-    for (bst_ulong i = 1; i < dim; i++)
-        w *= (size_t)shape[i];
     size_t total = rows->rows * w;
     *preds = malloc((total ? total : 1) * sizeof **preds);
     if (!*preds)

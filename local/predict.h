@@ -19,6 +19,11 @@
 #define SM_PREDICT_MODEL_FILE "xgboost-model"
 #define SM_PREDICT_MODEL_MAX (2ull << 30) /* bytes of xgboost-model */
 
+/* Batches of up to this many rows walk the trees in C (forest.h) when the
+ * model allows it; larger ones go to XGBoost, which spreads them over
+ * threads. Both give the same predictions bit for bit. */
+#define SM_PREDICT_WALK_ROWS 64
+
 typedef struct sm_predict_model sm_predict_model;
 
 /* A booster from the bytes of a saved model (JSON, UBJSON or the legacy
@@ -40,6 +45,9 @@ const char *sm_predict_model_objective(const sm_predict_model *self);
  * classes of multi:softprob). */
 size_t sm_predict_model_features(const sm_predict_model *self);
 size_t sm_predict_model_outputs(const sm_predict_model *self);
+
+/* Whether small batches walk the trees in C (SM_PREDICT_WALK_ROWS). */
+bool sm_predict_model_walks(const sm_predict_model *self);
 
 /* ---- one invocation ----------------------------------------------------- */
 

@@ -1,6 +1,7 @@
-/* test_local_decimal: the CSV number reader gives strtof's float, bit for
- * bit, on random numbers of every form it accepts, and hands the rest
- * (ties, long mantissas, subnormals, hex, inf) back to strtof. */
+/* test_local_decimal: the CSV number reader gives strtof's float (and
+ * strtod's double), bit for bit, on random numbers of every form it
+ * accepts, and hands the rest (ties, long mantissas, subnormals, hex,
+ * inf) back to strtof. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,42 @@ TEST(local_decimal_matches_strtof)
         "0.7110197246074677"};
     for (size_t i = 0; i < sizeof near_ties / sizeof *near_ties; i++)
         CHECK(agrees(near_ties[i]) != 0);
+}
+
+/* The double reader (the service's CSV requests) against strtod. */
+static int agrees_double(const char *s)
+{
+    size_t len = strlen(s);
+    double ours = 0;
+    const char *stop = sm_decimal_double(s, s + len, &ours);
+    if (stop != s + len)
+        return -1;
+    char *end;
+    double theirs = strtod(s, &end);
+    if (end != s + len || memcmp(&ours, &theirs, sizeof ours) != 0) {
+        fprintf(stderr, "decimal: '%s' gives %a, strtod %a\n", s, ours, theirs);
+        return 0;
+    }
+    return 1;
+}
+
+TEST(local_decimal_double_matches_strtod)
+{
+    char s[64];
+    long taken = 0, n = 400000;
+    for (long i = 0; i < n; i++) {
+        int form = random_number(s, sizeof s);
+        int r = agrees_double(s);
+        CHECK(r != 0);
+        CHECK(r == 1 || form != 0);
+        taken += r == 1;
+    }
+    CHECK(taken > n / 3);
+    double v = 1;
+    const char *big = "12345678901234567890"; /* past 2^53: strtod's */
+    CHECK(sm_decimal_double(big, big + 20, &v) == NULL);
+    const char *z = "-0.000";
+    CHECK(sm_decimal_double(z, z + 6, &v) == z + 6 && v == 0 && signbit(v));
 }
 
 TEST(local_decimal_hands_back_what_it_cannot_round)

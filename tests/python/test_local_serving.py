@@ -563,6 +563,100 @@ def test_a_model_trained_by_the_service_serves(clients, models):
     sm.delete_endpoint(EndpointName="trained-here")
 
 
+# ---- exact answers -----------------------------------------------------------
+
+EXACT_MODELS = [
+    ("reg:squarederror", {"max_depth": 6}, 40),
+    ("reg:squarederror", {"max_depth": 3, "num_parallel_tree": 2, "subsample": 0.8}, 10),
+    ("binary:logistic", {"max_depth": 5, "base_score": 0.2}, 30),
+    ("binary:hinge", {"max_depth": 4}, 10),
+    ("count:poisson", {"max_depth": 4}, 20),
+    ("reg:gamma", {"max_depth": 4}, 20),
+    ("multi:softprob", {"max_depth": 4, "num_class": 3}, 15),
+    ("multi:softmax", {"max_depth": 4, "num_class": 4}, 15),
+]
+
+
+def exact_data(objective, rng, rows, features=6):
+    """Features with a tenth missing; a label the objective takes."""
+    X = np.round(rng.normal(size=(rows, features)), 2)
+    X[rng.random(size=X.shape) < 0.1] = np.nan
+    base = np.nan_to_num(X[:, 0]) * 2 - np.nan_to_num(X[:, 1]) + rng.normal(size=rows) * 0.2
+    if objective.startswith("multi:"):
+        return X, np.digitize(base, [-1, 0.5, 2][:int(objective == "multi:softmax") + 2])
+    if objective.startswith("binary:"):
+        return X, (base > 0.3).astype(float)
+    if objective in ("count:poisson", "reg:gamma"):
+        return X, np.floor(np.exp(base / 3) * 2) + (objective == "reg:gamma")
+    return X, base
+
+
+def thresholds(booster):
+    """Each feature's split thresholds, as the float32 XGBoost compares with."""
+    model = json.loads(bytes(booster.save_raw("json")))
+    out = {}
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+        for left, feature, cond in zip(tree["left_children"], tree["split_indices"],
+                                       tree["split_conditions"]):
+            if left != -1:
+                out.setdefault(feature, []).append(np.float32(cond))
+    return out
+
+
+def probe_rows(booster, rng, rows, features=6):
+    """Rows a tenth missing, a third on a threshold or one float beside it."""
+    X = exact_data("reg:squarederror", rng, rows, features)[0].astype(np.float32)
+    cuts = thresholds(booster)
+    for i, j in zip(*np.nonzero(rng.random(size=X.shape) < 0.33)):
+        if cuts.get(j):
+            t = cuts[j][rng.integers(len(cuts[j]))]
+            X[i, j] = np.nextafter(t, np.float32(rng.choice([-np.inf, np.inf]))) if rng.random() < 0.5 else t
+    return X
+
+
+def text_of(v):
+    return "" if np.isnan(v) else repr(float(v))
+
+
+def test_small_batches_answer_exactly_as_xgboost(clients, models):
+    """Models of several objectives answer batches of 1 to 64 rows (walked
+    in C) with the exact text of XGBoost's own predictions: Python's repr
+    of each float, as CSV and from sparse LIBSVM rows."""
+    s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
+    rng = np.random.default_rng(23)
+    served = []
+    for k, (objective, params, rounds) in enumerate(EXACT_MODELS):
+        X, y = exact_data(objective, rng, 600)
+        booster = xgb.train(dict(params, objective=objective, seed=1),
+                            xgb.DMatrix(X, label=y), rounds)
+        s3.put_object(Bucket=BUCKET, Key=f"exact/{k}/model.tar.gz", Body=model_tar(booster))
+        name = f"exact-{k}"
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/exact/{k}/model.tar.gz"})
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=deploy(sm, name, name))
+        served.append((name, booster))
+    for name, booster in served:
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=FAST)
+        X = probe_rows(booster, rng, 1000)
+        preds = booster.predict(xgb.DMatrix(X, missing=np.nan)).reshape(len(X), -1)
+        want = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in preds)
+        got, at = [], 0
+        while at < len(X):
+            n = int(rng.integers(1, 65))
+            body = "\n".join(",".join(text_of(v) for v in row) for row in X[at:at + n])
+            got.append(invoke(rt, name, body, accept="text/csv")[1])
+            at += n
+        assert "".join(got) == want, name
+        if name == "exact-0":
+            got = []
+            for at in range(0, 300, 50):
+                body = "\n".join("0 " + " ".join(f"{j + 1}:{v!r}" for j, v in enumerate(row.tolist())
+                                                   if not np.isnan(v)) for row in X[at:at + 50])
+                got.append(invoke(rt, name, body, content_type="text/libsvm")[1])
+            assert "".join(got) == "".join(want.splitlines(keepends=True)[:300])
+        sm.delete_endpoint(EndpointName=name)
+
+
 # ---- many clients ------------------------------------------------------------
 
 def test_concurrent_invocations(svc, clients, models, capsys):
