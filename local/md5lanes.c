@@ -20,20 +20,8 @@
  * twice the time of the plain code. */
 #define SCALAR_MAX 2
 
-/* T[i] = floor(2^32 * abs(sin(i + 1))), RFC 1321 section 3.4. */
-static const uint32_t T[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a,
-    0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
-    0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
-    0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8,
-    0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
-    0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-    0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92,
-    0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
-    0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-};
+/* RFC 1321's sine table (common/md5.c). */
+#define T sm_md5_sines
 
 /* One operation: a = b + ((a + FN(b, c, d) + W[k] + T[i]) <<< s). The
  * instantiation defines ADD, ROTL, SET1, the round functions and W. Only
@@ -117,6 +105,26 @@ static void scalar_pass(lane_set *ls, size_t blocks)
     scalar_blocks(ls->state[0], ls->data[0], blocks);
 }
 
+/* The lanes' states as the vector passes hold them, s[word][lane], and
+ * their data pointers into p. */
+static void states_gather(const lane_set *ls, size_t lanes,
+                          uint32_t s[4][MAX_LANES],
+                          const unsigned char *p[MAX_LANES])
+{
+    for (size_t i = 0; i < lanes; i++) {
+        p[i] = ls->data[i];
+        for (int w = 0; w < 4; w++)
+            s[w][i] = ls->state[i][w];
+    }
+}
+
+static void states_scatter(lane_set *ls, size_t lanes, uint32_t s[4][MAX_LANES])
+{
+    for (size_t i = 0; i < lanes; i++)
+        for (int w = 0; w < 4; w++)
+            ls->state[i][w] = s[w][i];
+}
+
 #ifdef LANES_X86
 
 /* ---- AVX2: 8 lanes ------------------------------------------------------ */
@@ -161,13 +169,9 @@ __attribute__((target("avx2"))) static void avx2_pass(lane_set *ls,
                                                       size_t blocks)
 {
     const __m256i ones = _mm256_set1_epi32(-1);
-    uint32_t s[4][8];
-    const unsigned char *p[8];
-    for (int i = 0; i < 8; i++) {
-        p[i] = ls->data[i];
-        for (int w = 0; w < 4; w++)
-            s[w][i] = ls->state[i][w];
-    }
+    uint32_t s[4][MAX_LANES];
+    const unsigned char *p[MAX_LANES];
+    states_gather(ls, 8, s, p);
     __m256i a = _mm256_loadu_si256((const __m256i *)s[0]);
     __m256i b = _mm256_loadu_si256((const __m256i *)s[1]);
     __m256i c = _mm256_loadu_si256((const __m256i *)s[2]);
@@ -192,9 +196,7 @@ __attribute__((target("avx2"))) static void avx2_pass(lane_set *ls,
     _mm256_storeu_si256((__m256i *)s[1], b);
     _mm256_storeu_si256((__m256i *)s[2], c);
     _mm256_storeu_si256((__m256i *)s[3], d);
-    for (int i = 0; i < 8; i++)
-        for (int w = 0; w < 4; w++)
-            ls->state[i][w] = s[w][i];
+    states_scatter(ls, 8, s);
 }
 
 #undef ADD
@@ -249,13 +251,9 @@ __attribute__((target("avx512f"))) static void transpose16(const __m512i r[16],
 __attribute__((target("avx512f"))) static void avx512_pass(lane_set *ls,
                                                            size_t blocks)
 {
-    uint32_t s[4][16];
-    const unsigned char *p[16];
-    for (int i = 0; i < 16; i++) {
-        p[i] = ls->data[i];
-        for (int w = 0; w < 4; w++)
-            s[w][i] = ls->state[i][w];
-    }
+    uint32_t s[4][MAX_LANES];
+    const unsigned char *p[MAX_LANES];
+    states_gather(ls, 16, s, p);
     __m512i a = _mm512_loadu_si512(s[0]), b = _mm512_loadu_si512(s[1]);
     __m512i c = _mm512_loadu_si512(s[2]), d = _mm512_loadu_si512(s[3]);
     for (; blocks; blocks--) {
@@ -276,9 +274,7 @@ __attribute__((target("avx512f"))) static void avx512_pass(lane_set *ls,
     _mm512_storeu_si512(s[1], b);
     _mm512_storeu_si512(s[2], c);
     _mm512_storeu_si512(s[3], d);
-    for (int i = 0; i < 16; i++)
-        for (int w = 0; w < 4; w++)
-            ls->state[i][w] = s[w][i];
+    states_scatter(ls, 16, s);
 }
 
 #undef ADD
