@@ -99,34 +99,43 @@ class Threads:
                 blocked, runnable, io)
 
 
+def machine_ticks():
+    """(busy, idle) clock ticks of all CPUs since boot; steal counts busy."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(v) - v[3] - v[4], v[3] + v[4]
+
+
 def timeline(svc, path, extra, tick):
     service = Threads(svc.proc.pid)
     proc = subprocess.Popen(c_command(svc, path, "timeline", extra), env=c_env(svc))
     client = Threads(proc.pid)
     start, rows, prev, last_client = time.perf_counter(), [], None, None
+    hz = os.sysconf("SC_CLK_TCK")
     while True:
         done = proc.poll() is not None
         now = time.perf_counter() - start
         c = last_client if done else client.sample()
         last_client = c
         s = service.sample()
+        m = machine_ticks()
         if prev and c:
             dt = now - prev[0]
             rows.append((now, (c[0] - prev[1][0]) / 1e9 / dt, (c[1] - prev[1][1]) / 1e9 / dt,
                          (s[0] - prev[2][0]) / 1e9 / dt, (s[1] - prev[2][1]) / 1e9 / dt,
                          s[2], s[3],
                          (c[4].get("rchar", 0) - prev[1][4].get("rchar", 0)) / 2**20 / dt,
-                         (s[4].get("wchar", 0) - prev[2][4].get("wchar", 0)) / 2**20 / dt))
-        prev = (now, c, s)
+                         (s[4].get("wchar", 0) - prev[2][4].get("wchar", 0)) / 2**20 / dt,
+                         (m[0] - prev[3][0]) / hz / dt, (m[1] - prev[3][1]) / hz / dt))
+        prev = (now, c, s, m)
         if done:
             break
         time.sleep(tick)
     print(f"\ntimeline of one C upload ({time.perf_counter() - start:.2f} s); CPU and run-queue "
-          "wait in cores, service threads in state D / R")
-    print("     t  cli_cpu cli_wait svc_cpu svc_wait  D  R  cli_MiB/s svc_MiB/s")
+          "wait in cores, service threads in state D / R, all CPUs busy / idle in cores")
+    print("     t  cli_cpu cli_wait svc_cpu svc_wait  D  R  cli_MiB/s svc_MiB/s  busy  idle")
     for r in rows:
         print(f"{r[0]:6.2f} {r[1]:8.2f} {r[2]:8.2f} {r[3]:7.2f} {r[4]:8.2f} {r[5]:2d} {r[6]:2d}"
-              f" {r[7]:10.0f} {r[8]:9.0f}")
+              f" {r[7]:10.0f} {r[8]:9.0f} {r[9]:5.2f} {r[10]:5.2f}")
 
 
 def main():
