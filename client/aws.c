@@ -26,7 +26,8 @@
 #define USER_AGENT "sagemagic/0.1"
 #define DEFAULT_CONNECT_MS 10000
 #define DEFAULT_READ_MS 70000
-#define DEFAULT_CONNECTIONS 8
+/* kept open: as many as an S3 transfer's parts in flight */
+#define DEFAULT_CONNECTIONS 16
 #define MAX_ATTEMPTS_LIMIT 50
 #define BACKOFF_SLICE_MS 100 /* a stoppable call looks this often */
 

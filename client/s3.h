@@ -19,7 +19,9 @@
 #define SM_S3_MAX_PUT_SIZE ((uint64_t)5 << 30) /* one PutObject */
 #define SM_S3_DEFAULT_THRESHOLD ((uint64_t)8 << 20)
 #define SM_S3_DEFAULT_PART_SIZE ((uint64_t)8 << 20)
-#define SM_S3_DEFAULT_CONNECTIONS 8
+/* Parts in flight: more than the AWS CLI's 10, since sagemagic-local
+ * hashes the parts that arrive together one per SIMD lane (up to 16). */
+#define SM_S3_DEFAULT_CONNECTIONS 16
 #define SM_S3_MAX_CONNECTIONS 64
 #define SM_S3_KEY_MAX 1024 /* bytes of UTF-8 */
 #define SM_S3_BUCKET_MAX 63

@@ -55,7 +55,7 @@ static const s3_flag s3_flags[] = {
      "cp: parts from this size on (8MiB)"},
     {"--part-size", "SIZE", FIELD(part_size), "cp: part size (8MiB)"},
     {"--max-connections", "N", FIELD(max_connections),
-     "cp: parts in flight at once (8)"},
+     "cp: parts in flight at once (16)"},
     {"--quiet", NULL, FIELD(quiet), "no progress, no summary line"},
     {"--help", NULL, FIELD(help), "show this help"},
 };

@@ -428,75 +428,54 @@ typedef struct upload_job {
     /* Parts carry x-amz-checksum-crc32c and go unsigned, not Content-MD5
      * and a SHA-256 in the signature. */
     int crc;
-    /* Part-sized buffers to reuse: fresh pages for every part cost more
-     * than the copy into them. */
-    pthread_mutex_t spare_lock;
-    char *spare[SM_S3_MAX_CONNECTIONS];
-    size_t spare_count;
 } upload_job;
 
-static char *buffer_take(upload_job *job)
-{
-    char *b = NULL;
-    pthread_mutex_lock(&job->spare_lock);
-    if (job->spare_count)
-        b = job->spare[--job->spare_count];
-    pthread_mutex_unlock(&job->spare_lock);
-    return b ? b : malloc((size_t)job->plan.part_size);
-}
-
-static void buffer_give(upload_job *job, char *b)
-{
-    pthread_mutex_lock(&job->spare_lock);
-    if (b && job->spare_count < SM_S3_MAX_CONNECTIONS) {
-        job->spare[job->spare_count++] = b;
-        b = NULL;
-    }
-    pthread_mutex_unlock(&job->spare_lock);
-    free(b);
-}
-
-/* One part's bytes in memory and what vouches for them. */
+/* What vouches for one part's bytes. */
 typedef struct part_body {
-    const char *data;
-    char *buf; /* job's buffer holding a file's bytes, or NULL */
     sm_s3_digest dg;
     char crc32c[12]; /* base64 */
 } part_body;
 
-/* Bytes [offset, offset + len) of the source into memory, with their
- * CRC32C (read in slices, each checked while still in the cache) or their
- * MD5 and SHA-256. */
+/* The CRC32C of bytes [offset, offset + len) of the file, read in slices
+ * small enough to stay in the cache for the CRC. Its bytes are read again
+ * as the part is sent: no part-sized buffer, and a file changed in
+ * between shows as a part S3 refuses (BadDigest). */
+static int file_crc32c(int fd, uint64_t offset, size_t len, uint32_t *out)
+{
+    enum { SLICE = 256 << 10 };
+    char *buf = malloc(len < SLICE ? (len ? len : 1) : SLICE);
+    uint32_t crc = 0;
+    int rc = buf ? 0 : -1;
+    for (size_t done = 0; !rc && done < len;) {
+        size_t want = len - done < SLICE ? len - done : SLICE;
+        ssize_t got = pread(fd, buf, want, (off_t)(offset + done));
+        if (got <= 0)
+            rc = -1; /* an error, or the file shrank under us */
+        else
+            crc = sm_crc32c(crc, buf, (size_t)got);
+        done += got > 0 ? (size_t)got : 0;
+    }
+    free(buf);
+    *out = crc;
+    return rc;
+}
+
+/* What vouches for bytes [offset, offset + len) of the source: their
+ * CRC32C, or their MD5 and SHA-256. */
 static int part_load(upload_job *job, uint64_t offset, size_t len,
                      part_body *out, const char *op, sm_aws_error *err)
 {
-    enum { SLICE = 256 << 10 };
     const source *src = &job->src;
     uint32_t crc = 0;
     memset(out, 0, sizeof *out);
-    if (!src->path) {
-        out->data = src->data ? src->data + offset : "";
-        crc = job->crc ? sm_crc32c(0, out->data, len) : 0;
-    } else if (!(out->buf = buffer_take(job))) {
-        return sm_s3_fail(err, op, "", "out of memory");
-    }
-    for (size_t done = 0; out->buf && done < len;) {
-        size_t want = len - done < SLICE ? len - done : SLICE;
-        ssize_t got =
-            pread(src->fd, out->buf + done, want, (off_t)(offset + done));
-        if (got <= 0)
-            return sm_s3_fail(err, op, SM_S3_ERR_LOCAL_FILE,
-                              "cannot read %s (did it change while "
-                              "uploading?)",
-                              src->path);
-        if (job->crc)
-            crc = sm_crc32c(crc, out->buf + done, (size_t)got);
-        done += (size_t)got;
-    }
-    if (out->buf)
-        out->data = out->buf;
     if (!job->crc)
-        return sm_s3_digest_bytes(out->data, len, &out->dg);
+        return source_digest(src, offset, len, &out->dg, op, err);
+    if (!src->path)
+        crc = sm_crc32c(0, src->data ? src->data + offset : "", len);
+    else if (file_crc32c(src->fd, offset, len, &crc))
+        return sm_s3_fail(err, op, SM_S3_ERR_LOCAL_FILE,
+                          "cannot read %s (did it change while uploading?)",
+                          src->path);
     unsigned char be[4] = {(unsigned char)(crc >> 24),
                            (unsigned char)(crc >> 16),
                            (unsigned char)(crc >> 8), (unsigned char)crc};
@@ -581,12 +560,11 @@ static int part_send(upload_job *job, uint32_t index, task_flow *flow,
                          .query = query,
                          .headers = h,
                          .header_count = 1,
-                         .body = body.data,
-                         .body_len = (size_t)len,
                          .payload_hash =
                              job->crc ? "UNSIGNED-PAYLOAD" : body.dg.sha256_hex,
                          .progress = task_progress,
                          .progress_ctx = flow};
+        source_body(&job->src, offset, len, &r);
         rc = sm_aws_rest_call(job->aws, &r, &resp, err);
         task_flow_end(flow);
     }
@@ -601,7 +579,6 @@ static int part_send(upload_job *job, uint32_t index, task_flow *flow,
         snprintf(part->crc32c, sizeof part->crc32c, "%s", body.crc32c);
         memcpy(job->md5s[index], body.dg.md5, 16);
     }
-    buffer_give(job, body.buf);
     sm_aws_response_clear(&resp);
     return rc;
 }
@@ -803,7 +780,6 @@ int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
                       .req = req,
                       .crc = sm_aws_payload_may_be_unsigned(aws, SM_AWS_S3)};
     sm_error perr = {{0}};
-    pthread_mutex_init(&job.spare_lock, NULL);
     memset(out, 0, sizeof *out);
     int rc = source_open(req, &job.src, "PutObject", err);
     if (!rc && sm_s3_plan_parts(job.src.size, req->transfer.threshold,
@@ -828,9 +804,6 @@ int sm_s3_upload(sm_aws *aws, const sm_s3_upload_req *req,
     free(job.path);
     free(job.upload_id);
     free(job.upload_id_enc);
-    for (size_t i = 0; i < job.spare_count; i++)
-        free(job.spare[i]);
-    pthread_mutex_destroy(&job.spare_lock);
     return rc;
 }
 

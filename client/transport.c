@@ -23,7 +23,8 @@
 
 #define DEFAULT_CONNECT_MS 10000
 #define DEFAULT_READ_MS 70000
-#define DEFAULT_CONNECTIONS 8
+/* kept open: as many as an S3 transfer's parts in flight */
+#define DEFAULT_CONNECTIONS 16
 #define MAX_HEADERS 256
 #define LIBCURL_SONAME "libcurl.so.4"
 #define LIBCURL_OLDEST 0x075500 /* 7.85.0: CURLOPT_PROTOCOLS_STR */

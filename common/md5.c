@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* T[i] = floor(2^32 * abs(sin(i + 1))), RFC 1321 section 3.4. */
-static const uint32_t T[64] = {
+const uint32_t sm_md5_sines[64] = {
     0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a,
     0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
     0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
@@ -65,7 +65,8 @@ static void md5_block(uint32_t state[4], const unsigned char block[64])
     for (int round = 0; round < 4; round++) {
         for (int j = 0; j < 16; j++) {
             int i = round * 16 + j;
-            uint32_t sum = a + round_f(round, b, c, d) + X[K[i]] + T[i];
+            uint32_t sum =
+                a + round_f(round, b, c, d) + X[K[i]] + sm_md5_sines[i];
             uint32_t next = b + rotl(sum, S[round][j & 3]);
             a = d;
             d = c;

@@ -8,6 +8,10 @@
 
 #define SM_MD5_SIZE 16
 
+/* floor(2^32 * abs(sin(i + 1))), RFC 1321 section 3.4: the constant each
+ * of the 64 steps adds. */
+extern const uint32_t sm_md5_sines[64];
+
 /* A digest in progress. Plain data: copy it to fork a computation. */
 typedef struct sm_md5 {
     uint32_t state[4]; /* A, B, C, D */

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +17,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "md5queue.h"
 #include "s3rules.h"
 
 #define FILE_ID_LEN 32
-#define BLOB_BUFFER (1u << 20) /* a multiple of BLOB_ALIGN */
+#define BLOB_BUFFER (512u << 10) /* a multiple of BLOB_ALIGN (md5queue's) */
 #define BLOB_ALIGN 4096
+/* A body's buffers: one filling, the others written out and waiting for
+ * their MD5 to be taken with other bodies' (md5queue.h). */
+#define BLOB_BUFFERS 4
 
 struct sm_store {
     char *objects_dir; /* DATA_DIR/objects: <2 hex>/<32 hex> */
     char *tmp_dir;     /* DATA_DIR/tmp: bodies on their way in */
     sm_db *db;
+    sm_md5_queue *md5s; /* the bodies' MD5s, in lanes */
     size_t recovered;
 };
 
@@ -35,10 +39,10 @@ struct sm_store_blob {
     sm_store *store;
     int fd;
     char *tmp_path;
-    EVP_MD_CTX *md5;
+    sm_md5_stream *md5;
     unsigned char digest[16];
     uint64_t size;
-    char *buf;
+    char *buf; /* the md5 stream's, filling; NULL until bytes come */
     size_t buf_len;
     int finished;
     int taken;  /* renamed into objects/: not ours to unlink */
@@ -299,7 +303,8 @@ sm_store *sm_store_open(const char *data_dir, sm_db *db, sm_error *err)
     self->db = db;
     self->objects_dir = path_join(data_dir, "objects");
     self->tmp_dir = path_join(data_dir, "tmp");
-    int rc = self->objects_dir && self->tmp_dir
+    self->md5s = sm_md5_queue_new(BLOB_BUFFER, BLOB_BUFFERS);
+    int rc = self->objects_dir && self->tmp_dir && self->md5s
                  ? 0
                  : sm_error_set(err, "out of memory");
     if (!rc)
@@ -324,6 +329,7 @@ void sm_store_close(sm_store **self)
         return;
     free((*self)->objects_dir);
     free((*self)->tmp_dir);
+    sm_md5_queue_free(&(*self)->md5s);
     free(*self);
     *self = NULL;
 }
@@ -359,17 +365,13 @@ sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err)
     char name[FILE_ID_LEN + 8];
     random_hex(name, FILE_ID_LEN);
     strcat(name, ".tmp");
-    void *buf = NULL;
     if (blob) {
         blob->store = self;
         blob->fd = -1;
         blob->tmp_path = path_join(self->tmp_dir, name);
-        if (posix_memalign(&buf, BLOB_ALIGN, BLOB_BUFFER) == 0)
-            blob->buf = buf;
-        blob->md5 = EVP_MD_CTX_new();
+        blob->md5 = sm_md5_stream_new(self->md5s);
     }
-    if (!blob || !blob->tmp_path || !blob->buf || !blob->md5 ||
-        !EVP_DigestInit_ex(blob->md5, EVP_md5(), NULL)) {
+    if (!blob || !blob->tmp_path || !blob->md5) {
         sm_error_set(err, "out of memory");
         sm_store_blob_destroy(&blob);
         return NULL;
@@ -405,7 +407,7 @@ static int blob_buffered(sm_store_blob *blob)
 
 static int blob_flush(sm_store_blob *blob, sm_error *err)
 {
-    if (!blob->buf_len)
+    if (!blob->buf || !blob->buf_len)
         return 0;
     if (blob->direct && blob->buf_len % BLOB_ALIGN != 0 && blob_buffered(blob))
         return sm_error_set(err, "cannot write a body to disk: %s",
@@ -420,22 +422,34 @@ static int blob_flush(sm_store_blob *blob, sm_error *err)
     return 0;
 }
 
+/* A full buffer: its MD5 is queued, its bytes go to disk meanwhile, and
+ * the next bytes go to another buffer. */
+static int blob_pass_on(sm_store_blob *blob, sm_error *err)
+{
+    sm_md5_stream_queue(blob->md5, blob->buf);
+    int rc = blob_flush(blob, err);
+    blob->buf = NULL;
+    blob->buf_len = 0;
+    return rc;
+}
+
 int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
                         sm_error *err)
 {
     if (blob->finished)
         return sm_error_set(err, "the body was already finished");
-    EVP_DigestUpdate(blob->md5, data, len);
     blob->size += len;
     const char *p = data;
     while (len > 0) {
+        if (!blob->buf && !(blob->buf = sm_md5_stream_buffer(blob->md5)))
+            return sm_error_set(err, "out of memory");
         size_t n = BLOB_BUFFER - blob->buf_len;
         n = n < len ? n : len;
         memcpy(blob->buf + blob->buf_len, p, n);
         blob->buf_len += n;
         p += n;
         len -= n;
-        if (blob->buf_len == BLOB_BUFFER && blob_flush(blob, err))
+        if (blob->buf_len == BLOB_BUFFER && blob_pass_on(blob, err))
             return -1;
     }
     return 0;
@@ -445,14 +459,13 @@ int sm_store_blob_finish(sm_store_blob *blob, unsigned char md5[16],
                          sm_error *err)
 {
     if (!blob->finished) {
-        unsigned int len = 0;
+        size_t tail = blob->buf_len;
         if (blob_flush(blob, err))
             return -1;
         if (fsync(blob->fd) != 0)
             return sm_error_set(err, "cannot sync a body to disk: %s",
                                 strerror(errno));
-        if (!EVP_DigestFinal_ex(blob->md5, blob->digest, &len))
-            return sm_error_set(err, "MD5 is not available");
+        sm_md5_stream_finish(blob->md5, blob->buf, tail, blob->digest);
         close(blob->fd);
         blob->fd = -1;
         blob->finished = 1;
@@ -477,8 +490,7 @@ void sm_store_blob_destroy(sm_store_blob **blob)
     if (b->tmp_path && !b->taken)
         unlink(b->tmp_path);
     free(b->tmp_path);
-    free(b->buf);
-    EVP_MD_CTX_free(b->md5);
+    sm_md5_stream_free(&b->md5); /* and the buffers, b->buf among them */
     free(b);
     *blob = NULL;
 }
