@@ -37,12 +37,29 @@ typedef struct hp_row {
 } hp_row;
 
 static const char *const boosters[] = {"gbtree", "gblinear", "dart", NULL};
-static const char *const tree_methods[] = {"auto", "exact", "approx", "hist",
-                                           "gpu_hist", NULL};
+static const char *const tree_methods[] = {"auto", "exact",    "approx",
+                                           "hist", "gpu_hist", NULL};
+/* The 1.7 container's range, repeats and all (its message prints them). */
 static const char *const updaters[] = {
-    "grow_colmaker", "distcol", "grow_histmaker", "grow_local_histmaker",
-    "grow_skmaker",  "sync",    "refresh",        "prune",
-    "shotgun",       "coord_descent", "grow_quantile_histmaker", NULL};
+    "grow_colmaker", "distcol",        "grow_histmaker", "grow_skmaker",
+    "sync",          "refresh",        "prune",          "grow_colmaker",
+    "distcol",       "grow_histmaker", "grow_colmaker",  "shotgun",
+    "coord_descent", "refresh",        "prune",          NULL};
+/* What its dependency check then allows with each booster. */
+static const char *const linear_updaters[] = {"shotgun", "coord_descent", NULL};
+static const char *const update_updaters[] = {"refresh", "prune", NULL};
+static const char *const tree_updaters[] = {"grow_colmaker",
+                                            "distcol",
+                                            "grow_histmaker",
+                                            "grow_skmaker",
+                                            "sync",
+                                            "refresh",
+                                            "prune",
+                                            "grow_quantile_histmaker",
+                                            NULL};
+static const char *const tree_growers[] = {"grow_colmaker", "distcol",
+                                           "grow_histmaker",
+                                           "grow_quantile_histmaker", NULL};
 static const char *const dsplits[] = {"row", "col", NULL};
 static const char *const process_types[] = {"default", "update", NULL};
 static const char *const grow_policies[] = {"depthwise", "lossguide", NULL};
@@ -50,35 +67,73 @@ static const char *const predictors[] = {"auto", "cpu_predictor",
                                          "gpu_predictor", NULL};
 static const char *const sample_types[] = {"uniform", "weighted", NULL};
 static const char *const normalize_types[] = {"tree", "forest", NULL};
-static const char *const objectives[] = {
-    "aft_loss_distribution", "binary:logistic", "binary:logitraw",
-    "binary:hinge",          "count:poisson",   "multi:softmax",
-    "multi:softprob",        "rank:pairwise",   "rank:ndcg",
-    "rank:map",              "reg:linear",      "reg:squarederror",
-    "reg:logistic",          "reg:gamma",       "reg:pseudohubererror",
-    "reg:squaredlogerror",   "reg:absoluteerror", "reg:tweedie",
-    "survival:aft",          "survival:cox",    NULL};
+static const char *const objectives[] = {"aft_loss_distribution",
+                                         "binary:logistic",
+                                         "binary:logitraw",
+                                         "binary:hinge",
+                                         "count:poisson",
+                                         "multi:softmax",
+                                         "multi:softprob",
+                                         "rank:pairwise",
+                                         "rank:ndcg",
+                                         "rank:map",
+                                         "reg:linear",
+                                         "reg:squarederror",
+                                         "reg:logistic",
+                                         "reg:gamma",
+                                         "reg:pseudohubererror",
+                                         "reg:squaredlogerror",
+                                         "reg:absoluteerror",
+                                         "reg:tweedie",
+                                         "survival:aft",
+                                         "survival:cox",
+                                         NULL};
 static const char *const booleans[] = {"true", "false", NULL};
-static const char *const aft_distributions[] = {"normal", "logistic",
-                                                "extreme", NULL};
+static const char *const aft_distributions[] = {"normal", "logistic", "extreme",
+                                                NULL};
 static const char *const sampling_methods[] = {"uniform", "gradient_based",
                                                NULL};
 
 /* The container's metrics (metrics.py): maximized, then minimized. */
 static const char *const maximized[] = {
-    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary",
-    "f1_macro", "map", "ndcg", "precision", "precision_macro",
-    "precision_micro", "r2", "recall", "recall_macro", "recall_micro", NULL};
-static const char *const minimized[] = {
-    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
-    "interval-regression-accuracy", "logloss", "mae", "mape", "merror",
-    "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle",
-    "tweedie-nloglik", NULL};
+    "accuracy", "auc",       "aucpr",           "balanced_accuracy",
+    "f1",       "f1_binary", "f1_macro",        "map",
+    "ndcg",     "precision", "precision_macro", "precision_micro",
+    "r2",       "recall",    "recall_macro",    "recall_micro",
+    NULL};
+static const char *const minimized[] = {"aft-nloglik",
+                                        "cox-nloglik",
+                                        "error",
+                                        "gamma-deviance",
+                                        "gamma-nloglik",
+                                        "interval-regression-accuracy",
+                                        "logloss",
+                                        "mae",
+                                        "mape",
+                                        "merror",
+                                        "mlogloss",
+                                        "mphe",
+                                        "mse",
+                                        "poisson-nloglik",
+                                        "rmse",
+                                        "rmsle",
+                                        "tweedie-nloglik",
+                                        NULL};
 /* Those XGBoost has no function for; the container computes them. */
-static const char *const custom[] = {
-    "accuracy", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "mse",
-    "precision", "precision_macro", "precision_micro", "r2", "recall",
-    "recall_macro", "recall_micro", NULL};
+static const char *const custom[] = {"accuracy",
+                                     "balanced_accuracy",
+                                     "f1",
+                                     "f1_binary",
+                                     "f1_macro",
+                                     "mse",
+                                     "precision",
+                                     "precision_macro",
+                                     "precision_micro",
+                                     "r2",
+                                     "recall",
+                                     "recall_macro",
+                                     "recall_micro",
+                                     NULL};
 
 #define ANY 0, 0, 0, 0, 0, 0
 #define AT_LEAST(n, txt) txt, n, 0, 0, 0, 1, 0
@@ -138,10 +193,9 @@ static const hp_row rows[] = {
     {"num_parallel_tree", HP_INT, USE_XGB, AT_LEAST(1, "[1, +inf)"), NULL},
     {"save_model_on_termination", HP_CHOICE, USE_SAGEMAKER, NULL, ANY,
      booleans},
-    {"aft_loss_distribution", HP_CHOICE, USE_XGB, NULL, ANY,
-     aft_distributions},
-    {"aft_loss_distribution_scale", HP_FLOAT, USE_XGB,
-     AT_LEAST(0, "[0, +inf)"), NULL},
+    {"aft_loss_distribution", HP_CHOICE, USE_XGB, NULL, ANY, aft_distributions},
+    {"aft_loss_distribution_scale", HP_FLOAT, USE_XGB, AT_LEAST(0, "[0, +inf)"),
+     NULL},
     {"single_precision_histogram", HP_CHOICE, USE_NONE, NULL, ANY, booleans},
     {"deterministic_histogram", HP_CHOICE, USE_NONE, NULL, ANY, booleans},
     {"sampling_method", HP_CHOICE, USE_XGB, NULL, ANY, sampling_methods},
@@ -425,6 +479,45 @@ static const char *get(const json_t *hp, const char *name)
     return v;
 }
 
+/* updater against booster and process_type: one linear updater for
+ * gblinear, refresh and prune for updates, else tree updaters with at
+ * most one that grows trees. The messages are the container's, typos
+ * and all, but for gblinear's, which it garbles (it formats a generator
+ * object). */
+static int check_updater(const char *updater, const char *booster,
+                         const char *process_type, sm_error *err)
+{
+    char copy[2600];
+    snprintf(copy, sizeof copy, "%s", updater);
+    int linear = booster && !strcmp(booster, "gblinear");
+    int update = process_type && !strcmp(process_type, "update");
+    size_t count = 0, growers = 0, linears = 0;
+    for (char *save = NULL, *u = strtok_r(copy, ",", &save); u;
+         u = strtok_r(NULL, ",", &save)) {
+        count++;
+        linears += (size_t)in_list(linear_updaters, u);
+        if (!linear && update && !in_list(update_updaters, u))
+            return sm_error_set(err, "process_type 'update' can only be used "
+                                     "with updater 'refresh' and 'prune'");
+        if (!linear && !update && !in_list(tree_updaters, u))
+            return sm_error_set(
+                err, "Tree updater should be selected from these options: "
+                     "'grow_colmaker', 'distcol', 'grow_histmaker', "
+                     "'grow_skmaker', 'grow_quantile_histmaker', 'sync', "
+                     "'refresh', 'prune', 'shortgun', 'coord_descent'.");
+        growers += (size_t)in_list(tree_growers, u);
+    }
+    if (linear && (count != 1 || linears != 1))
+        return sm_error_set(err, "Linear updater should be one of these "
+                                 "options: 'shotgun', 'coord_descent'.");
+    if (!linear && !update && growers > 1)
+        return sm_error_set(err, "Only one tree grow plugin can be selected. "
+                                 "Choose one from thefollowing: "
+                                 "'grow_colmaker', 'distcol', "
+                                 "'grow_histmaker', 'grow_skmaker'");
+    return 0;
+}
+
 /* The checks between hyperparameters (the container's dependencies). */
 static int check_dependencies(const json_t *hp, sm_error *err)
 {
@@ -432,6 +525,10 @@ static int check_dependencies(const json_t *hp, sm_error *err)
     const char *num_class = get(hp, "num_class");
     const char *metrics = get(hp, "eval_metric");
     const char *tree_method = get(hp, "tree_method");
+    const char *updater = get(hp, "updater");
+    if (updater && check_updater(updater, get(hp, "booster"),
+                                 get(hp, "process_type"), err))
+        return -1;
     if (objective && !strncmp(objective, "multi:", 6) && !num_class)
         return sm_error_set(err, "Require input for parameter 'num_class' for "
                                  "multi-classification");
@@ -453,8 +550,8 @@ static int check_dependencies(const json_t *hp, sm_error *err)
         }
     }
     if (get(hp, "monotone_constraints") &&
-        (!tree_method || (strcmp(tree_method, "exact") &&
-                          strcmp(tree_method, "hist"))))
+        (!tree_method ||
+         (strcmp(tree_method, "exact") && strcmp(tree_method, "hist"))))
         return sm_error_set(err, "monotone_constraints can be used only when "
                                  "the tree_method parameter is set to either "
                                  "'exact' or 'hist'.");
@@ -488,8 +585,7 @@ static int add_param(sm_xgbparams *out, const char *name, const char *value,
 static void note(sm_xgbparams *out, const char *text)
 {
     size_t n = strlen(out->notes);
-    snprintf(out->notes + n, sizeof out->notes - n, "%s%s", n ? " " : "",
-             text);
+    snprintf(out->notes + n, sizeof out->notes - n, "%s%s", n ? " " : "", text);
 }
 
 /* eval_metric: one SetParam per metric XGBoost knows; the others are
@@ -550,9 +646,10 @@ static int take(sm_xgbparams *out, const hp_row *row, const char *value,
             snprintf(out->tuning_metric, sizeof out->tuning_metric, "%s",
                      value);
         else if (!strcmp(name, "_kfold") || !strcmp(name, "_num_cv_round"))
-            return sm_error_set(err, "Hyperparameter %s: k-fold cross "
-                                     "validation is not offered by "
-                                     "sagemagic-local; leave it out",
+            return sm_error_set(err,
+                                "Hyperparameter %s: k-fold cross "
+                                "validation is not offered by "
+                                "sagemagic-local; leave it out",
                                 name);
         return 0;
     }
