@@ -37,8 +37,8 @@ typedef struct hp_row {
 } hp_row;
 
 static const char *const boosters[] = {"gbtree", "gblinear", "dart", NULL};
-static const char *const tree_methods[] = {"auto", "exact",    "approx",
-                                           "hist", "gpu_hist", NULL};
+static const char *const tree_methods[] = {"auto", "exact", "approx", "hist",
+                                           "gpu_hist", NULL};
 /* The 1.7 container's range, repeats and all (its message prints them). */
 static const char *const updaters[] = {
     "grow_colmaker", "distcol",        "grow_histmaker", "grow_skmaker",
@@ -48,18 +48,12 @@ static const char *const updaters[] = {
 /* What its dependency check then allows with each booster. */
 static const char *const linear_updaters[] = {"shotgun", "coord_descent", NULL};
 static const char *const update_updaters[] = {"refresh", "prune", NULL};
-static const char *const tree_updaters[] = {"grow_colmaker",
-                                            "distcol",
-                                            "grow_histmaker",
-                                            "grow_skmaker",
-                                            "sync",
-                                            "refresh",
-                                            "prune",
-                                            "grow_quantile_histmaker",
-                                            NULL};
-static const char *const tree_growers[] = {"grow_colmaker", "distcol",
-                                           "grow_histmaker",
-                                           "grow_quantile_histmaker", NULL};
+static const char *const tree_updaters[] = {
+    "grow_colmaker", "distcol", "grow_histmaker", "grow_skmaker", "sync",
+    "refresh",       "prune",   "grow_quantile_histmaker", NULL};
+static const char *const tree_growers[] = {
+    "grow_colmaker", "distcol", "grow_histmaker", "grow_quantile_histmaker",
+    NULL};
 static const char *const dsplits[] = {"row", "col", NULL};
 static const char *const process_types[] = {"default", "update", NULL};
 static const char *const grow_policies[] = {"depthwise", "lossguide", NULL};
@@ -67,73 +61,35 @@ static const char *const predictors[] = {"auto", "cpu_predictor",
                                          "gpu_predictor", NULL};
 static const char *const sample_types[] = {"uniform", "weighted", NULL};
 static const char *const normalize_types[] = {"tree", "forest", NULL};
-static const char *const objectives[] = {"aft_loss_distribution",
-                                         "binary:logistic",
-                                         "binary:logitraw",
-                                         "binary:hinge",
-                                         "count:poisson",
-                                         "multi:softmax",
-                                         "multi:softprob",
-                                         "rank:pairwise",
-                                         "rank:ndcg",
-                                         "rank:map",
-                                         "reg:linear",
-                                         "reg:squarederror",
-                                         "reg:logistic",
-                                         "reg:gamma",
-                                         "reg:pseudohubererror",
-                                         "reg:squaredlogerror",
-                                         "reg:absoluteerror",
-                                         "reg:tweedie",
-                                         "survival:aft",
-                                         "survival:cox",
-                                         NULL};
+static const char *const objectives[] = {
+    "aft_loss_distribution", "binary:logistic", "binary:logitraw",
+    "binary:hinge",          "count:poisson",   "multi:softmax",
+    "multi:softprob",        "rank:pairwise",   "rank:ndcg",
+    "rank:map",              "reg:linear",      "reg:squarederror",
+    "reg:logistic",          "reg:gamma",       "reg:pseudohubererror",
+    "reg:squaredlogerror",   "reg:absoluteerror", "reg:tweedie",
+    "survival:aft",          "survival:cox",    NULL};
 static const char *const booleans[] = {"true", "false", NULL};
-static const char *const aft_distributions[] = {"normal", "logistic", "extreme",
-                                                NULL};
+static const char *const aft_distributions[] = {"normal", "logistic",
+                                                "extreme", NULL};
 static const char *const sampling_methods[] = {"uniform", "gradient_based",
                                                NULL};
 
 /* The container's metrics (metrics.py): maximized, then minimized. */
 static const char *const maximized[] = {
-    "accuracy", "auc",       "aucpr",           "balanced_accuracy",
-    "f1",       "f1_binary", "f1_macro",        "map",
-    "ndcg",     "precision", "precision_macro", "precision_micro",
-    "r2",       "recall",    "recall_macro",    "recall_micro",
-    NULL};
-static const char *const minimized[] = {"aft-nloglik",
-                                        "cox-nloglik",
-                                        "error",
-                                        "gamma-deviance",
-                                        "gamma-nloglik",
-                                        "interval-regression-accuracy",
-                                        "logloss",
-                                        "mae",
-                                        "mape",
-                                        "merror",
-                                        "mlogloss",
-                                        "mphe",
-                                        "mse",
-                                        "poisson-nloglik",
-                                        "rmse",
-                                        "rmsle",
-                                        "tweedie-nloglik",
-                                        NULL};
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary",
+    "f1_macro", "map", "ndcg", "precision", "precision_macro",
+    "precision_micro", "r2", "recall", "recall_macro", "recall_micro", NULL};
+static const char *const minimized[] = {
+    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
+    "interval-regression-accuracy", "logloss", "mae", "mape", "merror",
+    "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle",
+    "tweedie-nloglik", NULL};
 /* Those XGBoost has no function for; the container computes them. */
-static const char *const custom[] = {"accuracy",
-                                     "balanced_accuracy",
-                                     "f1",
-                                     "f1_binary",
-                                     "f1_macro",
-                                     "mse",
-                                     "precision",
-                                     "precision_macro",
-                                     "precision_micro",
-                                     "r2",
-                                     "recall",
-                                     "recall_macro",
-                                     "recall_micro",
-                                     NULL};
+static const char *const custom[] = {
+    "accuracy", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "mse",
+    "precision", "precision_macro", "precision_micro", "r2", "recall",
+    "recall_macro", "recall_micro", NULL};
 
 #define ANY 0, 0, 0, 0, 0, 0
 #define AT_LEAST(n, txt) txt, n, 0, 0, 0, 1, 0
@@ -193,9 +149,10 @@ static const hp_row rows[] = {
     {"num_parallel_tree", HP_INT, USE_XGB, AT_LEAST(1, "[1, +inf)"), NULL},
     {"save_model_on_termination", HP_CHOICE, USE_SAGEMAKER, NULL, ANY,
      booleans},
-    {"aft_loss_distribution", HP_CHOICE, USE_XGB, NULL, ANY, aft_distributions},
-    {"aft_loss_distribution_scale", HP_FLOAT, USE_XGB, AT_LEAST(0, "[0, +inf)"),
-     NULL},
+    {"aft_loss_distribution", HP_CHOICE, USE_XGB, NULL, ANY,
+     aft_distributions},
+    {"aft_loss_distribution_scale", HP_FLOAT, USE_XGB,
+     AT_LEAST(0, "[0, +inf)"), NULL},
     {"single_precision_histogram", HP_CHOICE, USE_NONE, NULL, ANY, booleans},
     {"deterministic_histogram", HP_CHOICE, USE_NONE, NULL, ANY, booleans},
     {"sampling_method", HP_CHOICE, USE_XGB, NULL, ANY, sampling_methods},
@@ -550,8 +507,8 @@ static int check_dependencies(const json_t *hp, sm_error *err)
         }
     }
     if (get(hp, "monotone_constraints") &&
-        (!tree_method ||
-         (strcmp(tree_method, "exact") && strcmp(tree_method, "hist"))))
+        (!tree_method || (strcmp(tree_method, "exact") &&
+                          strcmp(tree_method, "hist"))))
         return sm_error_set(err, "monotone_constraints can be used only when "
                                  "the tree_method parameter is set to either "
                                  "'exact' or 'hist'.");
@@ -585,7 +542,8 @@ static int add_param(sm_xgbparams *out, const char *name, const char *value,
 static void note(sm_xgbparams *out, const char *text)
 {
     size_t n = strlen(out->notes);
-    snprintf(out->notes + n, sizeof out->notes - n, "%s%s", n ? " " : "", text);
+    snprintf(out->notes + n, sizeof out->notes - n, "%s%s", n ? " " : "",
+             text);
 }
 
 /* eval_metric: one SetParam per metric XGBoost knows; the others are
@@ -646,10 +604,9 @@ static int take(sm_xgbparams *out, const hp_row *row, const char *value,
             snprintf(out->tuning_metric, sizeof out->tuning_metric, "%s",
                      value);
         else if (!strcmp(name, "_kfold") || !strcmp(name, "_num_cv_round"))
-            return sm_error_set(err,
-                                "Hyperparameter %s: k-fold cross "
-                                "validation is not offered by "
-                                "sagemagic-local; leave it out",
+            return sm_error_set(err, "Hyperparameter %s: k-fold cross "
+                                     "validation is not offered by "
+                                     "sagemagic-local; leave it out",
                                 name);
         return 0;
     }
