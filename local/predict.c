@@ -2,7 +2,10 @@
  * do per request, step for step: parse by Content-Type (415), predict
  * (400), check Accept (406), encode. Prediction is XGBoost's in-place
  * predict on one booster, which is thread-safe for gbtree and dart since
- * 1.4 (its output buffer is per thread). */
+ * 1.4 (its output buffer is per thread). Other boosters predict through a
+ * DMatrix per request, as the container does: 1.7 refuses gblinear in
+ * place, and sums dart's trees in place in another order, a few ulps away
+ * from the container's predictions. */
 #include "predict.h"
 
 #include <ctype.h>
@@ -31,6 +34,7 @@ struct sm_predict_model {
     BoosterHandle booster;
     sm_forest *forest; /* NULL: XGBoost predicts every batch */
     int nthread;       /* as loaded: 1 serves one request per thread */
+    bool inplace;      /* gbtree; others go through a DMatrix */
     char objective[64];
     size_t features;
     size_t outputs;
@@ -61,13 +65,19 @@ static void proxy_key_make(void)
     *(void **)&omp_threads_set = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
 }
 
-/* This thread's proxy, or NULL (XGBoost then makes its own). */
-static DMatrixHandle thread_proxy(int nthread)
+/* The default OpenMP team of this thread: `nthread`. */
+static void thread_team(int nthread)
 {
     pthread_once(&proxy_once, proxy_key_make);
     if (omp_threads_set) /* 0: every core, as OpenMP's own default */
         omp_threads_set(nthread > 0 ? nthread
                                     : (int)sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* This thread's proxy, or NULL (XGBoost then makes its own). */
+static DMatrixHandle thread_proxy(int nthread)
+{
+    thread_team(nthread);
     if (proxy_key == (pthread_key_t)-1)
         return NULL;
     DMatrixHandle proxy = pthread_getspecific(proxy_key);
@@ -86,7 +96,8 @@ static int xgb_fail(sm_error *err, const char *what)
     return sm_error_set(err, "%s: %s", what, XGBGetLastError());
 }
 
-/* Objective and feature count from the booster's own configuration. */
+/* Objective, feature count and kind of booster from the booster's own
+ * configuration. */
 static int model_read_config(sm_predict_model *m, sm_error *err)
 {
     bst_ulong len = 0;
@@ -97,11 +108,17 @@ static int model_read_config(sm_predict_model *m, sm_error *err)
         return xgb_fail(err, "cannot read the model's configuration");
     m->features = (size_t)features;
     json_t *config = json_loadb(text, (size_t)len, 0, NULL);
-    const char *objective = NULL;
+    const char *objective = NULL, *booster = NULL;
     json_unpack(config, "{s:{s:{s:s}}}", "learner", "objective", "name",
                 &objective);
+    json_unpack(config, "{s:{s:{s:s}}}", "learner", "gradient_booster", "name",
+                &booster);
     snprintf(m->objective, sizeof m->objective, "%s",
              objective ? objective : "unknown");
+    m->inplace = booster && !strcmp(booster, "gbtree");
+    if (!m->inplace)
+        sm_info("predict: a %s booster predicts through a DMatrix",
+                booster ? booster : "unnamed");
     json_decref(config);
     return 0;
 }
@@ -143,9 +160,37 @@ static const char PREDICT_BASE_MARGIN[] =
     "\"iteration_end\":1,\"strict_shape\":true,\"missing\":NaN,"
     "\"cache_id\":0}";
 
-/* XGBoost's in-place prediction of `rows` x `cols` dense values: its
- * per-thread output (borrowed until this thread's next prediction) and
- * the values per row, or NULL. */
+/* Prediction of the DMatrix `d` that `made` says was made (0), which it
+ * frees: as xgb_predict_dense. The output is the booster's, per thread,
+ * not the DMatrix's. */
+static const float *xgb_predict_dmatrix(const sm_predict_model *m, int made,
+                                        DMatrixHandle d, const char *config,
+                                        size_t *width)
+{
+    if (made)
+        return NULL;
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    int rc = XGBoosterPredictFromDMatrix(m->booster, d, config, &shape, &dim,
+                                         &result);
+    XGDMatrixFree(d);
+    if (rc)
+        return NULL;
+    *width = shape_width(shape, dim);
+    return result;
+}
+
+/* How a DMatrix is made from array interfaces: NAN is missing. */
+static void dmatrix_config(const sm_predict_model *m, char out[64])
+{
+    thread_team(m->nthread);
+    snprintf(out, 64, "{\"missing\":NaN,\"nthread\":%d}", m->nthread);
+}
+
+/* XGBoost's prediction of `rows` x `cols` dense values, in place or
+ * through a DMatrix: its per-thread output (borrowed until this thread's
+ * next prediction) and the values per row, or NULL. */
 static const float *xgb_predict_dense(const sm_predict_model *m,
                                       const float *values, size_t rows,
                                       size_t cols, const char *config,
@@ -153,6 +198,13 @@ static const float *xgb_predict_dense(const sm_predict_model *m,
 {
     char array[192];
     array_interface(array, sizeof array, values, rows, cols, "<f4");
+    if (!m->inplace) {
+        char how[64];
+        DMatrixHandle d = NULL;
+        dmatrix_config(m, how);
+        int made = XGDMatrixCreateFromDense(array, how, &d);
+        return xgb_predict_dmatrix(m, made, d, config, width);
+    }
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *result = NULL;
@@ -273,7 +325,7 @@ sm_predict_model *sm_predict_model_load(const void *data, size_t len,
         rc = model_read_config(m, err);
     if (!rc)
         rc = model_warm_up(m, err);
-    if (!rc && m->features)
+    if (!rc && m->features && m->inplace)
         m->forest = model_forest(m);
     if (rc)
         sm_predict_model_destroy(&m);
@@ -962,8 +1014,9 @@ static int forest_rows(const sm_predict_model *m, const sm_predict_rows *rows,
                                    rows->cols, *preds);
 }
 
-/* XGBoosterPredictFromCSR of sparse `rows`, as xgb_predict_dense. A
- * narrower matrix is padded by naming the booster's width. */
+/* XGBoost's prediction of sparse `rows` (in place with
+ * XGBoosterPredictFromCSR, or through a DMatrix), as xgb_predict_dense.
+ * A narrower matrix is padded by naming the booster's width. */
 static const float *xgb_predict_csr(const sm_predict_model *m,
                                     const sm_predict_rows *rows, size_t *width)
 {
@@ -974,6 +1027,14 @@ static const float *xgb_predict_csr(const sm_predict_model *m,
                     "<u8");
     array_interface(indices, sizeof indices, rows->indices, nnz, 0, "<u4");
     array_interface(data, sizeof data, rows->data, nnz, 0, "<f4");
+    if (!m->inplace) {
+        char how[64];
+        DMatrixHandle d = NULL;
+        dmatrix_config(m, how);
+        int made = XGDMatrixCreateFromCSR(indptr, indices, data,
+                                          (bst_ulong)ncol, how, &d);
+        return xgb_predict_dmatrix(m, made, d, PREDICT_VALUES, width);
+    }
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *result = NULL;
@@ -985,7 +1046,7 @@ static const float *xgb_predict_csr(const sm_predict_model *m,
     return result;
 }
 
-/* In-place prediction of `rows` into a new array `*preds` of rows x width
+/* XGBoost's prediction of `rows` into a new array `*preds` of rows x width
  * values; 0, or the 400 answer (-1: out of memory). */
 static int predict_rows(const sm_predict_model *m, sm_predict_rows *rows,
                         float **preds, size_t *width, sm_predict_answer *a)

@@ -39,10 +39,21 @@ typedef struct hp_row {
 static const char *const boosters[] = {"gbtree", "gblinear", "dart", NULL};
 static const char *const tree_methods[] = {"auto", "exact", "approx", "hist",
                                            "gpu_hist", NULL};
+/* The 1.7 container's range, repeats and all (its message prints them). */
 static const char *const updaters[] = {
-    "grow_colmaker", "distcol", "grow_histmaker", "grow_local_histmaker",
-    "grow_skmaker",  "sync",    "refresh",        "prune",
-    "shotgun",       "coord_descent", "grow_quantile_histmaker", NULL};
+    "grow_colmaker", "distcol",        "grow_histmaker", "grow_skmaker",
+    "sync",          "refresh",        "prune",          "grow_colmaker",
+    "distcol",       "grow_histmaker", "grow_colmaker",  "shotgun",
+    "coord_descent", "refresh",        "prune",          NULL};
+/* What its dependency check then allows with each booster. */
+static const char *const linear_updaters[] = {"shotgun", "coord_descent", NULL};
+static const char *const update_updaters[] = {"refresh", "prune", NULL};
+static const char *const tree_updaters[] = {
+    "grow_colmaker", "distcol", "grow_histmaker", "grow_skmaker", "sync",
+    "refresh",       "prune",   "grow_quantile_histmaker", NULL};
+static const char *const tree_growers[] = {
+    "grow_colmaker", "distcol", "grow_histmaker", "grow_quantile_histmaker",
+    NULL};
 static const char *const dsplits[] = {"row", "col", NULL};
 static const char *const process_types[] = {"default", "update", NULL};
 static const char *const grow_policies[] = {"depthwise", "lossguide", NULL};
@@ -425,6 +436,45 @@ static const char *get(const json_t *hp, const char *name)
     return v;
 }
 
+/* updater against booster and process_type: one linear updater for
+ * gblinear, refresh and prune for updates, else tree updaters with at
+ * most one that grows trees. The messages are the container's, typos
+ * and all, but for gblinear's, which it garbles (it formats a generator
+ * object). */
+static int check_updater(const char *updater, const char *booster,
+                         const char *process_type, sm_error *err)
+{
+    char copy[2600];
+    snprintf(copy, sizeof copy, "%s", updater);
+    int linear = booster && !strcmp(booster, "gblinear");
+    int update = process_type && !strcmp(process_type, "update");
+    size_t count = 0, growers = 0, linears = 0;
+    for (char *save = NULL, *u = strtok_r(copy, ",", &save); u;
+         u = strtok_r(NULL, ",", &save)) {
+        count++;
+        linears += (size_t)in_list(linear_updaters, u);
+        if (!linear && update && !in_list(update_updaters, u))
+            return sm_error_set(err, "process_type 'update' can only be used "
+                                     "with updater 'refresh' and 'prune'");
+        if (!linear && !update && !in_list(tree_updaters, u))
+            return sm_error_set(
+                err, "Tree updater should be selected from these options: "
+                     "'grow_colmaker', 'distcol', 'grow_histmaker', "
+                     "'grow_skmaker', 'grow_quantile_histmaker', 'sync', "
+                     "'refresh', 'prune', 'shortgun', 'coord_descent'.");
+        growers += (size_t)in_list(tree_growers, u);
+    }
+    if (linear && (count != 1 || linears != 1))
+        return sm_error_set(err, "Linear updater should be one of these "
+                                 "options: 'shotgun', 'coord_descent'.");
+    if (!linear && !update && growers > 1)
+        return sm_error_set(err, "Only one tree grow plugin can be selected. "
+                                 "Choose one from thefollowing: "
+                                 "'grow_colmaker', 'distcol', "
+                                 "'grow_histmaker', 'grow_skmaker'");
+    return 0;
+}
+
 /* The checks between hyperparameters (the container's dependencies). */
 static int check_dependencies(const json_t *hp, sm_error *err)
 {
@@ -432,6 +482,10 @@ static int check_dependencies(const json_t *hp, sm_error *err)
     const char *num_class = get(hp, "num_class");
     const char *metrics = get(hp, "eval_metric");
     const char *tree_method = get(hp, "tree_method");
+    const char *updater = get(hp, "updater");
+    if (updater && check_updater(updater, get(hp, "booster"),
+                                 get(hp, "process_type"), err))
+        return -1;
     if (objective && !strncmp(objective, "multi:", 6) && !num_class)
         return sm_error_set(err, "Require input for parameter 'num_class' for "
                                  "multi-classification");

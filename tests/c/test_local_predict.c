@@ -385,9 +385,10 @@ TEST(targz_says_what_is_wrong)
 
 /* ---- a real booster ----------------------------------------------------- */
 
-/* Train y = 2*x0 - x1 on a grid; the saved model's bytes in *raw. */
-static BoosterHandle train_booster(const char *objective, char **raw,
-                                   size_t *raw_len)
+/* Train y = 2*x0 - x1 on a grid with `kind` ("gbtree", "gblinear",
+ * "dart"); the saved model's bytes in *raw. */
+static BoosterHandle train_kind(const char *kind, const char *objective,
+                                char **raw, size_t *raw_len)
 {
     enum { N = 200, F = 3 };
     static float X[N * F], y[N];
@@ -403,8 +404,11 @@ static BoosterHandle train_booster(const char *objective, char **raw,
     XGDMatrixCreateFromMat(X, N, F, NAN, &d);
     XGDMatrixSetFloatInfo(d, "label", y, N);
     XGBoosterCreate(&d, 1, &b);
+    XGBoosterSetParam(b, "booster", kind);
     XGBoosterSetParam(b, "objective", objective);
     XGBoosterSetParam(b, "max_depth", "3");
+    if (strcmp(kind, "dart") == 0)
+        XGBoosterSetParam(b, "rate_drop", "0.3");
     XGBoosterSetParam(b, "nthread", "1");
     for (int i = 0; i < 10; i++)
         XGBoosterUpdateOneIter(b, i, d);
@@ -416,6 +420,12 @@ static BoosterHandle train_booster(const char *objective, char **raw,
     *raw_len = (size_t)n;
     XGDMatrixFree(d);
     return b;
+}
+
+static BoosterHandle train_booster(const char *objective, char **raw,
+                                   size_t *raw_len)
+{
+    return train_kind("gbtree", objective, raw, raw_len);
 }
 
 /* XGBoost's own prediction of one row, for comparison. */
@@ -496,6 +506,87 @@ TEST(predict_serves_a_trained_booster)
     free(raw);
 }
 
+/* `rows` rows of 3 features, every odd row missing its last one, sent
+ * as `type` (text/csv or text/libsvm); the answer must be XGBoost's own
+ * DMatrix prediction written as Python writes it, line for line. */
+static int batch_as_xgboost(const sm_predict_model *m, BoosterHandle b,
+                            const char *type, size_t rows)
+{
+    float *X = malloc(rows * 3 * sizeof *X);
+    sm_buf body = {0}, want = {0};
+    for (size_t i = 0; i < rows; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            float v = (float)((i * 7 + j * 5) % 23) / 8.0f;
+            X[i * 3 + j] = j == 2 && i % 2 ? NAN : v;
+            if (isnan(X[i * 3 + j]))
+                sm_buf_puts(&body, strcmp(type, "text/csv") ? "" : ",");
+            else if (strcmp(type, "text/csv") == 0)
+                sm_buf_printf(&body, "%s%g", j ? "," : "", (double)v);
+            else
+                sm_buf_printf(&body, "%s%zu:%g", j ? " " : "", j, (double)v);
+        }
+        sm_buf_putc(&body, '\n');
+    }
+    DMatrixHandle d;
+    XGDMatrixCreateFromMat(X, (bst_ulong)rows, 3, NAN, &d);
+    bst_ulong len = 0;
+    const float *out = NULL;
+    XGBoosterPredict(b, d, 0, 0, 0, &len, &out);
+    for (bst_ulong i = 0; i < len; i++) {
+        char v[32];
+        sm_predict_format_double((double)out[i], v);
+        sm_buf_printf(&want, "%s\n", v);
+    }
+    sm_predict_answer a;
+    int ok = invoke(m, type, "text/csv", sm_buf_str(&body), &a) == 0 &&
+             a.status == 200 && len == rows &&
+             strcmp(sm_buf_str(&a.body), sm_buf_str(&want)) == 0;
+    if (!ok)
+        printf("    %s %zu rows: %d %.200s want %.200s\n", type, rows, a.status,
+               sm_buf_str(&a.body), sm_buf_str(&want));
+    sm_predict_answer_clear(&a);
+    XGDMatrixFree(d);
+    free(X);
+    sm_buf_free(&body);
+    sm_buf_free(&want);
+    return ok;
+}
+
+/* gblinear has no in-place prediction in XGBoost 1.7, and dart's differs
+ * from its DMatrix prediction in the last bits: both must serve exactly
+ * what XGBoost predicts from a DMatrix, in small and large batches. */
+TEST(predict_serves_linear_and_dart_boosters)
+{
+    const char *kinds[] = {"gblinear", "dart"};
+    for (size_t k = 0; k < 2; k++) {
+        char *raw = NULL;
+        size_t len = 0;
+        BoosterHandle b = train_kind(kinds[k], "reg:squarederror", &raw, &len);
+        sm_predict_model *m = model_from(raw, len);
+        CHECK(m != NULL);
+        if (m) {
+            CHECK(sm_predict_model_features(m) == 3 &&
+                  sm_predict_model_outputs(m) == 1);
+            CHECK(!sm_predict_model_walks(m));
+            CHECK(batch_as_xgboost(m, b, "text/csv", 1));
+            CHECK(batch_as_xgboost(m, b, "text/csv", 300));
+            CHECK(batch_as_xgboost(m, b, "text/libsvm", 5));
+            CHECK(batch_as_xgboost(m, b, "text/libsvm", 300));
+            sm_predict_answer a;
+            CHECK(invoke(m, "text/csv", NULL, "1,2,3,4", &a) == 0);
+            CHECK(a.status == 400);
+            sm_predict_answer_clear(&a);
+            /* a DMatrix refuses infinities: one clear 400 */
+            CHECK(invoke(m, "text/csv", NULL, "1,inf,3", &a) == 0);
+            CHECK(a.status == 400 && strstr(sm_buf_str(&a.body), "inf"));
+            sm_predict_answer_clear(&a);
+        }
+        sm_predict_model_destroy(&m);
+        XGBoosterFree(b);
+        free(raw);
+    }
+}
+
 typedef struct hammer {
     const sm_predict_model *model;
     char body[64];
@@ -516,17 +607,19 @@ static void *hammer_main(void *arg)
     return NULL;
 }
 
-TEST(predict_one_booster_serves_many_threads)
+/* Six threads asking one `kind` of booster at once; 0 when every
+ * answer was XGBoost's. */
+static int hammered(const char *kind)
 {
     char *raw = NULL;
     size_t len = 0;
-    BoosterHandle b = train_booster("binary:logistic", &raw, &len);
+    BoosterHandle b = train_kind(kind, "binary:logistic", &raw, &len);
     sm_predict_model *m = model_from(raw, len);
-    CHECK(m != NULL);
+    int bad = !m;
     enum { THREADS = 6 };
     hammer h[THREADS];
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; m && i < THREADS; i++) {
         h[i] = (hammer){.model = m};
         float row[3] = {(float)i, (float)(i % 3), 0.5f};
         snprintf(h[i].body, sizeof h[i].body, "%d,%d,0.5", i, i % 3);
@@ -534,15 +627,21 @@ TEST(predict_one_booster_serves_many_threads)
         sm_predict_format_double((double)reference(b, row, 3), v);
         snprintf(h[i].want, sizeof h[i].want, "%s\n", v);
     }
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; m && i < THREADS; i++)
         pthread_create(&t[i], NULL, hammer_main, &h[i]);
-    int bad = 0;
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; m && i < THREADS; i++) {
         pthread_join(t[i], NULL);
         bad |= h[i].bad;
     }
-    CHECK(!bad);
     sm_predict_model_destroy(&m);
     XGBoosterFree(b);
     free(raw);
+    return bad;
+}
+
+TEST(predict_one_booster_serves_many_threads)
+{
+    CHECK(!hammered("gbtree"));
+    CHECK(!hammered("gblinear"));
+    CHECK(!hammered("dart"));
 }

@@ -224,6 +224,42 @@ TEST(local_xgbparams_checks_as_the_container)
          "Metric 'err@x' is not supported. Parameter 'eval_metric' with "
          "customized threshold should be one of these options: 'error', "
          "'ndcg', 'map'."},
+        /* gblinear's own: one linear updater; no feature_selector or top_k
+         * (the container has neither) */
+        {"{\"num_round\": \"3\", \"booster\": \"gblinear\", "
+         "\"updater\": \"grow_colmaker\"}",
+         "Linear updater should be one of these options: 'shotgun', "
+         "'coord_descent'."},
+        {"{\"num_round\": \"3\", \"booster\": \"gblinear\", "
+         "\"updater\": \"shotgun,coord_descent\"}",
+         "Linear updater should be one of these options: 'shotgun', "
+         "'coord_descent'."},
+        {"{\"num_round\": \"3\", \"booster\": \"gblinear\", "
+         "\"feature_selector\": \"greedy\"}",
+         "Extraneous hyperparameter found: feature_selector"},
+        {"{\"num_round\": \"3\", \"booster\": \"gblinear\", "
+         "\"top_k\": \"2\"}",
+         "Extraneous hyperparameter found: top_k"},
+        {"{\"num_round\": \"3\", \"updater\": \"shotgun\"}",
+         "Tree updater should be selected from these options: "
+         "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_skmaker', "
+         "'grow_quantile_histmaker', 'sync', 'refresh', 'prune', 'shortgun', "
+         "'coord_descent'."},
+        {"{\"num_round\": \"3\", \"updater\": "
+         "\"grow_colmaker,grow_histmaker\"}",
+         "Only one tree grow plugin can be selected. Choose one from "
+         "thefollowing: 'grow_colmaker', 'distcol', 'grow_histmaker', "
+         "'grow_skmaker'"},
+        {"{\"num_round\": \"3\", \"process_type\": \"update\", "
+         "\"updater\": \"grow_colmaker\"}",
+         "process_type 'update' can only be used with updater 'refresh' and "
+         "'prune'"},
+        {"{\"num_round\": \"3\", \"updater\": \"grow_quantile_histmaker\"}",
+         "Hyperparameter updater: value ['grow_quantile_histmaker'] not in "
+         "range ['grow_colmaker', 'distcol', 'grow_histmaker', "
+         "'grow_skmaker', 'sync', 'refresh', 'prune', 'grow_colmaker', "
+         "'distcol', 'grow_histmaker', 'grow_colmaker', 'shotgun', "
+         "'coord_descent', 'refresh', 'prune']"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sm_xgbparams p;
@@ -259,6 +295,16 @@ TEST(local_xgbparams_maps_to_xgboost)
     CHECK(param(&p, "_tuning_objective_metric", 0) == NULL);
     CHECK_STR(p.tuning_metric, "validation:auc");
     CHECK_STR(p.objective, "binary:logistic");
+    sm_xgbparams_clear(&p);
+    /* gblinear with its regularisation and one linear updater */
+    CHECK(hp("{\"num_round\": \"5\", \"booster\": \"gblinear\","
+             " \"lambda\": \"0.5\", \"reg_alpha\": \"0.1\","
+             " \"updater\": \"coord_descent\"}",
+             &p, &err) == 0);
+    CHECK_STR(param(&p, "booster", 0), "gblinear");
+    CHECK_STR(param(&p, "lambda", 0), "0.5");
+    CHECK_STR(param(&p, "alpha", 0), "0.1");
+    CHECK_STR(param(&p, "updater", 0), "coord_descent");
     sm_xgbparams_clear(&p);
     CHECK(sm_xgbparams_metric_maximized("auc"));
     CHECK(sm_xgbparams_metric_maximized("ndcg@3"));

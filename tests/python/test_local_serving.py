@@ -530,37 +530,43 @@ def test_transform_with_a_bad_record_fails(clients, models):
 
 # ---- trained here, served here -----------------------------------------------
 
-def test_a_model_trained_by_the_service_serves(clients, models):
-    """CreateTrainingJob's model.tar.gz deployed as it is, as %deploy does."""
+@pytest.mark.parametrize("name,hyperparameters", [
+    ("trained-here", {"max_depth": "3"}),
+    ("trained-linear", {"booster": "gblinear", "lambda": "0.5", "alpha": "0.01",
+                        "updater": "coord_descent"}),
+])
+def test_a_model_trained_by_the_service_serves(clients, models, name, hyperparameters):
+    """CreateTrainingJob's model.tar.gz deployed as it is, as %deploy does,
+    answering with the exact text of Python xgboost's predictions."""
     s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
     X = models["reg"]["X"]
     y = X[:, 0] * 2 - X[:, 1]
     train_csv = "".join(",".join(repr(float(v)) for v in [label, *row]) + "\n" for label, row in zip(y, X))
-    s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=train_csv.encode())
+    s3.put_object(Bucket=BUCKET, Key=f"{name}/train/train.csv", Body=train_csv.encode())
     sm.create_training_job(
-        TrainingJobName="trained-here", RoleArn=ROLE,
+        TrainingJobName=name, RoleArn=ROLE,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {
-            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/"}}}],
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{name}/train/"}}}],
         OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/trained"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
-        HyperParameters={"num_round": "20", "max_depth": "3", "objective": "reg:squarederror"})
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="trained-here",
+        HyperParameters={"num_round": "20", "objective": "reg:squarederror", **hyperparameters})
+    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name,
                                                              WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    job = sm.describe_training_job(TrainingJobName="trained-here")
+    job = sm.describe_training_job(TrainingJobName=name)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     url = job["ModelArtifacts"]["S3ModelArtifacts"]
-    sm.create_model(ModelName="trained-here", ExecutionRoleArn=ROLE,
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE,
                     PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
-    sm.create_endpoint(EndpointName="trained-here", EndpointConfigName=deploy(sm, "trained-here", "trained-here"))
-    sm.get_waiter("endpoint_in_service").wait(EndpointName="trained-here", WaiterConfig=FAST)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=deploy(sm, name, name))
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=FAST)
     bucket, key = url[len("s3://"):].split("/", 1)
     with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
         booster = xgb.Booster(model_file=bytearray(tar.extractfile("xgboost-model").read()))
-    _, body = invoke(rt, "trained-here", csv_rows(X[:10]))
-    assert np.allclose([float(v) for v in body.split()], expected(booster, X[:10]), atol=1e-6)
-    sm.delete_endpoint(EndpointName="trained-here")
+    _, body = invoke(rt, name, csv_rows(X[:10]))
+    assert body == "".join(repr(float(v)) + "\n" for v in expected(booster, X[:10]))
+    sm.delete_endpoint(EndpointName=name)
 
 
 # ---- exact answers -----------------------------------------------------------
@@ -654,6 +660,61 @@ def test_small_batches_answer_exactly_as_xgboost(clients, models):
                                                    if not np.isnan(v)) for row in X[at:at + 50])
                 got.append(invoke(rt, name, body, content_type="text/libsvm")[1])
             assert "".join(got) == "".join(want.splitlines(keepends=True)[:300])
+        sm.delete_endpoint(EndpointName=name)
+
+
+# ---- boosters without trees to walk -------------------------------------------
+
+LINEAR_AND_DART = [
+    ("linear-reg", {"booster": "gblinear", "objective": "reg:squarederror",
+                    "lambda": 0.5, "alpha": 0.1, "updater": "coord_descent"}, 20),
+    ("linear-multi", {"booster": "gblinear", "objective": "multi:softprob",
+                      "num_class": 3}, 10),
+    ("dart-bin", {"booster": "dart", "objective": "binary:logistic", "max_depth": 4,
+                  "rate_drop": 0.3, "seed": 1}, 15),
+]
+
+
+def test_linear_and_dart_models_serve_and_transform_like_the_container(clients, models):
+    """gblinear (which XGBoost 1.7 cannot predict in place) and dart
+    models answer InvokeEndpoint as CSV, LIBSVM and JSON, and a batch
+    transform, with the exact text of XGBoost's DMatrix predictions."""
+    s3, sm, rt = clients["s3"], clients["sm"], clients["rt"]
+    X = models["reg"]["X"]
+    y = X[:, 0] * 2 + X[:, 1]
+    X = X.copy()
+    X[::7, 2] = np.nan
+    for name, params, rounds in LINEAR_AND_DART:
+        label = np.digitize(y, [-1, 1]) if params["objective"].startswith("multi") else (
+            (y > 0).astype(float) if params["objective"].startswith("binary") else y)
+        booster = xgb.train(params, xgb.DMatrix(X, label=label), rounds)
+        s3.put_object(Bucket=BUCKET, Key=f"{name}/model.tar.gz", Body=model_tar(booster))
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{name}/model.tar.gz"})
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=deploy(sm, name, name))
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=FAST)
+        preds = booster.predict(xgb.DMatrix(X)).reshape(len(X), -1)
+        lines = [",".join(repr(float(v)) for v in row) + "\n" for row in preds]
+        csv = ["\n".join(",".join(text_of(v) for v in row) for row in X[at:at + n])
+               for at, n in ((0, 1), (1, 5), (6, 200))]
+        assert "".join(invoke(rt, name, body)[1] for body in csv) == "".join(lines[:206]), name
+        libsvm = "\n".join("0 " + " ".join(f"{j + 1}:{v!r}" for j, v in enumerate(row.tolist())
+                                             if not np.isnan(v)) for row in X[:100])
+        assert invoke(rt, name, libsvm, content_type="text/libsvm")[1] == "".join(lines[:100]), name
+        _, body = invoke(rt, name, csv[1], accept="application/json")
+        scores = [p["score"] for p in json.loads(body)["predictions"]]
+        assert np.array(scores).reshape(5, -1).tolist() == preds[1:6].tolist(), name
+        s3.put_object(Bucket=BUCKET, Key=f"{name}/in/rows.csv",
+                      Body=("\n".join(",".join(text_of(v) for v in row) for row in X) + "\n").encode())
+        d = run_transform(sm, f"transform-{name}", ModelName=name, BatchStrategy="MultiRecord",
+                          TransformInput={"DataSource": {"S3DataSource": {
+                              "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{name}/in"}},
+                              "ContentType": "text/csv", "SplitType": "Line"})
+        assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+        out = s3.get_object(Bucket=BUCKET,
+                            Key=f"batch/out/transform-{name}/in/rows.csv.out")["Body"].read().decode()
+        batch = [str([float(v) for v in row]) if len(row) > 1 else repr(float(row[0])) for row in preds]
+        assert out.splitlines() == batch, name
         sm.delete_endpoint(EndpointName=name)
 
 

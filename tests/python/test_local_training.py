@@ -337,6 +337,18 @@ def test_hyperparameter_out_of_range_and_missing_num_round(s3, sm, bucket):
     assert reason == "ClientError: Missing required hyperparameter: num_round"
 
 
+def test_gblinear_takes_one_linear_updater_and_no_feature_selector(s3, sm, bucket):
+    uri = put(s3, bucket, "ok/small3.csv", csv_text(*regression(rows=50)))
+    linear = {"num_round": "3", "booster": "gblinear"}
+    reason = failed_job(sm, "bad-linear-updater", [channel("train", uri)],
+                        dict(linear, updater="grow_colmaker"))
+    assert reason == ("ClientError: Linear updater should be one of these options: "
+                      "'shotgun', 'coord_descent'.")
+    reason = failed_job(sm, "bad-linear-selector", [channel("train", uri)],
+                        dict(linear, updater="coord_descent", feature_selector="greedy"))
+    assert reason == "ClientError: Extraneous hyperparameter found: feature_selector"
+
+
 def test_missing_train_channel_and_missing_data(s3, sm, bucket):
     uri = put(s3, bucket, "ok/small3.csv", csv_text(*regression(rows=50)))
     reason = failed_job(sm, "no-train", [channel("validation", uri)], {"num_round": "3"})
