@@ -19,8 +19,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -401,7 +401,8 @@ static void report(worker *ws, int threads, double elapsed)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    double per = total ? (double)total : 1;
+    /* per request: 0 when there were none */
+    double per = total ? (double)total : INFINITY;
     printf("{\"requests\": %zu, \"seconds\": %.3f, \"rps\": %.1f, "
            "\"p50_us\": %.1f, \"p99_us\": %.1f, \"errors\": %ld, "
            "\"reconnects\": %ld, \"threads\": %d, "
