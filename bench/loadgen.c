@@ -425,14 +425,15 @@ int main(int argc, char **argv)
     if (argc - optind != 5)
         return usage("expected HOST PORT CONNECTIONS SECONDS FILE");
     char **arg = argv + optind;
-    long port = positive(arg[1], 65535), conns = positive(arg[2], 100000);
+    long port = positive(arg[1], 65535), conns = positive(arg[2], 10000);
     char *end;
     double seconds = strtod(arg[3], &end);
     target.sin_family = AF_INET;
     if (inet_pton(AF_INET, arg[0], &target.sin_addr) != 1)
         return usage("HOST must be an IPv4 address");
     if (port < 0 || conns < 0)
-        return usage("PORT and CONNECTIONS must be positive whole numbers");
+        return usage("PORT (to 65535) and CONNECTIONS (to 10000) must be "
+                     "positive whole numbers");
     if (end == arg[3] || *end || !(seconds > 0 && seconds < 1e6))
         return usage("SECONDS must be a positive number");
     if (read_request(arg[4]) != 0)
