@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diskring.h"
 #include "md5queue.h"
 #include "s3rules.h"
 
@@ -42,7 +43,11 @@ struct sm_store_blob {
     sm_md5_stream *md5;
     unsigned char digest[16];
     uint64_t size;
-    char *buf; /* the md5 stream's, filling; NULL until bytes come */
+    char *buf;           /* the md5 stream's, filling; NULL until bytes come */
+    uint64_t offset;     /* where the next buffer goes in the file */
+    sm_disk_write write; /* the last full buffer's, maybe under way */
+    const char *writing; /* its buffer, kept until the write is done */
+    uint64_t writing_offset;
     size_t buf_len;
     int finished;
     int taken;  /* renamed into objects/: not ours to unlink */
@@ -381,16 +386,17 @@ sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err)
     return blob;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+static int pwrite_all(int fd, const char *data, size_t len, uint64_t off)
 {
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = pwrite(fd, data, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
         data += n;
         len -= (size_t)n;
+        off += (uint64_t)n;
     }
     return 0;
 }
@@ -405,30 +411,78 @@ static int blob_buffered(sm_store_blob *blob)
     return 0;
 }
 
+/* `len` bytes at `off`, now; O_DIRECT given up if the file system
+ * refuses it for these bytes. */
+static int blob_write_now(sm_store_blob *blob, const char *data, size_t len,
+                          uint64_t off, sm_error *err)
+{
+    if (blob->direct && len % BLOB_ALIGN != 0 && blob_buffered(blob))
+        return sm_error_set(err, "cannot write a body to disk: %s",
+                            strerror(errno));
+    int rc = pwrite_all(blob->fd, data, len, off);
+    if (rc && errno == EINVAL && blob->direct && !blob_buffered(blob))
+        rc = pwrite_all(blob->fd, data, len, off);
+    if (rc)
+        return sm_error_set(err, "cannot write a body to disk: %s",
+                            strerror(errno));
+    return 0;
+}
+
+/* The write under way, finished: what it left undone (a short write, a
+ * refused O_DIRECT) done now. */
+static int blob_await(sm_store_blob *blob, sm_error *err)
+{
+    if (!blob->writing)
+        return 0;
+    long n = sm_disk_write_wait(&blob->write);
+    const char *data = blob->writing;
+    blob->writing = NULL;
+    if (n == BLOB_BUFFER)
+        return 0;
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (n < 0 && n != -EINVAL) {
+        errno = (int)-n;
+        return sm_error_set(err, "cannot write a body to disk: %s",
+                            strerror(errno));
+    }
+    return blob_write_now(blob, data + done, BLOB_BUFFER - done,
+                          blob->writing_offset + done, err);
+}
+
 static int blob_flush(sm_store_blob *blob, sm_error *err)
 {
     if (!blob->buf || !blob->buf_len)
         return 0;
-    if (blob->direct && blob->buf_len % BLOB_ALIGN != 0 && blob_buffered(blob))
-        return sm_error_set(err, "cannot write a body to disk: %s",
-                            strerror(errno));
-    int rc = write_all(blob->fd, blob->buf, blob->buf_len);
-    if (rc && errno == EINVAL && blob->direct && !blob_buffered(blob))
-        rc = write_all(blob->fd, blob->buf, blob->buf_len);
-    if (rc)
-        return sm_error_set(err, "cannot write a body to disk: %s",
-                            strerror(errno));
+    if (blob_write_now(blob, blob->buf, blob->buf_len, blob->offset, err))
+        return -1;
+    blob->offset += blob->buf_len;
     blob->buf_len = 0;
     return 0;
 }
 
-/* A full buffer: its MD5 is queued, its bytes go to disk meanwhile, and
- * the next bytes go to another buffer. */
+/* A full buffer: the next one is taken first (so it cannot be this
+ * one), then this one's MD5 is queued and its write submitted, to go on
+ * while the thread serves its connections; the previous write is
+ * collected before, a buffer's time after it began. */
 static int blob_pass_on(sm_store_blob *blob, sm_error *err)
 {
-    sm_md5_stream_queue(blob->md5, blob->buf);
-    int rc = blob_flush(blob, err);
-    blob->buf = NULL;
+    if (blob_await(blob, err))
+        return -1;
+    char *next = sm_md5_stream_buffer(blob->md5);
+    if (!next)
+        return sm_error_set(err, "out of memory");
+    char *full = blob->buf;
+    sm_md5_stream_queue(blob->md5, full);
+    int rc = 0;
+    if (blob->direct && sm_disk_write_start(&blob->write, blob->fd, full,
+                                            BLOB_BUFFER, blob->offset) == 0) {
+        blob->writing = full;
+        blob->writing_offset = blob->offset;
+    } else {
+        rc = blob_write_now(blob, full, BLOB_BUFFER, blob->offset, err);
+    }
+    blob->offset += BLOB_BUFFER;
+    blob->buf = next;
     blob->buf_len = 0;
     return rc;
 }
@@ -460,7 +514,7 @@ int sm_store_blob_finish(sm_store_blob *blob, unsigned char md5[16],
 {
     if (!blob->finished) {
         size_t tail = blob->buf_len;
-        if (blob_flush(blob, err))
+        if (blob_await(blob, err) || blob_flush(blob, err))
             return -1;
         if (fsync(blob->fd) != 0)
             return sm_error_set(err, "cannot sync a body to disk: %s",
@@ -485,6 +539,8 @@ void sm_store_blob_destroy(sm_store_blob **blob)
     sm_store_blob *b = *blob;
     if (!b)
         return;
+    if (b->writing) /* the kernel must be done with its buffer */
+        sm_disk_write_wait(&b->write);
     if (b->fd >= 0)
         close(b->fd);
     if (b->tmp_path && !b->taken)

@@ -47,7 +47,9 @@ size_t sm_store_recovered(const sm_store *self);
 
 typedef struct sm_store_blob sm_store_blob;
 
-/* A new temporary file to stream a body into; NULL with `err` set. */
+/* A new temporary file to stream a body into; NULL with `err` set. A
+ * blob is written, finished and destroyed on one thread: its writes go
+ * through that thread's io_uring (diskring.h). */
 sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err);
 
 /* Append `len` bytes (buffered; the MD5 follows along). 0, or -1. */
