@@ -971,9 +971,10 @@ static int address_make(const char *host, int port,
 }
 
 /* Two epoll threads per core. Training and model loading run elsewhere,
- * but a request body waits on the disk (its O_DIRECT writes, an fsync per
- * object or part): with one thread per core, the connections of a thread
- * that waits wait with it while its core idles. Two per core kept both
+ * but a request body waits on the disk (its O_DIRECT writes, before they
+ * went through io_uring and its finish went to the finishers): with one
+ * thread per core, the connections of a thread that waits wait with it
+ * while its core idles. Two per core kept both
  * cores busy through a 1 GiB upload (20 % less wall time on a shared
  * machine) and left InvokeEndpoint as fast (bench/RESULTS.md). */
 static unsigned thread_pool_size(void)
