@@ -32,6 +32,20 @@
 #define CONNECTION_LIMIT 256
 #define READ_BLOCK (256u << 10)
 #define DISCARD_MAX (64ull << 20) /* body bytes dropped to send an error */
+#define FINISHERS 2
+
+struct request_state;
+
+/* Threads that finish streamed bodies (fsync, rename, commit) while
+ * their connections are suspended, and the queue they take them from. */
+typedef struct finishers {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct request_state *head, *tail;
+    int stopping;
+    size_t count;
+    pthread_t threads[FINISHERS];
+} finishers;
 
 struct sm_httpd {
     struct MHD_Daemon *daemon;
@@ -39,6 +53,7 @@ struct sm_httpd {
     sm_auth_keys keys;
     int port;
     atomic_size_t in_flight;
+    finishers fin;
 };
 
 /* PHASE_DISCARD: the request failed while its body was coming; the rest
@@ -48,6 +63,7 @@ typedef enum phase {
     PHASE_NEW,
     PHASE_BODY,
     PHASE_DISCARD,
+    PHASE_FINISHING, /* suspended; a finisher resumes it when done */
     PHASE_REPLIED
 } phase;
 
@@ -80,6 +96,10 @@ typedef struct request_state {
     char previous[65];
     EVP_MD_CTX *chunk_sha;
     sm_buf trailer;
+    /* while a finisher has it */
+    struct MHD_Connection *conn;
+    struct request_state *next;
+    atomic_int finished;
 } request_state;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -615,19 +635,124 @@ static int finish_body(request_state *rs)
     return rs->blob || rs->md5 ? finish_md5(rs, md5) : 0;
 }
 
-static int request_finish(request_state *rs)
+/* What the body must agree with, known without the disk. */
+static int request_check(request_state *rs)
 {
     int rc = finish_chunked(rs);
     if (!rc)
         rc = finish_hash(rs);
     if (!rc)
         rc = finish_checksum(rs);
-    if (!rc)
-        rc = finish_body(rs);
+    return rc;
+}
+
+/* The body made durable and handed to the route (for a streamed body:
+ * the fsync, then the handler's rename and commit). */
+static int request_complete(request_state *rs)
+{
+    int rc = finish_body(rs);
     if (!rc)
         rc = rs->route->handle(rs->server->config.env, &rs->req, &rs->resp,
                                &rs->err);
     return rc;
+}
+
+/* ---- finishers ---------------------------------------------------------- */
+
+/* A streamed body's finish waits on the disk (about 3 ms for an 8 MiB
+ * part): done on a request thread, it held up every connection that
+ * thread serves. The connection is suspended instead and a finisher
+ * resumes it with the result, which is then replied as before. */
+static void *finisher_main(void *arg)
+{
+    finishers *fin = arg;
+    for (;;) {
+        pthread_mutex_lock(&fin->lock);
+        while (!fin->head && !fin->stopping)
+            pthread_cond_wait(&fin->wake, &fin->lock);
+        request_state *rs = fin->head;
+        if (rs && !(fin->head = rs->next))
+            fin->tail = NULL;
+        pthread_mutex_unlock(&fin->lock);
+        if (!rs)
+            return NULL; /* stopping, and nothing left */
+        request_complete(rs);
+        struct MHD_Connection *conn = rs->conn;
+        atomic_store(&rs->finished, 1);
+        MHD_resume_connection(conn); /* rs may be freed from here on */
+    }
+}
+
+static void finishers_start(finishers *fin)
+{
+    pthread_mutex_init(&fin->lock, NULL);
+    pthread_cond_init(&fin->wake, NULL);
+    while (fin->count < FINISHERS &&
+           pthread_create(&fin->threads[fin->count], NULL, finisher_main,
+                          fin) == 0)
+        fin->count++;
+}
+
+/* Finish what is queued, then end the threads: no connection stays
+ * suspended, and every body acknowledged was committed. */
+static void finishers_stop(finishers *fin)
+{
+    pthread_mutex_lock(&fin->lock);
+    fin->stopping = 1;
+    pthread_cond_broadcast(&fin->wake);
+    pthread_mutex_unlock(&fin->lock);
+    for (size_t i = 0; i < fin->count; i++)
+        pthread_join(fin->threads[i], NULL);
+    pthread_cond_destroy(&fin->wake);
+    pthread_mutex_destroy(&fin->lock);
+}
+
+/* Hand `rs` to a finisher and suspend its connection: 1; or 0 when the
+ * finish is to be done here (no finisher, or they are stopping). */
+static int finish_later(request_state *rs, struct MHD_Connection *conn)
+{
+    finishers *fin = &rs->server->fin;
+    if (!rs->blob || !fin->count)
+        return 0;
+    pthread_mutex_lock(&fin->lock);
+    int taken = !fin->stopping;
+    if (taken) {
+        rs->conn = conn;
+        rs->next = NULL;
+        rs->phase = PHASE_FINISHING;
+        MHD_suspend_connection(conn); /* before a finisher can resume it */
+        if (fin->tail)
+            fin->tail->next = rs;
+        else
+            fin->head = rs;
+        fin->tail = rs;
+        pthread_cond_signal(&fin->wake);
+    }
+    pthread_mutex_unlock(&fin->lock);
+    return taken;
+}
+
+/* The end of the body: checked here; finished here or by a finisher.
+ * The write under way is collected first, on the thread whose ring
+ * made it. */
+static int body_end(request_state *rs, struct MHD_Connection *conn)
+{
+    if (request_check(rs))
+        return 0;
+    if (rs->blob) {
+        sm_error e = {0};
+        if (sm_store_blob_settle(rs->blob, &e)) {
+            sm_error("httpd: %s", e.message);
+            sm_http_fail(&rs->err, 500, "InternalError",
+                         "We encountered an internal error: cannot store "
+                         "the body.");
+            return 0;
+        }
+    }
+    if (finish_later(rs, conn))
+        return 1;
+    request_complete(rs);
+    return 0;
 }
 
 /* ---- reply -------------------------------------------------------------- */
@@ -799,8 +924,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                 rs->phase = PHASE_DISCARD;
             return MHD_YES;
         }
-        request_finish(rs);
-        return reply(rs, conn);
+        return body_end(rs, conn) ? MHD_YES : reply(rs, conn);
+    case PHASE_FINISHING:
+        return atomic_load(&rs->finished) ? reply(rs, conn) : MHD_YES;
     case PHASE_DISCARD:
         rs->discarded += n;
         if (rs->discarded > DISCARD_MAX)
@@ -845,9 +971,10 @@ static int address_make(const char *host, int port,
 }
 
 /* Two epoll threads per core. Training and model loading run elsewhere,
- * but a request body waits on the disk (its O_DIRECT writes, an fsync per
- * object or part): with one thread per core, the connections of a thread
- * that waits wait with it while its core idles. Two per core kept both
+ * but a request body waits on the disk (its O_DIRECT writes, before they
+ * went through io_uring and its finish went to the finishers): with one
+ * thread per core, the connections of a thread that waits wait with it
+ * while its core idles. Two per core kept both
  * cores busy through a 1 GiB upload (20 % less wall time on a shared
  * machine) and left InvokeEndpoint as fast (bench/RESULTS.md). */
 static unsigned thread_pool_size(void)
@@ -859,8 +986,8 @@ static unsigned thread_pool_size(void)
 sm_httpd *sm_httpd_start(const sm_httpd_config *config, sm_error *err)
 {
     struct sockaddr_storage addr;
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (config->port < 0 || config->port > 65535 ||
         address_make(config->host, config->port, &addr, &flags)) {
         sm_error_set(err,
@@ -877,6 +1004,7 @@ sm_httpd *sm_httpd_start(const sm_httpd_config *config, sm_error *err)
     self->config = *config;
     self->keys = (sm_auth_keys){config->env->access_key, config->secret_key};
     atomic_init(&self->in_flight, 0);
+    finishers_start(&self->fin);
     self->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, self, MHD_OPTION_EXTERNAL_LOGGER,
         on_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -890,6 +1018,7 @@ sm_httpd *sm_httpd_start(const sm_httpd_config *config, sm_error *err)
     if (!self->daemon) {
         sm_error_set(err, "cannot listen on %s port %d (is it in use?)",
                      config->host, config->port);
+        finishers_stop(&self->fin);
         free(self);
         return NULL;
     }
@@ -923,6 +1052,7 @@ void sm_httpd_stop(sm_httpd **self, int grace_ms)
     if (sm_httpd_in_flight(s) > 0)
         sm_warn("httpd: stopping with %zu requests still in flight",
                 sm_httpd_in_flight(s));
+    finishers_stop(&s->fin);
     MHD_stop_daemon(s->daemon);
     free(s);
     *self = NULL;

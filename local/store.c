@@ -509,6 +509,11 @@ int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
     return 0;
 }
 
+int sm_store_blob_settle(sm_store_blob *blob, sm_error *err)
+{
+    return blob_await(blob, err);
+}
+
 int sm_store_blob_finish(sm_store_blob *blob, unsigned char md5[16],
                          sm_error *err)
 {

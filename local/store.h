@@ -48,13 +48,18 @@ size_t sm_store_recovered(const sm_store *self);
 typedef struct sm_store_blob sm_store_blob;
 
 /* A new temporary file to stream a body into; NULL with `err` set. A
- * blob is written, finished and destroyed on one thread: its writes go
- * through that thread's io_uring (diskring.h). */
+ * blob is written on one thread: its writes go through that thread's
+ * io_uring (diskring.h). Once settled there, it may be finished, stored
+ * and destroyed on any one thread at a time. */
 sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err);
 
 /* Append `len` bytes (buffered; the MD5 follows along). 0, or -1. */
 int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
                         sm_error *err);
+
+/* Wait for the write under way (on the thread that wrote): afterwards
+ * no write of the blob uses this thread's ring. 0, or -1. */
+int sm_store_blob_settle(sm_store_blob *blob, sm_error *err);
 
 /* Flush and fsync; the blob may then be put or uploaded as a part. Fills
  * the body's MD5. 0, or -1 with `err` set. */

@@ -122,6 +122,36 @@ def test_sigterm_finishes_the_request_in_flight(service):
         "ContentLength"] == 2 * MiB
 
 
+def finish_many_puts(service, bucket, count):
+    """`count` PUTs of 1 MiB + 1 byte whose bodies end at the same moment
+    (their finishes pending together); their connections."""
+    conns = [start_slow_put(service, f"/{bucket}/k{i}", MiB + 1, MiB) for i in range(count)]
+    deadline = time.monotonic() + 10
+    while len(os.listdir(service.data_dir / "tmp")) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(os.listdir(service.data_dir / "tmp")) == count
+    for conn in conns:
+        conn.send(b"p")
+    return conns
+
+
+def test_sigterm_with_finishes_pending_commits_them_all(service):
+    service.start()
+    service.client("s3").create_bucket(Bucket="pending")
+    conns = finish_many_puts(service, "pending", 12)
+    service.proc.send_signal(signal.SIGTERM)
+    for conn in conns:
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        conn.close()
+    assert service.proc.wait(15) == 0
+    service.start()
+    s3 = service.client("s3")
+    for i in range(12):
+        assert s3.get_object(Bucket="pending", Key=f"k{i}")["Body"].read() == b"p" * (MiB + 1)
+    assert os.listdir(service.data_dir / "tmp") == []
+
+
 # ---- a crash -------------------------------------------------------------------
 
 def test_kill9_during_uploads(service):
@@ -160,6 +190,32 @@ def test_kill9_during_uploads(service):
     s3.complete_multipart_upload(Bucket="crash", Key="multi", UploadId=uid, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]})
     assert s3.head_object(Bucket="crash", Key="multi")["ContentLength"] == 5 * MiB + 1
+
+
+def test_kill9_with_finishes_pending_keeps_whole_objects_only(service):
+    service.start()
+    service.client("s3").create_bucket(Bucket="crash")
+    conns = finish_many_puts(service, "crash", 12)
+    service.proc.send_signal(signal.SIGKILL)
+    service.proc.wait(10)
+    acked = set()
+    for i, conn in enumerate(conns):
+        try:
+            if conn.getresponse().status == 200:
+                acked.add(f"k{i}")
+        except (OSError, http.client.HTTPException):
+            pass
+        conn.close()
+    service.start()
+    s3 = service.client("s3")
+    assert os.listdir(service.data_dir / "tmp") == []
+    listed = {o["Key"]: o["Size"] for o in
+              s3.list_objects_v2(Bucket="crash").get("Contents", [])}
+    assert acked <= set(listed)  # acknowledged: committed
+    for key in listed:  # and what is there is whole
+        assert s3.get_object(Bucket="crash", Key=key)["Body"].read() == b"p" * (MiB + 1)
+    files = [f for _, _, fs in os.walk(service.data_dir / "objects") for f in fs]
+    assert len(files) == len(listed)  # no orphan
 
 
 # ---- bad input -----------------------------------------------------------------
