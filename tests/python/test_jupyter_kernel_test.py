@@ -5,6 +5,8 @@ for want of a sample. The module imports the package, not the classes, so
 that pytest does not also collect the base classes (which would start a
 python3 kernel).
 """
+import time
+
 import jupyter_kernel_test as jkt
 import pytest
 
@@ -80,3 +82,15 @@ class TestSagemagicKernel(jkt.KernelTests):
 class TestSagemagicIopubWelcome(jkt.IopubWelcomeTests):
     kernel_name = "sagemagic"
     support_iopub_welcome = True
+
+    @classmethod
+    def tearDownClass(cls):
+        # The welcome test starts the channels and ends at once; a heartbeat
+        # thread still on its way to its socket when the kernel manager
+        # closes its context fails in that thread ("Too many open files").
+        # Let it get there first (bounded) so teardown is clean.
+        hb = cls.kc.hb_channel
+        deadline = time.monotonic() + 5
+        while hb.is_alive() and hb.socket is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        super().tearDownClass()
