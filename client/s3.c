@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "md5.h"
 #include "s3_private.h"
 #include "sha256.h"
@@ -101,16 +102,6 @@ int sm_s3_error_not_found(const sm_aws_error *err)
 
 /* ---- digests ------------------------------------------------------------ */
 
-static void hex_encode(const unsigned char *in, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 /* MD5 and SHA-256 of the same bytes in one pass. */
 typedef struct digest_ctx {
     sm_md5 md5;
@@ -136,8 +127,8 @@ static void digest_end(digest_ctx *d, sm_s3_digest *out)
     sm_sha256_final(&d->sha256, sha);
     sodium_bin2base64(out->md5_base64, sizeof out->md5_base64, out->md5, 16,
                       sodium_base64_VARIANT_ORIGINAL);
-    hex_encode(out->md5, 16, out->md5_hex);
-    hex_encode(sha, sizeof sha, out->sha256_hex);
+    sm_hex(out->md5, 16, out->md5_hex);
+    sm_hex(sha, sizeof sha, out->sha256_hex);
 }
 
 int sm_s3_digest_bytes(const void *data, size_t len, sm_s3_digest *out)

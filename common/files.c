@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int sm_files_mkdirs(const char *dir, mode_t mode)
 {
@@ -54,4 +55,24 @@ char *sm_files_read(const char *path, size_t max, size_t *len)
         return NULL;
     }
     return text;
+}
+
+int sm_files_write_all(int fd, const void *data, size_t len, off_t at)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = at < 0 ? write(fd, p, len) : pwrite(fd, p, len, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        if (at >= 0)
+            at += n;
+    }
+    return 0;
 }

@@ -11,6 +11,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "files.h"
+
 /* The history lives in an unlinked temporary file, as IPython keeps its
  * history in SQLite: the kernel's memory does not grow with the number of
  * cells. The file is a log of records (a header, the text, a NUL); an
@@ -76,22 +78,6 @@ void sm_history_destroy(sm_history **pself)
     *pself = NULL;
 }
 
-static int write_all(int fd, const void *data, size_t len, off_t at)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, at);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        at += n;
-    }
-    return 0;
-}
-
 /* Append one record, in one system call when the file takes it whole; a
  * failed write leaves the log as it was. */
 static int append(sm_history *self, uint32_t kind, int line, const char *s)
@@ -105,13 +91,14 @@ static int append(sm_history *self, uint32_t kind, int line, const char *s)
     size_t total = sizeof r + len + 1;
     ssize_t n = pwritev(self->fd, iov, 2, at);
     size_t done = n > 0 ? (size_t)n : 0;
-    if (done < sizeof r && write_all(self->fd, (char *)&r + done,
-                                     sizeof r - done, at + (off_t)done))
+    if (done < sizeof r &&
+        sm_files_write_all(self->fd, (char *)&r + done, sizeof r - done,
+                           at + (off_t)done))
         return -1;
     if (done < total) {
         size_t from = done > sizeof r ? done - sizeof r : 0;
-        if (write_all(self->fd, s + from, len + 1 - from,
-                      at + (off_t)(sizeof r + from)))
+        if (sm_files_write_all(self->fd, s + from, len + 1 - from,
+                               at + (off_t)(sizeof r + from)))
             return -1;
     }
     self->end = at + (off_t)total;

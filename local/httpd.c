@@ -20,6 +20,7 @@
 
 #include "checksum.h"
 #include "chunked.h"
+#include "hex.h"
 #include "log.h"
 #include "store.h"
 
@@ -110,16 +111,6 @@ static time_t server_now(const sm_httpd *self)
                             : time(NULL);
 }
 
-static void hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* OpenSSL 3 looks a digest up in its provider tables (under a lock) at
  * every EVP_DigestInit_ex given EVP_sha256(); digests fetched once skip
  * that (about 0.25 us of each small request on the benchmark machine). */
@@ -157,7 +148,7 @@ static void digest_hex(EVP_MD_CTX *ctx, char out[65])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, md, &n);
-    hex(md, n, out);
+    sm_hex(md, n, out);
 }
 
 static int fail_auth(request_state *rs, sm_auth_failure failure,
@@ -489,7 +480,7 @@ static int chunk_trailer(void *ctx, const char *name, const char *value,
         unsigned int n = 0;
         EVP_Digest(rs->trailer.data ? rs->trailer.data : "", rs->trailer.len,
                    md, &n, md_sha256(), NULL);
-        hex(md, 32, hash);
+        sm_hex(md, 32, hash);
         if (!rs->trailer_signed ||
             sm_auth_trailer_signature(rs->signing_key, &rs->auth, rs->previous,
                                       hash, expected) ||

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "utf8.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -98,20 +99,10 @@ const char *sm_s3rules_key_invalid(const char *key, size_t len)
 
 /* ---- ETags -------------------------------------------------------------- */
 
-static void hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void sm_s3rules_etag(const unsigned char md5[16], char out[35])
 {
     out[0] = '"';
-    hex(md5, 16, out + 1);
+    sm_hex(md5, 16, out + 1);
     out[33] = '"';
     out[34] = '\0';
 }
@@ -130,7 +121,7 @@ int sm_s3rules_multipart_etag(const unsigned char (*md5s)[16], size_t count,
     if (!ok)
         return -1;
     char digest_hex[33];
-    hex(digest, 16, digest_hex);
+    sm_hex(digest, 16, digest_hex);
     snprintf(out, 48, "\"%s-%zu\"", digest_hex, count);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "diskring.h"
+#include "files.h"
 #include "md5queue.h"
 #include "s3rules.h"
 
@@ -386,21 +387,6 @@ sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err)
     return blob;
 }
 
-static int pwrite_all(int fd, const char *data, size_t len, uint64_t off)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, data, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 /* Leave O_DIRECT: for the tail, or when the file system refuses it. */
 static int blob_buffered(sm_store_blob *blob)
 {
@@ -419,9 +405,9 @@ static int blob_write_now(sm_store_blob *blob, const char *data, size_t len,
     if (blob->direct && len % BLOB_ALIGN != 0 && blob_buffered(blob))
         return sm_error_set(err, "cannot write a body to disk: %s",
                             strerror(errno));
-    int rc = pwrite_all(blob->fd, data, len, off);
+    int rc = sm_files_write_all(blob->fd, data, len, (off_t)off);
     if (rc && errno == EINVAL && blob->direct && !blob_buffered(blob))
-        rc = pwrite_all(blob->fd, data, len, off);
+        rc = sm_files_write_all(blob->fd, data, len, (off_t)off);
     if (rc)
         return sm_error_set(err, "cannot write a body to disk: %s",
                             strerror(errno));

@@ -31,6 +31,8 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "files.h"
+#include "hex.h"
 #include "s3.h"
 #include "sha256.h"
 
@@ -41,16 +43,6 @@ static double now_epoch(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
-static void hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -65,20 +57,6 @@ int sm_journal_path(const sm_config *config, char *out, size_t size)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* A line torn by a crash ends the file without its newline: end it, so the
  * next record starts a line of its own. */
 static int end_torn_line(int fd)
@@ -89,7 +67,7 @@ static int end_torn_line(int fd)
         return -1;
     if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
         return -1;
-    return last == '\n' ? 0 : write_all(fd, "\n", 1);
+    return last == '\n' ? 0 : sm_files_write_all(fd, "\n", 1, -1);
 }
 
 /* A new file's name is on disk only once its folder is synced. */
@@ -116,7 +94,8 @@ int sm_journal_append(const char *path, const json_t *record, int sync,
     int created = access(path, F_OK) != 0;
     int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     int rc = fd < 0 || flock(fd, LOCK_EX) != 0 || end_torn_line(fd) ||
-                     write_all(fd, line, len + 1) || (sync && fsync(fd) != 0)
+                     sm_files_write_all(fd, line, len + 1, -1) ||
+                     (sync && fsync(fd) != 0)
                  ? -1
                  : 0;
     if (rc)
@@ -478,7 +457,7 @@ static int file_sha256(const char *path, char *out)
     sm_sha256_final(&h, digest);
     if (bad)
         return -1;
-    hex(digest, sizeof digest, out);
+    sm_hex(digest, sizeof digest, out);
     return 0;
 }
 
@@ -594,7 +573,7 @@ static json_t *channel_input(sm_aws *aws, const char *channel, const char *uri,
     unsigned char digest[SM_SHA256_SIZE];
     char digest_hex[2 * SM_SHA256_SIZE + 1];
     sm_sha256_final(&l.digest, digest);
-    hex(digest, sizeof digest, digest_hex);
+    sm_hex(digest, sizeof digest, digest_hex);
     join_uploads(l.objects, parsed.bucket, records);
     json_object_set_new(in, "count", json_integer((json_int_t)l.count));
     json_object_set_new(in, "size", json_integer((json_int_t)l.size));
