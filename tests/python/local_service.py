@@ -1,5 +1,6 @@
 """Start and stop build/sagemagic-local for the tests: one process per data
 dir, bounded waits, and every process killed in the end."""
+import contextlib
 import json
 import os
 import pathlib
@@ -52,6 +53,16 @@ class LocalService:
             time.sleep(0.02)
         self.kill()
         raise TimeoutError("sagemagic-local did not write service.json in time")
+
+    @contextlib.contextmanager
+    def running(self, **start_args):
+        """Started for a with block (start's arguments), stopped after it
+        however it ends: SIGTERM, then SIGKILL if it is still there."""
+        try:
+            yield self.start(**start_args)
+        finally:
+            self.stop()
+            self.kill()
 
     def stop(self, timeout=15.0):
         """SIGTERM and wait; returns the exit code."""

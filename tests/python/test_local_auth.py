@@ -24,12 +24,8 @@ from local_service import LocalService
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = LocalService(tmp_path_factory.mktemp("local-auth") / "data")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
-        service.kill()
+    with LocalService(tmp_path_factory.mktemp("local-auth") / "data").running() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,8 @@ WAIT = {"Delay": 0.2, "MaxAttempts": 600}
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = LocalService(tmp_path_factory.mktemp("local-flow") / "data")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
-        service.kill()
+    with LocalService(tmp_path_factory.mktemp("local-flow") / "data").running() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,9 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def svc(root):
-    service = LocalService(root / "data")
     (root / "cwd").mkdir()
-    try:
-        yield service.start(cwd=root / "cwd")
-    finally:
-        service.stop()
-        service.kill()
+    with LocalService(root / "data").running(cwd=root / "cwd") as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -36,12 +36,8 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def svc(root):
-    service = LocalService(root / "data")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
-        service.kill()
+    with LocalService(root / "data").running() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

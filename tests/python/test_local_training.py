@@ -23,12 +23,8 @@ WAIT = {"Delay": 1, "MaxAttempts": 120}
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = LocalService(tmp_path_factory.mktemp("local-training") / "data")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
-        service.kill()
+    with LocalService(tmp_path_factory.mktemp("local-training") / "data").running() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

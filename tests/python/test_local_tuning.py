@@ -22,18 +22,18 @@ ETA_LOG = {"Name": "eta", "MinValue": "0.001", "MaxValue": "1", "ScalingType": "
 DEPTH = {"Name": "max_depth", "MinValue": "1", "MaxValue": "6"}
 
 
+def tuning_service(path, **env):
+    return LocalService(path, env={"SAGEMAGIC_LOCAL_MAX_TRAINING_JOBS": "8", **env})
+
+
 def start_service(path, **env):
-    return LocalService(path, env={"SAGEMAGIC_LOCAL_MAX_TRAINING_JOBS": "8", **env}).start()
+    return tuning_service(path, **env).start()
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    service = start_service(tmp_path_factory.mktemp("local-tuning") / "data")
-    try:
+    with tuning_service(tmp_path_factory.mktemp("local-tuning") / "data").running() as service:
         yield service
-    finally:
-        service.stop()
-        service.kill()
 
 
 @pytest.fixture(scope="module")
