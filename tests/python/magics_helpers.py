@@ -299,8 +299,8 @@ class LocalKernel:
         self.data_dir = base / "local-data"
         self.work = base / "work"
         self.work.mkdir()
-        env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
-        self.kernel = Kernel(env, self.work, stderr_path=base / "kernel.stderr")
+        self.env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
+        self.kernel = Kernel(self.env, self.work, stderr_path=base / "kernel.stderr")
 
     def client(self, service):
         from botocore.config import Config

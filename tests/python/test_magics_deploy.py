@@ -18,11 +18,9 @@ import os
 import tarfile
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from magics_helpers import LOCAL_BIN, Cell, Kernel, clean_env, stop_local_service
+from magics_helpers import LOCAL_BIN, Cell, Kernel, LocalKernel, stop_local_service
 from test_client_moto import queue_answers
 from test_magics_data import MOTO_ACCOUNT, SECRET, aws, moto, moto_client  # noqa: F401 (fixtures)
 from test_magics_train import linear_rows
@@ -90,22 +88,8 @@ def wait_until(check, seconds, what):
 # ---- (a) the local backend ---------------------------------------------------
 
 
-class Local:
-    def __init__(self, base):
-        self.base = base
-        self.data_dir = base / "local-data"
-        self.work = base / "work"
-        self.work.mkdir()
-        self.env = clean_env(base / "home", SAGEMAGIC_LOCAL_DATA_DIR=str(self.data_dir))
-        self.kernel = Kernel(self.env, self.work, stderr_path=base / "kernel.stderr")
-
-    def client(self, service):
-        info = json.loads((self.data_dir / "service.json").read_text())
-        c = json.loads((self.data_dir / "credentials.json").read_text())
-        return boto3.client(
-            service, endpoint_url=info["endpoint_url"], region_name=c["Region"],
-            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+class Local(LocalKernel):
+    """LocalKernel, with what this module asks of the service."""
 
     def endpoints(self):
         return {e["EndpointName"]: e["EndpointStatus"] for e in
