@@ -944,6 +944,24 @@ static int parse_libsvm(const char *p, size_t n, sm_predict_rows *out,
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* The container's DMatrix refuses infinities, counted after the cast to
+ * float (so 1e39 is one): a 415 with the parse's own message. */
+static bool has_infinity(const sm_predict_rows *rows)
+{
+    const float *v = rows->sparse ? rows->data : rows->values;
+    size_t n = rows->sparse ? (size_t)rows->indptr[rows->rows]
+                            : rows->rows * rows->cols;
+    for (size_t i = 0; i < n; i++) {
+        if (isinf(v[i]))
+            return true;
+    }
+    return false;
+}
+
+static const char XGB_ERROR[] = "xgboost.core.XGBoostError";
+static const char INFINITY_REFUSED[] =
+    "Check failed: valid: Input data contains `inf` or `nan`";
+
 int sm_predict_parse(const char *content_type, const char *body, size_t len,
                      sm_predict_rows *out, sm_predict_answer *answer)
 {
@@ -957,11 +975,17 @@ int sm_predict_parse(const char *content_type, const char *body, size_t len,
     while (len && py_space(body[len - 1]))
         len--;
     int rc;
-    if (kind == PAYLOAD_CSV)
+    if (kind == PAYLOAD_CSV) {
         rc = parse_csv(body, len, out, answer);
-    else if (kind == PAYLOAD_LIBSVM)
+        if (!rc && has_infinity(out))
+            rc = answer_fail(answer, 415, CSV_FAILED, XGB_ERROR,
+                             INFINITY_REFUSED);
+    } else if (kind == PAYLOAD_LIBSVM) {
         rc = parse_libsvm(body, len, out, answer);
-    else
+        if (!rc && has_infinity(out))
+            rc = answer_fail(answer, 415, LIBSVM_FAILED, XGB_ERROR,
+                             INFINITY_REFUSED);
+    } else
         rc = answer_fail(answer, 415, "Content-type %s is not supported.",
                          content_type);
     if (rc)

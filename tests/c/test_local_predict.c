@@ -97,9 +97,22 @@ TEST(predict_parses_csv_like_the_container)
     /* the delimiter is taken from the first line */
     CHECK(parse_ok("csv", "1;2;3\n4;5;6", 2, 3, &r));
     sm_predict_rows_clear(&r);
-    CHECK(parse_ok("TEXT/CSV;label_size=1", "1e-3,-inf,nan", 1, 3, &r));
-    CHECK(isinf(r.values[1]) && isnan(r.values[2]));
+    CHECK(parse_ok("TEXT/CSV;label_size=1", "1e-3,NaN,nan", 1, 3, &r));
+    CHECK(r.values[0] == 1e-3f && isnan(r.values[1]) && isnan(r.values[2]));
     sm_predict_rows_clear(&r);
+    /* the largest float passes; past it the cast to float gives inf */
+    CHECK(parse_ok("text/csv", "3.4028235e38,-3.4028235e38", 1, 2, &r));
+    CHECK(!isinf(r.values[0]) && !isinf(r.values[1]));
+    sm_predict_rows_clear(&r);
+    /* a DMatrix refuses infinities: the container's 415 */
+    const char *inf = "<class 'xgboost.core.XGBoostError'>\n Check failed: "
+                      "valid: Input data contains `inf` or `nan`";
+    CHECK(parse_fails("text/csv", "1e-3,-inf,nan", 415, inf));
+    CHECK(parse_fails("text/csv", "1,2\n3,Infinity", 415, inf));
+    CHECK(parse_fails("text/csv", "1,1e39", 415, inf));
+    CHECK(parse_fails("text/csv", "1,1e39", 415, "Loading csv data failed"));
+    /* a value that does not parse is found before any infinity */
+    CHECK(parse_fails("text/csv", "inf,abc", 415, "float: 'abc'"));
     CHECK(parse_fails("text/csv", "1,abc", 415,
                       "<class 'ValueError'>\n could not convert string to "
                       "float: 'abc'"));
@@ -156,6 +169,12 @@ TEST(predict_parses_libsvm_like_the_container)
     CHECK(parse_fails("text/libsvm", "1 2 3", 415,
                       "cannot infer dimensions from zero sized index "
                       "arrays"));
+    CHECK(parse_fails("text/libsvm", "0 1:1\n1 2:-inf", 415,
+                      "Loading libsvm data failed with Exception, please "
+                      "ensure data is in libsvm format:\n <class "
+                      "'xgboost.core.XGBoostError'>\n Check failed: valid: "
+                      "Input data contains `inf` or `nan`"));
+    CHECK(parse_fails("text/libsvm", "1:2e38 1:2e38", 415, "`inf`"));
 }
 
 TEST(predict_refuses_other_content_types)
@@ -576,9 +595,9 @@ TEST(predict_serves_linear_and_dart_boosters)
             CHECK(invoke(m, "text/csv", NULL, "1,2,3,4", &a) == 0);
             CHECK(a.status == 400);
             sm_predict_answer_clear(&a);
-            /* a DMatrix refuses infinities: one clear 400 */
+            /* a DMatrix refuses infinities: the container's 415 */
             CHECK(invoke(m, "text/csv", NULL, "1,inf,3", &a) == 0);
-            CHECK(a.status == 400 && strstr(sm_buf_str(&a.body), "inf"));
+            CHECK(a.status == 415 && strstr(sm_buf_str(&a.body), "`inf`"));
             sm_predict_answer_clear(&a);
         }
         sm_predict_model_destroy(&m);

@@ -267,6 +267,25 @@ def test_bad_payloads_get_the_containers_errors(clients, models):
     assert "could not convert string to float: 'abc'" in err["OriginalMessage"]
     assert "Loading csv data failed with Exception" in err["OriginalMessage"]
     assert err["Error"]["Message"].startswith("Received client error (415) from primary")
+    # the container's csv_to_dmatrix: numpy parses "inf", then a DMatrix refuses it
+    # (1e39 too, once cast to float32); the same for libsvm through scipy
+    for body, content_type, kind in (("1.0,inf,2.0,3.0", "text/csv", "csv"),
+                                     ("1.0,2.0,-1e39,3.0", "text/csv", "csv"),
+                                     ("0 1:1.0 2:-inf", "text/libsvm", "libsvm")):
+        if kind == "csv":
+            values = np.array([body.split(",")]).astype(float)
+        else:
+            values = np.array([[1.0, float(body.split(":")[-1])]])
+        with pytest.raises(xgb.core.XGBoostError, match="Input data contains `inf`"):
+            xgb.DMatrix(values)
+        with pytest.raises(ClientError) as e:
+            invoke(rt, "ep-main", body, content_type=content_type)
+        err = e.value.response
+        assert err["OriginalStatusCode"] == 415, body
+        assert err["OriginalMessage"] == (
+            f"Loading {kind} data failed with Exception, please ensure data is in {kind} "
+            "format:\n <class 'xgboost.core.XGBoostError'>\n Check failed: valid: "
+            "Input data contains `inf` or `nan`")
     with pytest.raises(ClientError) as e:
         invoke(rt, "ep-main", '{"instances": [[1, 2, 3, 4]]}', content_type="application/json")
     assert e.value.response["OriginalStatusCode"] == 415
