@@ -94,6 +94,35 @@ json_t *sm_tuner_tuned(const sm_tuner_plan *plan, const double *u)
     return tuned;
 }
 
+/* A definition may give its instances as HyperParameterTuningResourceConfig
+ * (what the SageMaker Python SDK sends) instead of ResourceConfig: its
+ * type, count and volume, or those of its first InstanceConfigs entry,
+ * become the trial's ResourceConfig. A ResourceConfig given stays. */
+static int resources_from_tuning(json_t *req, const json_t *tuning)
+{
+    static const char *const fields[] = {"InstanceType", "InstanceCount",
+                                         "VolumeSizeInGB", "VolumeKmsKeyId",
+                                         NULL};
+    if (json_object_get(req, "ResourceConfig") || !json_is_object(tuning))
+        return 0;
+    const json_t *from = tuning;
+    const json_t *configs = json_object_get(tuning, "InstanceConfigs");
+    if (!json_object_get(tuning, "InstanceType") &&
+        json_is_object(json_array_get(configs, 0)))
+        from = json_array_get(configs, 0);
+    json_t *rc = json_object();
+    for (size_t i = 0; rc && fields[i]; i++) {
+        json_t *v = json_object_get(from, fields[i]);
+        if (!v)
+            v = json_object_get(tuning, fields[i]);
+        if (v && json_object_set(rc, fields[i], v)) {
+            json_decref(rc);
+            rc = NULL;
+        }
+    }
+    return rc ? json_object_set_new(req, "ResourceConfig", rc) : -1;
+}
+
 json_t *sm_tuner_trial_request(const sm_tuner_plan *plan, const char *name,
                                const json_t *tuned)
 {
@@ -110,6 +139,13 @@ json_t *sm_tuner_trial_request(const sm_tuner_plan *plan, const char *name,
     json_t *hp =
         json_is_object(statics) ? json_deep_copy(statics) : json_object();
     if (!req || !hp) {
+        json_decref(req);
+        json_decref(hp);
+        return NULL;
+    }
+    if (resources_from_tuning(
+            req, json_object_get(plan->definition,
+                                 "HyperParameterTuningResourceConfig"))) {
         json_decref(req);
         json_decref(hp);
         return NULL;

@@ -283,6 +283,38 @@ def test_grid_runs_every_combination(sm, data):
     assert combos == [("2", "0.1"), ("2", "0.5"), ("3", "0.1"), ("3", "0.5")]
 
 
+@pytest.mark.parametrize("resources", [
+    {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 7},
+    {"InstanceConfigs": [{"InstanceType": "ml.c5.xlarge", "InstanceCount": 1,
+                          "VolumeSizeInGB": 9}], "AllocationStrategy": "Prioritized"},
+], ids=["instance", "instance-configs"])
+def test_tuning_resources_stand_in_for_resource_config(sm, data, resources):
+    """HyperParameterTuningResourceConfig instead of ResourceConfig, as the
+    SageMaker Python SDK sends it: every trial runs on those instances."""
+    name = "tune-hpo-" + ("configs" if "InstanceConfigs" in resources else "instance")
+    definition_ = definition(data, {"num_round": "4"})
+    del definition_["ResourceConfig"]
+    definition_["HyperParameterTuningResourceConfig"] = resources
+    ranges = {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2",
+                                          "MaxValue": "3"}]}
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, HyperParameterTuningJobConfig=config(
+            "Random", ranges, 2, 2), TrainingJobDefinition=definition_)
+    job = wait_done(sm, name)
+    assert job["HyperParameterTuningJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"] == resources
+    given = resources.get("InstanceConfigs", [resources])[0]
+    for summary in trials(sm, name):
+        got = sm.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+        assert got["ResourceConfig"] == given
+    del definition_["HyperParameterTuningResourceConfig"]
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name + "-none", HyperParameterTuningJobConfig=config(
+                "Random", ranges, 2, 2), TrainingJobDefinition=definition_)
+    assert "resourceConfig" in e.value.response["Error"]["Message"]
+
+
 # ---- Stop ------------------------------------------------------------------------------
 
 def test_stop_tuning_job(svc, sm, data):
