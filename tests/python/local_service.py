@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import signal
+import socket
 import subprocess
 import time
 
@@ -92,6 +93,27 @@ class LocalService:
     @property
     def host(self):
         return f"127.0.0.1:{self.info['port']}"
+
+    def client_env(self, base=None):
+        """The environment that points any AWS SDK or CLI in a child process
+        at this service (AWS_ENDPOINT_URL and its key pair), and at no
+        profile or config file of the machine's. Its HTTP(S) proxy is a
+        loopback port nothing listens on, the service's address excepted,
+        so a request meant for anywhere else fails at once on this machine."""
+        env = dict(os.environ if base is None else base)
+        for name in [k for k in env if k.startswith("AWS_") or k.lower().endswith("_proxy")]:
+            del env[name]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
+        env.update(AWS_ENDPOINT_URL=self.endpoint, AWS_DEFAULT_REGION="us-east-1",
+                   AWS_ACCESS_KEY_ID=self.creds["AccessKeyId"],
+                   AWS_SECRET_ACCESS_KEY=self.creds["SecretAccessKey"],
+                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                   AWS_EC2_METADATA_DISABLED="true",
+                   HTTP_PROXY=proxy, HTTPS_PROXY=proxy, http_proxy=proxy, https_proxy=proxy,
+                   NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+        return env
 
     def client(self, service, **config):
         config.setdefault("retries", {"max_attempts": 1})
