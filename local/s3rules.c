@@ -2,6 +2,7 @@
  * the unit tests can pin every edge. */
 #include "s3rules.h"
 
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "hex.h"
+#include "uri.h"
 #include "utf8.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -207,6 +209,118 @@ sm_s3_range sm_s3rules_range(const char *header, uint64_t size)
     if (first >= size)
         return unsat;
     return (sm_s3_range){SM_S3_RANGE_OK, first, last < size ? last : size - 1};
+}
+
+/* ---- copies ------------------------------------------------------------- */
+
+#define COPY_BAD_BUCKET "Invalid copy source bucket name"
+#define COPY_BAD_KEY "Invalid copy source object key"
+#define COPY_BAD_ENCODING "Invalid copy source encoding"
+
+/* Every '%' in the `len` bytes of `s` starts an escape of two hex digits. */
+static int escapes_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%')
+            continue;
+        if (len - i < 3 || !isxdigit((unsigned char)s[i + 1]) ||
+            !isxdigit((unsigned char)s[i + 2]))
+            return 0;
+        i += 2;
+    }
+    return 1;
+}
+
+/* The %-decoded `len` bytes of `s` into *out (new): NULL, or the
+ * sentence for a broken escape; *oom when memory ran out. */
+static const char *copy_decode(const char *s, size_t len, char **out,
+                               size_t *out_len, int *oom)
+{
+    if (!escapes_valid(s, len))
+        return COPY_BAD_ENCODING;
+    *out = sm_uri_decode(s, len, out_len);
+    *oom = !*out;
+    return NULL;
+}
+
+/* The "?versionId=ID" that may follow the object: NULL or a sentence. */
+static const char *copy_version(const char *query, sm_s3_copy_source *out,
+                                int *oom)
+{
+    static const char param[] = "versionId=";
+    size_t n = 0;
+    if (strncmp(query, param, sizeof param - 1) != 0)
+        return "The copy source may carry no parameter but versionId";
+    query += sizeof param - 1;
+    return copy_decode(query, strlen(query), &out->version_id, &n, oom);
+}
+
+static const char *copy_parse(const char *header, sm_s3_copy_source *out,
+                              int *oom)
+{
+    const char *p = header ? header : "";
+    p += *p == '/';
+    size_t path_len = strcspn(p, "?");
+    size_t bucket_len = strcspn(p, "/?");
+    const char *why = NULL;
+    size_t n = 0;
+    if (p[path_len] == '?')
+        why = copy_version(p + path_len + 1, out, oom);
+    if (!why && !*oom)
+        why = copy_decode(p, bucket_len, &out->bucket, &n, oom);
+    if (!why && !*oom &&
+        (strlen(out->bucket) != n || sm_s3rules_bucket_invalid(out->bucket)))
+        why = COPY_BAD_BUCKET;
+    if (!why && !*oom && bucket_len + 1 >= path_len)
+        why = COPY_BAD_KEY; /* no '/', or nothing after it */
+    if (!why && !*oom)
+        why = copy_decode(p + bucket_len + 1, path_len - bucket_len - 1,
+                          &out->key, &out->key_len, oom);
+    if (!why && !*oom && sm_s3rules_key_invalid(out->key, out->key_len))
+        why = COPY_BAD_KEY;
+    return why;
+}
+
+int sm_s3rules_copy_source(const char *header, sm_s3_copy_source *out,
+                           const char **why)
+{
+    *out = (sm_s3_copy_source){0};
+    int oom = 0;
+    *why = copy_parse(header, out, &oom);
+    if (!*why && !oom)
+        return 0;
+    if (oom)
+        *why = NULL;
+    sm_s3rules_copy_source_clear(out);
+    return -1;
+}
+
+void sm_s3rules_copy_source_clear(sm_s3_copy_source *src)
+{
+    free(src->bucket);
+    free(src->key);
+    free(src->version_id);
+    *src = (sm_s3_copy_source){0};
+}
+
+sm_s3_copy_range sm_s3rules_copy_range(const char *header, uint64_t size)
+{
+    sm_s3_copy_range r = {SM_S3_COPY_RANGE_OK, 0, size};
+    if (header) {
+        const char *p = header;
+        uint64_t last = 0;
+        if (strncmp(p, "bytes=", 6) != 0)
+            return (sm_s3_copy_range){SM_S3_COPY_RANGE_MALFORMED, 0, 0};
+        p += 6;
+        if (read_u64(&p, &r.first) || *p++ != '-' || read_u64(&p, &last) || *p)
+            return (sm_s3_copy_range){SM_S3_COPY_RANGE_MALFORMED, 0, 0};
+        if (r.first > last || last >= size)
+            return (sm_s3_copy_range){SM_S3_COPY_RANGE_OUTSIDE, 0, 0};
+        r.length = last - r.first + 1;
+    }
+    if (r.length > SM_S3_MAX_PART)
+        r.kind = SM_S3_COPY_RANGE_TOO_LARGE;
+    return r;
 }
 
 /* ---- listing tokens ----------------------------------------------------- */

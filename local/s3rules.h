@@ -54,6 +54,41 @@ typedef struct sm_s3_range {
  * is ignored (the whole object), as S3 does. */
 sm_s3_range sm_s3rules_range(const char *header, uint64_t size);
 
+/* The object x-amz-copy-source names (CopyObject, UploadPartCopy):
+ * "bucket/key" or "/bucket/key", %-encoded, optionally followed by
+ * "?versionId=ID". Strings new; sm_s3rules_copy_source_clear frees. */
+typedef struct sm_s3_copy_source {
+    char *bucket;
+    char *key;
+    size_t key_len;
+    char *version_id; /* decoded; NULL when the header names none */
+} sm_s3_copy_source;
+
+/* Read `header` into `out`. 0; or -1 with *why the sentence S3 answers
+ * (static: the encoding, the bucket name or the key is invalid), or with
+ * *why NULL when memory ran out. `out` is cleared on failure. */
+int sm_s3rules_copy_source(const char *header, sm_s3_copy_source *out,
+                           const char **why);
+void sm_s3rules_copy_source_clear(sm_s3_copy_source *src);
+
+/* The bytes a copy takes from a source of `size` bytes. */
+typedef enum sm_s3_copy_range_kind {
+    SM_S3_COPY_RANGE_OK = 0,    /* [first, first + length) */
+    SM_S3_COPY_RANGE_MALFORMED, /* not bytes=first-last */
+    SM_S3_COPY_RANGE_OUTSIDE,   /* first > last, or last past the end */
+    SM_S3_COPY_RANGE_TOO_LARGE, /* more than SM_S3_MAX_PART bytes */
+} sm_s3_copy_range_kind;
+
+typedef struct sm_s3_copy_range {
+    sm_s3_copy_range_kind kind;
+    uint64_t first, length;
+} sm_s3_copy_range;
+
+/* x-amz-copy-source-range `header` (NULL: the whole source) against a
+ * source of `size` bytes. Unlike Range, S3 takes only "bytes=first-last"
+ * here and refuses anything else rather than ignoring it. */
+sm_s3_copy_range sm_s3rules_copy_range(const char *header, uint64_t size);
+
 /* A listing continuation token for resuming after `marker` (`len` bytes)
  * that was a key (is_prefix 0) or a common prefix (1). New string
  * (URL-safe base64), NULL when out of memory. */

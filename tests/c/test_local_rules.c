@@ -139,6 +139,131 @@ TEST(local_ranges)
     CHECK(range_is("bytes=99999999999999999999-", 10, SM_S3_RANGE_NONE, 0, 0));
 }
 
+/* x-amz-copy-source read as bucket, key (length too) and version. */
+static int source_is(const char *header, const char *bucket, const char *key,
+                     size_t key_len, const char *version)
+{
+    sm_s3_copy_source src;
+    const char *why = "unset";
+    int ok = sm_s3rules_copy_source(header, &src, &why) == 0 &&
+             strcmp(src.bucket, bucket) == 0 && src.key_len == key_len &&
+             memcmp(src.key, key, key_len) == 0 && src.key[key_len] == '\0' &&
+             (version ? src.version_id && strcmp(src.version_id, version) == 0
+                      : src.version_id == NULL);
+    if (!ok)
+        printf("    %s: %s\n", header, why ? why : "(parsed otherwise)");
+    sm_s3rules_copy_source_clear(&src);
+    return ok;
+}
+
+static int source_refused(const char *header, const char *sentence)
+{
+    sm_s3_copy_source src;
+    const char *why = NULL;
+    int rc = sm_s3rules_copy_source(header, &src, &why);
+    int ok = rc == -1 && why && strcmp(why, sentence) == 0 && !src.bucket &&
+             !src.key && !src.version_id;
+    if (!ok)
+        printf("    %s: rc %d, %s\n", header ? header : "(null)", rc,
+               why ? why : "(no sentence)");
+    sm_s3rules_copy_source_clear(&src);
+    return ok;
+}
+
+TEST(local_copy_source)
+{
+    CHECK(source_is("src/key.txt", "src", "key.txt", 7, NULL));
+    CHECK(source_is("/src/key.txt", "src", "key.txt", 7, NULL));
+    CHECK(source_is("src/dir/sub/", "src", "dir/sub/", 8, NULL));
+    /* %-escapes are undone; '+' stays '+'; a %2F is a slash of the key. */
+    CHECK(source_is("my.bucket/a%20b+c%2Fd", "my.bucket", "a b+c/d", 7, NULL));
+    CHECK(source_is("src/d%C3%A9j%C3%A0/..%3F/x", "src",
+                    "d\xc3\xa9j\xc3\xa0/..?/x", 12, NULL));
+    CHECK(source_is("src/..", "src", "..", 2, NULL));
+    CHECK(source_is("src//lead", "src", "/lead", 5, NULL));
+    CHECK(source_is("src/k?versionId=null", "src", "k", 1, "null"));
+    CHECK(source_is("/src/k?versionId=a%2Bb", "src", "k", 1, "a+b"));
+}
+
+TEST(local_copy_source_refused)
+{
+    const char *bucket = "Invalid copy source bucket name";
+    const char *key = "Invalid copy source object key";
+    const char *encoding = "Invalid copy source encoding";
+    CHECK(source_refused(NULL, bucket));
+    CHECK(source_refused("", bucket));
+    CHECK(source_refused("/", bucket));
+    CHECK(source_refused("/key-only", key));
+    CHECK(source_refused("Bad_Bucket/k", bucket));
+    CHECK(source_refused("ab/k", bucket));
+    CHECK(source_refused("src%00x/k", bucket));
+    CHECK(source_refused("src", key));
+    CHECK(source_refused("src/", key));
+    CHECK(source_refused("src/?versionId=1", key));
+    CHECK(source_refused("src/a%00b", key));
+    CHECK(source_refused("src/%FF%FE", key));
+    CHECK(source_refused("src/a%2", encoding));
+    CHECK(source_refused("src/a%zzb", encoding));
+    CHECK(source_refused("src/k?versionId=%x", encoding));
+    CHECK(source_refused("src/k?partNumber=1",
+                         "The copy source may carry no parameter but "
+                         "versionId"));
+    char longest[1100];
+    snprintf(longest, sizeof longest, "src/%01025d", 0);
+    CHECK(source_refused(longest, key));
+    longest[4 + 1024] = '\0';
+    CHECK(source_is(longest, "src", longest + 4, 1024, NULL));
+}
+
+static int copy_range_is(const char *h, uint64_t size,
+                         sm_s3_copy_range_kind kind, uint64_t first,
+                         uint64_t length)
+{
+    sm_s3_copy_range r = sm_s3rules_copy_range(h, size);
+    if (r.kind != kind)
+        return 0;
+    return kind != SM_S3_COPY_RANGE_OK ||
+           (r.first == first && r.length == length);
+}
+
+TEST(local_copy_ranges)
+{
+    const uint64_t max = 5ull << 30;
+    CHECK(copy_range_is(NULL, 10, SM_S3_COPY_RANGE_OK, 0, 10));
+    CHECK(copy_range_is(NULL, 0, SM_S3_COPY_RANGE_OK, 0, 0));
+    CHECK(copy_range_is(NULL, max, SM_S3_COPY_RANGE_OK, 0, max));
+    CHECK(copy_range_is(NULL, max + 1, SM_S3_COPY_RANGE_TOO_LARGE, 0, 0));
+    CHECK(copy_range_is("bytes=0-9", 10, SM_S3_COPY_RANGE_OK, 0, 10));
+    CHECK(copy_range_is("bytes=3-3", 10, SM_S3_COPY_RANGE_OK, 3, 1));
+    CHECK(copy_range_is("bytes=0-5368709119", 6ull << 30, SM_S3_COPY_RANGE_OK,
+                        0, max));
+    CHECK(copy_range_is("bytes=0-5368709120", 6ull << 30,
+                        SM_S3_COPY_RANGE_TOO_LARGE, 0, 0));
+    /* Past the end, or backwards: the range is not in the source. */
+    CHECK(copy_range_is("bytes=0-10", 10, SM_S3_COPY_RANGE_OUTSIDE, 0, 0));
+    CHECK(copy_range_is("bytes=10-10", 10, SM_S3_COPY_RANGE_OUTSIDE, 0, 0));
+    CHECK(copy_range_is("bytes=5-4", 10, SM_S3_COPY_RANGE_OUTSIDE, 0, 0));
+    CHECK(copy_range_is("bytes=0-0", 0, SM_S3_COPY_RANGE_OUTSIDE, 0, 0));
+    /* Only bytes=first-last: what Range forgives is refused here. */
+    const char *malformed[] = {"",
+                               "bytes=",
+                               "bytes=5-",
+                               "bytes=-5",
+                               "bytes=0-1,3-4",
+                               "bytes = 0-1",
+                               "bytes=0 -1",
+                               "bytes=0-1 ",
+                               "Bytes=0-1",
+                               "items=0-1",
+                               "bytes=a-b",
+                               "bytes=+1-2",
+                               "bytes=99999999999999999999-1",
+                               "0-1"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++)
+        CHECK(
+            copy_range_is(malformed[i], 10, SM_S3_COPY_RANGE_MALFORMED, 0, 0));
+}
+
 TEST(local_tokens_round_trip)
 {
     const char *markers[] = {"a", "dir/", "d\xc3\xa9j\xc3\xa0/../x y+z"};
