@@ -495,6 +495,34 @@ int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
     return 0;
 }
 
+int sm_store_blob_copy(sm_store_blob *blob, sm_store_reader *reader,
+                       uint64_t offset, uint64_t len, sm_error *err)
+{
+    if (blob->finished)
+        return sm_error_set(err, "the body was already finished");
+    while (len > 0) {
+        if (!blob->buf && !(blob->buf = sm_md5_stream_buffer(blob->md5)))
+            return sm_error_set(err, "out of memory");
+        size_t room = BLOB_BUFFER - blob->buf_len;
+        size_t want = len < room ? (size_t)len : room;
+        errno = 0;
+        ssize_t got = sm_store_reader_read(reader, offset,
+                                           blob->buf + blob->buf_len, want);
+        if (got < 0)
+            return sm_error_set(err, "cannot read the copy's source: %s",
+                                errno ? strerror(errno) : "it is too short");
+        if (got == 0)
+            return sm_error_set(err, "the copy's source ended early");
+        blob->buf_len += (size_t)got;
+        blob->size += (uint64_t)got;
+        offset += (uint64_t)got;
+        len -= (uint64_t)got;
+        if (blob->buf_len == BLOB_BUFFER && blob_pass_on(blob, err))
+            return -1;
+    }
+    return 0;
+}
+
 int sm_store_blob_settle(sm_store_blob *blob, sm_error *err)
 {
     return blob_await(blob, err);

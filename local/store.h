@@ -18,6 +18,10 @@
 
 typedef struct sm_store sm_store;
 
+/* An open object's bytes: they stay readable even if the object is
+ * replaced or deleted meanwhile. */
+typedef struct sm_store_reader sm_store_reader;
+
 /* What a call found. Negative is a failure of the machine (disk,
  * database; `err` says which); positive values are answers the caller
  * turns into the protocol's errors. */
@@ -56,6 +60,14 @@ sm_store_blob *sm_store_blob_new(sm_store *self, sm_error *err);
 /* Append `len` bytes (buffered; the MD5 follows along). 0, or -1. */
 int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
                         sm_error *err);
+
+/* Append `len` bytes of `reader` from `offset` (a copy within the
+ * store: read straight into the blob's buffers, one buffer at a time,
+ * never the whole object in memory). Same thread rules as
+ * sm_store_blob_write. 0, or -1 with `err` set (a read or write failed,
+ * or the reader ended first). */
+int sm_store_blob_copy(sm_store_blob *blob, sm_store_reader *reader,
+                       uint64_t offset, uint64_t len, sm_error *err);
 
 /* Wait for the write under way (on the thread that wrote): afterwards
  * no write of the blob uses this thread's ring. 0, or -1. */
@@ -118,10 +130,6 @@ sm_store_status sm_store_object_put(sm_store *self, const char *bucket,
                                     const char *key, sm_store_blob *blob,
                                     const sm_store_object *attrs,
                                     sm_store_object *out, sm_error *err);
-
-/* An open object's bytes: they stay readable even if the object is
- * replaced or deleted meanwhile. */
-typedef struct sm_store_reader sm_store_reader;
 
 /* Describe bucket/key into `out` and, when `reader` is not NULL, open its
  * bytes into *reader (new). NO_BUCKET, NO_KEY or OK. */

@@ -474,3 +474,93 @@ TEST(local_store_large_bodies_round_trip)
     CHECK(count_files(f.dir, "tmp") == 0);
     fixture_free(&f);
 }
+
+/* Copy [offset, offset + len) of bucket/key into a new blob after
+ * `prefix` and put it at b/copy; 0 on success. */
+static int copy_into(fixture *f, const char *key, const char *prefix,
+                     uint64_t offset, uint64_t len, unsigned char md5[16])
+{
+    sm_error err = {0};
+    sm_store_object src = {0};
+    sm_store_reader *r = NULL;
+    sm_store_blob *blob = sm_store_blob_new(f->store, &err);
+    int rc = blob && sm_store_object_open(f->store, "b", key, &src, &r, &err) ==
+                         SM_STORE_OK
+                 ? 0
+                 : -1;
+    if (!rc)
+        rc = sm_store_blob_write(blob, prefix, strlen(prefix), &err);
+    if (!rc)
+        rc = sm_store_blob_copy(blob, r, offset, len, &err);
+    if (!rc)
+        rc = sm_store_blob_finish(blob, md5, &err);
+    sm_store_object attrs = {0};
+    if (!rc && sm_store_object_put(f->store, "b", "copy", blob, &attrs, NULL,
+                                   &err) != SM_STORE_OK)
+        rc = -1;
+    sm_store_blob_destroy(&blob);
+    sm_store_reader_close(&r);
+    sm_store_object_clear(&src);
+    return rc;
+}
+
+/* b/copy holds `prefix` then those bytes of `whole`, and its MD5 is theirs. */
+static int copy_matches(fixture *f, const char *whole, const char *prefix,
+                        uint64_t offset, uint64_t len,
+                        const unsigned char md5[16])
+{
+    size_t n = strlen(prefix);
+    char *want = malloc(n + len + 1);
+    char *back = get(f, "b", "copy");
+    unsigned char expected[16];
+    int ok = want && back;
+    if (ok) {
+        memcpy(want, prefix, n);
+        memcpy(want + n, whole + offset, len);
+        sm_md5_digest(want, n + len, expected);
+        ok = memcmp(back, want, n + len) == 0 && back[n + len] == '\0' &&
+             memcmp(md5, expected, 16) == 0;
+    }
+    free(want);
+    free(back);
+    return ok;
+}
+
+/* Bytes copied from an object of two files: whole, across the boundary
+ * between its files, after bytes written; a copy given up or reading
+ * past the end leaves nothing behind. */
+TEST(local_store_blob_copy)
+{
+    fixture f;
+    CHECK(fixture_new(&f) == 0);
+    sm_error err = {0};
+    sm_store_bucket_create(f.store, "b", "us-east-1", &err);
+    sm_store_upload attrs = {0};
+    char id[40];
+    sm_store_part p1, p2;
+    CHECK(sm_store_upload_create(f.store, "b", "big", &attrs, id, &err) ==
+          SM_STORE_OK);
+    CHECK(put_part(&f, id, 1, 'a', PART, &p1) == SM_STORE_OK);
+    CHECK(put_part(&f, id, 2, 'b', 700001, &p2) == SM_STORE_OK);
+    sm_store_part_ref refs[] = {{1, p1.etag}, {2, p2.etag}};
+    CHECK(sm_store_upload_complete(f.store, "b", "big", id, refs, 2, NULL, NULL,
+                                   &err) == SM_STORE_OK);
+    const uint64_t size = PART + 700001;
+    char *whole = get(&f, "b", "big");
+    CHECK(whole != NULL);
+    unsigned char md5[16];
+    CHECK(copy_into(&f, "big", "", 0, size, md5) == 0);
+    CHECK(copy_matches(&f, whole, "", 0, size, md5));
+    CHECK(copy_into(&f, "big", "", PART - 1000, 3000, md5) == 0);
+    CHECK(copy_matches(&f, whole, "", PART - 1000, 3000, md5));
+    CHECK(copy_into(&f, "big", "head:", 7, PART, md5) == 0);
+    CHECK(copy_matches(&f, whole, "head:", 7, PART, md5));
+    CHECK(copy_into(&f, "big", "", 5, 0, md5) == 0);
+    CHECK(copy_matches(&f, whole, "", 5, 0, md5));
+    free(whole);
+    size_t files = count_files(f.dir, "objects");
+    CHECK(copy_into(&f, "big", "", size - 10, 11, md5) == -1);
+    CHECK(count_files(f.dir, "tmp") == 0);
+    CHECK(count_files(f.dir, "objects") == files);
+    fixture_free(&f);
+}
