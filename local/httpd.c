@@ -651,9 +651,10 @@ static int request_complete(request_state *rs)
 /* ---- finishers ---------------------------------------------------------- */
 
 /* A streamed body's finish waits on the disk (about 3 ms for an 8 MiB
- * part): done on a request thread, it held up every connection that
- * thread serves. The connection is suspended instead and a finisher
- * resumes it with the result, which is then replied as before. */
+ * part), and a copy reads and writes a whole object: done on a request
+ * thread, either held up every connection that thread serves. The
+ * connection is suspended instead and a finisher resumes it with the
+ * result, which is then replied as before. */
 static void *finisher_main(void *arg)
 {
     finishers *fin = arg;
@@ -699,11 +700,12 @@ static void finishers_stop(finishers *fin)
 }
 
 /* Hand `rs` to a finisher and suspend its connection: 1; or 0 when the
- * finish is to be done here (no finisher, or they are stopping). */
+ * finish is to be done here (nothing slow to do, no finisher, or they
+ * are stopping). */
 static int finish_later(request_state *rs, struct MHD_Connection *conn)
 {
     finishers *fin = &rs->server->fin;
-    if (!rs->blob || !fin->count)
+    if ((!rs->blob && !rs->plan.slow) || !fin->count)
         return 0;
     pthread_mutex_lock(&fin->lock);
     int taken = !fin->stopping;

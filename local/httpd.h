@@ -1,6 +1,7 @@
 /* httpd: the local service's HTTP front. libmicrohttpd on one port with
  * a pool of epoll threads, and finisher threads that make streamed bodies
- * durable while their connections are suspended. Each request is
+ * durable (and run the routes' slow handlers) while their connections are
+ * suspended. Each request is
  * authenticated (SigV4), routed by the service its credential scope
  * names, its body taken in memory up to the route's limit or streamed to
  * disk (SHA-256, checksums, aws-chunked decoding and chunk signatures

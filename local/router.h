@@ -26,20 +26,23 @@ typedef struct sm_local_env {
     struct sm_db *db;   /* the service's database (db.h): tables of jobs,
                          * logs (logstore.h), ... */
     const char *data_dir;
-    struct sm_trainer *trainer; /* training jobs' processes (trainer.h) */
-    struct sm_serving *serving; /* models, endpoints and their loaded
-                                 * boosters (serving.h) */
+    struct sm_trainer *trainer;     /* training jobs' processes (trainer.h) */
+    struct sm_serving *serving;     /* models, endpoints and their loaded
+                                     * boosters (serving.h) */
     struct sm_transform *transform; /* batch transform jobs (transform.h) */
     struct sm_tuner *tuner;         /* hyperparameter tuning jobs (tuner.h) */
 } sm_local_env;
 
-/* How a request's body is taken, decided from its line and headers. */
+/* How a request's body is taken, and where it is handled, decided from
+ * its line and headers. */
 typedef struct sm_route_body {
     int stream;     /* into a blob on disk, not memory */
     uint64_t limit; /* bytes of decoded body allowed */
     int too_large_status;
     const char *too_large_code; /* the error past the limit */
     const char *too_large_message;
+    int slow; /* the handler works long on the disk (a copy): it runs on
+               * a finisher thread, never on one serving connections */
 } sm_route_body;
 
 typedef struct sm_route {
