@@ -42,12 +42,15 @@ typedef struct s3_call {
     s3_address at;
 } s3_call;
 
-typedef enum s3_body { BODY_NONE, BODY_XML, BODY_STREAM } s3_body;
+/* How the body is taken: none to speak of, XML in memory, streamed to
+ * disk; a copy has none but is handled off the connections' threads. */
+typedef enum s3_body { BODY_NONE, BODY_XML, BODY_STREAM, BODY_COPY } s3_body;
 
 typedef struct s3_op {
     const char *method;
     s3_level level;
-    const char *param; /* a query parameter the request must carry */
+    const char *param;  /* a query parameter the request must carry */
+    const char *header; /* a header the request must carry */
     const char *name;
     s3_body body;
     int (*handle)(s3_call *call);
@@ -728,14 +731,6 @@ static int precheck_bucket(s3_call *c)
     return st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
 }
 
-static int precheck_put(s3_call *c)
-{
-    if (sm_http_header(c->req, "x-amz-copy-source"))
-        return sm_http_fail(c->err, 501, "NotImplemented",
-                            "CopyObject is not offered by sagemagic-local");
-    return precheck_bucket(c);
-}
-
 static int put_object(s3_call *c)
 {
     char *headers = headers_json(c);
@@ -759,14 +754,28 @@ static int put_object(s3_call *c)
     return 0;
 }
 
+/* The headers of the four conditions: If-Match, If-None-Match,
+ * If-Unmodified-Since, If-Modified-Since; a copy's test its source. */
+typedef struct condition_headers {
+    const char *match, *none_match, *unmodified, *modified;
+} condition_headers;
+
+static const condition_headers get_conditions = {
+    "if-match", "if-none-match", "if-unmodified-since", "if-modified-since"};
+static const condition_headers copy_conditions = {
+    "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
+    "x-amz-copy-source-if-unmodified-since",
+    "x-amz-copy-source-if-modified-since"};
+
 /* If-Match and friends: 0 to go on, 304 or 412 when a condition says so. */
-static int conditions(s3_call *c, const sm_store_object *obj)
+static int conditions(s3_call *c, const sm_store_object *obj,
+                      const condition_headers *names)
 {
     const sm_http_request *req = c->req;
-    const char *if_match = sm_http_header(req, "if-match");
-    const char *if_none = sm_http_header(req, "if-none-match");
-    const char *if_unmod = sm_http_header(req, "if-unmodified-since");
-    const char *if_mod = sm_http_header(req, "if-modified-since");
+    const char *if_match = sm_http_header(req, names->match);
+    const char *if_none = sm_http_header(req, names->none_match);
+    const char *if_unmod = sm_http_header(req, names->unmodified);
+    const char *if_mod = sm_http_header(req, names->modified);
     char bare[64], want[64];
     sm_s3rules_etag_bare(obj->etag, bare, sizeof bare);
     time_t modified = (time_t)(obj->modified_ms / 1000);
@@ -847,7 +856,7 @@ static int get_object(s3_call *c)
                                               c->at.key, &obj, &reader, &e);
     if (st != SM_STORE_OK)
         return fail_store(c, st, &e);
-    int rc = 0, cond = conditions(c, &obj);
+    int rc = 0, cond = conditions(c, &obj, &get_conditions);
     const char *header = sm_http_header(c->req, "range");
     sm_s3_range range = sm_s3rules_range(header, obj.size);
     if (cond == 412) {
@@ -941,10 +950,6 @@ static int part_number(s3_call *c, const char *text, int *out)
 static int precheck_part(s3_call *c)
 {
     int n;
-    if (sm_http_header(c->req, "x-amz-copy-source"))
-        return sm_http_fail(c->err, 501, "NotImplemented",
-                            "UploadPartCopy is not offered by "
-                            "sagemagic-local");
     if (part_number(c, sm_http_param(c->req, "partNumber"), &n))
         return -1;
     sm_error e = {0};
@@ -1139,41 +1144,310 @@ static int list_uploads(s3_call *c)
     return xml_done(c, &w, "ListMultipartUploadsResult");
 }
 
+/* ---- copies ------------------------------------------------------------- */
+
+/* A copy's source: where x-amz-copy-source points, the object there,
+ * its open bytes, and the range of them to copy. */
+typedef struct copy_source {
+    sm_s3_copy_source at;
+    sm_store_object obj;
+    sm_store_reader *reader;
+    sm_s3_copy_range range;
+} copy_source;
+
+static void copy_source_clear(copy_source *src)
+{
+    sm_s3rules_copy_source_clear(&src->at);
+    sm_store_object_clear(&src->obj);
+    sm_store_reader_close(&src->reader);
+}
+
+static int fail_argument(s3_call *c, const char *name, const char *value,
+                         const char *message)
+{
+    char *shown =
+        sm_utf8_repair(value ? value : "", strlen(value ? value : ""));
+    sm_http_fail(c->err, 400, "InvalidArgument", "%s", message);
+    sm_http_error_extra(c->err, "ArgumentName", "%s", name);
+    sm_http_error_extra(c->err, "ArgumentValue", "%s", shown ? shown : "");
+    free(shown);
+    return -1;
+}
+
+/* x-amz-copy-source into src->at; a version other than "null" (the one
+ * version an object has where none are kept) is refused. */
+static int copy_source_parse(s3_call *c, copy_source *src)
+{
+    const char *header = sm_http_header(c->req, "x-amz-copy-source");
+    const char *why = NULL;
+    if (sm_s3rules_copy_source(header, &src->at, &why))
+        return why ? fail_argument(c, "x-amz-copy-source", header, why)
+                   : fail_internal(c, "out of memory");
+    if (src->at.version_id && strcmp(src->at.version_id, "null") != 0)
+        return sm_http_fail(c->err, 501, "NotImplemented",
+                            "Copying a version is not offered by "
+                            "sagemagic-local, which keeps no object versions: "
+                            "name the source without versionId (or with "
+                            "versionId=null)");
+    return 0;
+}
+
+/* The range to copy, or the error S3 answers for it. */
+static int copy_source_range(s3_call *c, copy_source *src, const char *header)
+{
+    src->range = sm_s3rules_copy_range(header, src->obj.size);
+    switch (src->range.kind) {
+    case SM_S3_COPY_RANGE_MALFORMED:
+        return fail_argument(c, "x-amz-copy-source-range", header,
+                             "The x-amz-copy-source-range value must be of "
+                             "the form bytes=first-last where first and last "
+                             "are the zero-based offsets of the first and "
+                             "last bytes to copy");
+    case SM_S3_COPY_RANGE_OUTSIDE:
+        return sm_http_fail(c->err, 400, "InvalidArgument",
+                            "Range specified is not valid for source object "
+                            "of size: %llu",
+                            (unsigned long long)src->obj.size);
+    case SM_S3_COPY_RANGE_TOO_LARGE:
+        return sm_http_fail(c->err, 400, "InvalidRequest",
+                            "The specified copy source is larger than the "
+                            "maximum allowable size for a copy source: %llu",
+                            (unsigned long long)SM_S3_MAX_PART);
+    default:
+        return 0;
+    }
+}
+
+/* The source opened, its conditions and the range (`range_header`, NULL
+ * for all of it) checked: S3's order. */
+static int copy_source_open(s3_call *c, copy_source *src,
+                            const char *range_header)
+{
+    if (copy_source_parse(c, src))
+        return -1;
+    sm_error e = {0};
+    sm_store_status st =
+        sm_store_object_open(c->env->store, src->at.bucket, src->at.key,
+                             &src->obj, &src->reader, &e);
+    if (st != SM_STORE_OK) {
+        s3_call on_source = *c; /* the error names the source */
+        on_source.at.bucket = src->at.bucket;
+        on_source.at.key = src->at.key;
+        return fail_store(&on_source, st, &e);
+    }
+    if (conditions(c, &src->obj, &copy_conditions))
+        return sm_http_fail(c->err, 412, "PreconditionFailed",
+                            "At least one of the pre-conditions you specified "
+                            "did not hold");
+    return copy_source_range(c, src, range_header);
+}
+
+/* The source's range copied into a new finished blob (*blob). A
+ * failure leaves no file behind. */
+static int copy_bytes(s3_call *c, copy_source *src, sm_store_blob **blob)
+{
+    sm_error e = {0};
+    *blob = sm_store_blob_new(c->env->store, &e);
+    if (*blob &&
+        !sm_store_blob_copy(*blob, src->reader, src->range.first,
+                            src->range.length, &e) &&
+        !sm_store_blob_finish(*blob, NULL, &e))
+        return 0;
+    sm_store_blob_destroy(blob);
+    return fail_store(c, SM_STORE_FAILED, &e);
+}
+
+/* COPY (the default) or REPLACE: whose content type and metadata the
+ * new object takes. */
+static int metadata_directive(s3_call *c, int *replace)
+{
+    const char *v = sm_http_header(c->req, "x-amz-metadata-directive");
+    *replace = v && strcmp(v, "REPLACE") == 0;
+    if (v && !*replace && strcmp(v, "COPY") != 0)
+        return fail_argument(c, "x-amz-metadata-directive", v,
+                             "Unknown metadata directive.");
+    return 0;
+}
+
+/* Headers S3 takes as changing an object copied onto itself besides its
+ * metadata, which makes such a copy legal (the local service keeps one
+ * storage class and no encryption: the copy rewrites the same bytes). */
+static const char *const self_copy_changes[] = {
+    "x-amz-storage-class",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+};
+
+static int self_copy_check(s3_call *c, const copy_source *src, int replace)
+{
+    if (replace || strcmp(src->at.bucket, c->at.bucket) != 0 ||
+        strcmp(src->at.key, c->at.key) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof self_copy_changes / sizeof(char *); i++) {
+        if (sm_http_header(c->req, self_copy_changes[i]))
+            return 0;
+    }
+    return sm_http_fail(c->err, 400, "InvalidRequest",
+                        "This copy request is illegal because it is trying "
+                        "to copy an object to itself without changing the "
+                        "object's metadata, storage class, website redirect "
+                        "location or encryption attributes.");
+}
+
+/* Store the copied blob at the request's key with the source's content
+ * type and metadata, or the request's; a whole single-part source's
+ * checksum holds for the copy too. */
+static int copy_put(s3_call *c, const copy_source *src, sm_store_blob *blob,
+                    int replace, sm_store_object *out)
+{
+    char *headers = replace ? headers_json(c) : NULL;
+    if (replace && !headers)
+        return -1;
+    sm_store_object attrs = {0};
+    attrs.content_type =
+        replace ? (char *)content_type_of(c->req) : src->obj.content_type;
+    attrs.headers = replace ? headers : src->obj.headers;
+    if (!src->obj.parts && src->range.length == src->obj.size) {
+        attrs.checksum_algorithm = src->obj.checksum_algorithm;
+        memcpy(attrs.checksum, src->obj.checksum, sizeof attrs.checksum);
+    }
+    sm_error e = {0};
+    sm_store_status st = sm_store_object_put(c->env->store, c->at.bucket,
+                                             c->at.key, blob, &attrs, out, &e);
+    free(headers);
+    return st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
+}
+
+/* <CopyObjectResult> or <CopyPartResult>. */
+static int copy_result(s3_call *c, const char *root, int64_t modified_ms,
+                       const char *etag)
+{
+    char modified[32];
+    sm_s3rules_time_iso(modified_ms, modified);
+    sm_xmlw w;
+    sm_xmlw_begin(&w, &c->resp->body, root, S3_XMLNS);
+    sm_xmlw_text(&w, "LastModified", modified);
+    sm_xmlw_text(&w, "ETag", etag);
+    return xml_done(c, &w, root);
+}
+
+static int precheck_copy(s3_call *c)
+{
+    copy_source src = {0};
+    int replace = 0;
+    int rc = copy_source_parse(c, &src);
+    if (!rc)
+        rc = metadata_directive(c, &replace);
+    if (!rc)
+        rc = precheck_bucket(c);
+    copy_source_clear(&src);
+    return rc;
+}
+
+/* CopyObject: a new single-part object from the source's bytes. */
+static int copy_object(s3_call *c)
+{
+    copy_source src = {0};
+    sm_store_blob *blob = NULL;
+    sm_store_object obj = {0};
+    int replace = 0;
+    int rc = metadata_directive(c, &replace);
+    if (!rc)
+        rc = copy_source_open(c, &src, NULL);
+    if (!rc)
+        rc = self_copy_check(c, &src, replace);
+    if (!rc)
+        rc = copy_bytes(c, &src, &blob);
+    if (!rc)
+        rc = copy_put(c, &src, blob, replace, &obj);
+    if (!rc)
+        rc = copy_result(c, "CopyObjectResult", obj.modified_ms, obj.etag);
+    sm_store_blob_destroy(&blob);
+    sm_store_object_clear(&obj);
+    copy_source_clear(&src);
+    return rc;
+}
+
+static int precheck_part_copy(s3_call *c)
+{
+    copy_source src = {0};
+    int rc = copy_source_parse(c, &src);
+    copy_source_clear(&src);
+    return rc ? rc : precheck_part(c);
+}
+
+/* UploadPartCopy: a part from the source's bytes, or a range of them. */
+static int upload_part_copy(s3_call *c)
+{
+    copy_source src = {0};
+    sm_store_blob *blob = NULL;
+    sm_store_part part;
+    int number;
+    int rc = part_number(c, sm_http_param(c->req, "partNumber"), &number);
+    if (!rc)
+        rc = copy_source_open(
+            c, &src, sm_http_header(c->req, "x-amz-copy-source-range"));
+    if (!rc)
+        rc = copy_bytes(c, &src, &blob);
+    if (!rc) {
+        sm_error e = {0};
+        sm_store_status st = sm_store_upload_part(
+            c->env->store, c->at.bucket, c->at.key,
+            sm_http_param(c->req, "uploadId"), number, blob, NULL, &part, &e);
+        rc = st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
+    }
+    if (!rc)
+        rc = copy_result(c, "CopyPartResult", part.modified_ms, part.etag);
+    sm_store_blob_destroy(&blob);
+    copy_source_clear(&src);
+    return rc;
+}
+
 /* ---- the operations ----------------------------------------------------- */
 
-/* First match wins: rows that need a subresource come before the plain
- * row of the same method and level. */
+/* First match wins: rows that need a subresource or a header come before
+ * the plain row of the same method and level. */
 static const s3_op ops[] = {
-    {"GET", LEVEL_SERVICE, NULL, "ListBuckets", BODY_NONE, list_buckets, NULL},
-    {"PUT", LEVEL_BUCKET, NULL, "CreateBucket", BODY_XML, create_bucket, NULL},
-    {"HEAD", LEVEL_BUCKET, NULL, "HeadBucket", BODY_NONE, head_bucket, NULL},
-    {"DELETE", LEVEL_BUCKET, NULL, "DeleteBucket", BODY_NONE, delete_bucket,
+    {"GET", LEVEL_SERVICE, NULL, NULL, "ListBuckets", BODY_NONE, list_buckets,
      NULL},
-    {"GET", LEVEL_BUCKET, "location", "GetBucketLocation", BODY_NONE,
+    {"PUT", LEVEL_BUCKET, NULL, NULL, "CreateBucket", BODY_XML, create_bucket,
+     NULL},
+    {"HEAD", LEVEL_BUCKET, NULL, NULL, "HeadBucket", BODY_NONE, head_bucket,
+     NULL},
+    {"DELETE", LEVEL_BUCKET, NULL, NULL, "DeleteBucket", BODY_NONE,
+     delete_bucket, NULL},
+    {"GET", LEVEL_BUCKET, "location", NULL, "GetBucketLocation", BODY_NONE,
      bucket_location, NULL},
-    {"GET", LEVEL_BUCKET, "uploads", "ListMultipartUploads", BODY_NONE,
+    {"GET", LEVEL_BUCKET, "uploads", NULL, "ListMultipartUploads", BODY_NONE,
      list_uploads, NULL},
-    {"GET", LEVEL_BUCKET, "list-type", "ListObjectsV2", BODY_NONE,
+    {"GET", LEVEL_BUCKET, "list-type", NULL, "ListObjectsV2", BODY_NONE,
      list_objects_v2, NULL},
-    {"GET", LEVEL_BUCKET, NULL, "ListObjects", BODY_NONE, list_objects_v1,
+    {"GET", LEVEL_BUCKET, NULL, NULL, "ListObjects", BODY_NONE, list_objects_v1,
      NULL},
-    {"POST", LEVEL_BUCKET, "delete", "DeleteObjects", BODY_XML, delete_objects,
+    {"POST", LEVEL_BUCKET, "delete", NULL, "DeleteObjects", BODY_XML,
+     delete_objects, precheck_bucket},
+    {"PUT", LEVEL_OBJECT, "uploadId", "x-amz-copy-source", "UploadPartCopy",
+     BODY_COPY, upload_part_copy, precheck_part_copy},
+    {"PUT", LEVEL_OBJECT, "uploadId", NULL, "UploadPart", BODY_STREAM,
+     upload_part, precheck_part},
+    {"PUT", LEVEL_OBJECT, NULL, "x-amz-copy-source", "CopyObject", BODY_COPY,
+     copy_object, precheck_copy},
+    {"PUT", LEVEL_OBJECT, NULL, NULL, "PutObject", BODY_STREAM, put_object,
      precheck_bucket},
-    {"PUT", LEVEL_OBJECT, "uploadId", "UploadPart", BODY_STREAM, upload_part,
-     precheck_part},
-    {"PUT", LEVEL_OBJECT, NULL, "PutObject", BODY_STREAM, put_object,
-     precheck_put},
-    {"GET", LEVEL_OBJECT, "uploadId", "ListParts", BODY_NONE, list_parts, NULL},
-    {"GET", LEVEL_OBJECT, NULL, "GetObject", BODY_NONE, get_object, NULL},
-    {"HEAD", LEVEL_OBJECT, NULL, "HeadObject", BODY_NONE, get_object, NULL},
-    {"DELETE", LEVEL_OBJECT, "uploadId", "AbortMultipartUpload", BODY_NONE,
-     abort_upload, NULL},
-    {"DELETE", LEVEL_OBJECT, NULL, "DeleteObject", BODY_NONE, delete_object,
+    {"GET", LEVEL_OBJECT, "uploadId", NULL, "ListParts", BODY_NONE, list_parts,
      NULL},
-    {"POST", LEVEL_OBJECT, "uploads", "CreateMultipartUpload", BODY_NONE,
+    {"GET", LEVEL_OBJECT, NULL, NULL, "GetObject", BODY_NONE, get_object, NULL},
+    {"HEAD", LEVEL_OBJECT, NULL, NULL, "HeadObject", BODY_NONE, get_object,
+     NULL},
+    {"DELETE", LEVEL_OBJECT, "uploadId", NULL, "AbortMultipartUpload",
+     BODY_NONE, abort_upload, NULL},
+    {"DELETE", LEVEL_OBJECT, NULL, NULL, "DeleteObject", BODY_NONE,
+     delete_object, NULL},
+    {"POST", LEVEL_OBJECT, "uploads", NULL, "CreateMultipartUpload", BODY_NONE,
      create_upload, NULL},
-    {"POST", LEVEL_OBJECT, "uploadId", "CompleteMultipartUpload", BODY_XML,
-     complete_upload, NULL},
+    {"POST", LEVEL_OBJECT, "uploadId", NULL, "CompleteMultipartUpload",
+     BODY_XML, complete_upload, NULL},
 };
 #define OP_COUNT ((int)(sizeof ops / sizeof ops[0]))
 
@@ -1223,7 +1497,8 @@ static int op_find(s3_call *c)
     for (int i = 0; i < OP_COUNT; i++) {
         if (ops[i].level == c->at.level &&
             strcmp(ops[i].method, req->method) == 0 &&
-            (!ops[i].param || sm_http_param(req, ops[i].param)))
+            (!ops[i].param || sm_http_param(req, ops[i].param)) &&
+            (!ops[i].header || sm_http_header(req, ops[i].header)))
             return i;
     }
     return sm_http_fail(c->err, 405, "MethodNotAllowed",
@@ -1234,13 +1509,22 @@ static int op_find(s3_call *c)
 static void body_plan(const s3_op *op, sm_route_body *body)
 {
     if (op->body == BODY_STREAM) {
-        *body = (sm_route_body){1, SM_S3_MAX_PART, 400, "EntityTooLarge",
-                                "Your proposed upload exceeds the maximum "
-                                "allowed size (5 GiB)."};
+        *body = (sm_route_body){
+            .stream = 1,
+            .limit = SM_S3_MAX_PART,
+            .too_large_status = 400,
+            .too_large_code = "EntityTooLarge",
+            .too_large_message = "Your proposed upload exceeds the maximum "
+                                 "allowed size (5 GiB).",
+        };
     } else {
         *body = (sm_route_body){
-            0, op->body == BODY_XML ? S3_MAX_XML : S3_MAX_NO_BODY, 400,
-            "MaxMessageLengthExceeded", "Your request was too big."};
+            .limit = op->body == BODY_XML ? S3_MAX_XML : S3_MAX_NO_BODY,
+            .too_large_status = 400,
+            .too_large_code = "MaxMessageLengthExceeded",
+            .too_large_message = "Your request was too big.",
+            .slow = op->body == BODY_COPY,
+        };
     }
 }
 

@@ -1,9 +1,9 @@
 /* fuzz_local_parsers: libFuzzer target for what sagemagic-local parses from
  * the network before any signature is checked: the aws-chunked decoder
- * (fed in slices), Range headers, listing tokens, request targets with an
- * Authorization header or a presigned query, bucket and key names,
- * batch transform's DataProcessing filters over records. The
- * first input byte picks the parser.
+ * (fed in slices), Range headers, copy sources and copy ranges, listing
+ * tokens, request targets with an Authorization header or a presigned
+ * query, bucket and key names, batch transform's DataProcessing filters
+ * over records. The first input byte picks the parser.
  * Build: clang -fsanitize=fuzzer,address,undefined -Icommon -Iclient
  * -Ilocal with local/{auth,chunked,checksum,http,s3rules,store,db,xmlw}.c,
  * client/{sigv4,uri}.c, common/{buf,error,log,utf8}.c and -lsqlite3
@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data + 2, size - 2);
     s[size - 2] = '\0';
     size_t n = size - 2;
-    switch (pick % 7) {
+    switch (pick % 8) {
     case 0:
         fuzz_chunked(s, n, arg);
         break;
@@ -135,6 +135,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5:
         fuzz_dataproc(s, n, arg);
         break;
+    case 6: {
+        sm_s3_copy_source src;
+        const char *why = NULL;
+        if (sm_s3rules_copy_source(s, &src, &why) == 0)
+            sm_s3rules_copy_source_clear(&src);
+        sm_s3rules_copy_range(s, (uint64_t)arg << 30);
+        break;
+    }
     default:
         sm_s3rules_bucket_invalid(s);
         sm_s3rules_key_invalid(s, n);
