@@ -1,7 +1,8 @@
 /* s3srv: the S3 REST API of the local service over the store: buckets,
- * objects with ranges and conditions, listings, multipart uploads, with
- * XML bodies and errors as S3 writes them. Path-style addressing
- * (/bucket/key), and virtual-hosted style for hosts <bucket>.localhost. */
+ * objects with ranges and conditions, listings, multipart uploads, copies
+ * of objects and of parts, with XML bodies and errors as S3 writes them.
+ * Path-style addressing (/bucket/key), and virtual-hosted style for hosts
+ * <bucket>.localhost. */
 #ifndef SM_S3SRV_H
 #define SM_S3SRV_H
 
