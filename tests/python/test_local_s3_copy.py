@@ -191,6 +191,33 @@ def test_copy_onto_itself(s3, bucket):
     head = s3.head_object(Bucket=bucket, Key="self")
     assert head["Metadata"] == {"v": "2"}
     assert s3.get_object(Bucket=bucket, Key="self")["Body"].read() == b"same bytes"
+    # a storage class counts as a change too (the service keeps just one)
+    s3.copy_object(Bucket=bucket, Key="self", CopySource={"Bucket": bucket, "Key": "self"},
+                   StorageClass="STANDARD")
+    assert s3.head_object(Bucket=bucket, Key="self")["Metadata"] == {"v": "2"}
+
+
+def test_results_are_s3_xml(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src", Body=b"xml")
+    bodies = []
+
+    def keep(http_response, **_):
+        bodies.append(http_response.content)
+    s3.meta.events.register("after-call.s3.CopyObject", keep)
+    s3.meta.events.register("after-call.s3.UploadPartCopy", keep)
+    try:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+        s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "src"})
+    finally:
+        s3.meta.events.unregister("after-call.s3.CopyObject", keep)
+        s3.meta.events.unregister("after-call.s3.UploadPartCopy", keep)
+    assert len(bodies) == 2
+    for body, root in zip(bodies, ["CopyObjectResult", "CopyPartResult"]):
+        assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), body
+        assert f'<{root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'.encode() in body
+        assert b"<LastModified>" in body and b"<ETag>&quot;" in body
 
 
 def copy_with(s3, bucket, **conditions):
