@@ -900,21 +900,29 @@ static int delete_object(s3_call *c)
 
 /* ---- multipart uploads -------------------------------------------------- */
 
+/* The x-amz-checksum-algorithm a request names (NONE when it names
+ * none), or InvalidRequest for one S3 has not. */
+static int checksum_requested(s3_call *c, sm_checksum_algorithm *alg)
+{
+    const char *name = sm_http_header(c->req, "x-amz-checksum-algorithm");
+    *alg = sm_checksum_from_name(name);
+    if (name && *alg == SM_CHECKSUM_NONE)
+        return sm_http_fail(c->err, 400, "InvalidRequest",
+                            "Checksum algorithm %s is not supported", name);
+    return 0;
+}
+
 static int create_upload(s3_call *c)
 {
+    sm_store_upload attrs = {0};
+    if (checksum_requested(c, &attrs.checksum_algorithm))
+        return -1;
     char *headers = headers_json(c);
     if (!headers)
         return -1;
     const char *alg_name = sm_http_header(c->req, "x-amz-checksum-algorithm");
-    sm_store_upload attrs = {0};
     attrs.content_type = (char *)content_type_of(c->req);
     attrs.headers = headers;
-    attrs.checksum_algorithm = sm_checksum_from_name(alg_name);
-    if (alg_name && attrs.checksum_algorithm == SM_CHECKSUM_NONE) {
-        free(headers);
-        return sm_http_fail(c->err, 400, "InvalidRequest",
-                            "Checksum algorithm %s is not supported", alg_name);
-    }
     char id[40];
     sm_error e = {0};
     sm_store_status st = sm_store_upload_create(c->env->store, c->at.bucket,
@@ -1153,6 +1161,8 @@ typedef struct copy_source {
     sm_store_object obj;
     sm_store_reader *reader;
     sm_s3_copy_range range;
+    sm_checksum *sum; /* of the copied bytes, when the target keeps one */
+    char checksum[SM_CHECKSUM_B64_MAX];
 } copy_source;
 
 static void copy_source_clear(copy_source *src)
@@ -1160,6 +1170,7 @@ static void copy_source_clear(copy_source *src)
     sm_s3rules_copy_source_clear(&src->at);
     sm_store_object_clear(&src->obj);
     sm_store_reader_close(&src->reader);
+    sm_checksum_destroy(&src->sum);
 }
 
 static int fail_argument(s3_call *c, const char *name, const char *value,
@@ -1242,17 +1253,24 @@ static int copy_source_open(s3_call *c, copy_source *src,
     return copy_source_range(c, src, range_header);
 }
 
-/* The source's range copied into a new finished blob (*blob). A
- * failure leaves no file behind. */
-static int copy_bytes(s3_call *c, copy_source *src, sm_store_blob **blob)
+/* The source's range copied into a new finished blob (*blob), and
+ * through a checksum of algorithm `alg` (NONE: none) into
+ * src->checksum. A failure leaves no file behind. */
+static int copy_bytes(s3_call *c, copy_source *src, sm_checksum_algorithm alg,
+                      sm_store_blob **blob)
 {
     sm_error e = {0};
+    if (alg != SM_CHECKSUM_NONE && !(src->sum = sm_checksum_new(alg)))
+        return fail_internal(c, "out of memory");
     *blob = sm_store_blob_new(c->env->store, &e);
     if (*blob &&
         !sm_store_blob_copy(*blob, src->reader, src->range.first,
-                            src->range.length, &e) &&
-        !sm_store_blob_finish(*blob, NULL, &e))
-        return 0;
+                            src->range.length, src->sum, &e) &&
+        !sm_store_blob_finish(*blob, NULL, &e)) {
+        if (!src->sum || !sm_checksum_final(src->sum, src->checksum))
+            return 0;
+        sm_error_set(&e, "the copy's checksum failed");
+    }
     sm_store_blob_destroy(blob);
     return fail_store(c, SM_STORE_FAILED, &e);
 }
@@ -1296,8 +1314,9 @@ static int self_copy_check(s3_call *c, const copy_source *src, int replace)
 }
 
 /* Store the copied blob at the request's key with the source's content
- * type and metadata, or the request's; a whole single-part source's
- * checksum holds for the copy too. */
+ * type and metadata, or the request's; its checksum is the one computed
+ * on the way, else a whole single-part source's, which holds for the
+ * copy too. */
 static int copy_put(s3_call *c, const copy_source *src, sm_store_blob *blob,
                     int replace, sm_store_object *out)
 {
@@ -1308,7 +1327,10 @@ static int copy_put(s3_call *c, const copy_source *src, sm_store_blob *blob,
     attrs.content_type =
         replace ? (char *)content_type_of(c->req) : src->obj.content_type;
     attrs.headers = replace ? headers : src->obj.headers;
-    if (!src->obj.parts && src->range.length == src->obj.size) {
+    if (src->sum) {
+        attrs.checksum_algorithm = sm_checksum_algorithm_of(src->sum);
+        memcpy(attrs.checksum, src->checksum, sizeof attrs.checksum);
+    } else if (!src->obj.parts && src->range.length == src->obj.size) {
         attrs.checksum_algorithm = src->obj.checksum_algorithm;
         memcpy(attrs.checksum, src->obj.checksum, sizeof attrs.checksum);
     }
@@ -1319,26 +1341,42 @@ static int copy_put(s3_call *c, const copy_source *src, sm_store_blob *blob,
     return st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
 }
 
-/* <CopyObjectResult> or <CopyPartResult>. */
-static int copy_result(s3_call *c, const char *root, int64_t modified_ms,
-                       const char *etag)
+/* What a copy's answer says of the new object or part. */
+typedef struct copy_made {
+    int64_t modified_ms;
+    const char *etag;
+    sm_checksum_algorithm algorithm;
+    const char *checksum; /* "" or NULL: none */
+} copy_made;
+
+/* <CopyObjectResult> or <CopyPartResult>, with <ChecksumCRC32> (and
+ * the like) when the copy has a checksum. */
+static int copy_result(s3_call *c, const char *root, const copy_made *made)
 {
-    char modified[32];
-    sm_s3rules_time_iso(modified_ms, modified);
+    char modified[32], element[32];
+    sm_s3rules_time_iso(made->modified_ms, modified);
     sm_xmlw w;
     sm_xmlw_begin(&w, &c->resp->body, root, S3_XMLNS);
     sm_xmlw_text(&w, "LastModified", modified);
-    sm_xmlw_text(&w, "ETag", etag);
+    sm_xmlw_text(&w, "ETag", made->etag);
+    const char *name = sm_checksum_name(made->algorithm);
+    if (name && made->checksum && made->checksum[0]) {
+        snprintf(element, sizeof element, "Checksum%s", name);
+        sm_xmlw_text(&w, element, made->checksum);
+    }
     return xml_done(c, &w, root);
 }
 
 static int precheck_copy(s3_call *c)
 {
     copy_source src = {0};
+    sm_checksum_algorithm alg;
     int replace = 0;
     int rc = copy_source_parse(c, &src);
     if (!rc)
         rc = metadata_directive(c, &replace);
+    if (!rc)
+        rc = checksum_requested(c, &alg);
     if (!rc)
         rc = precheck_bucket(c);
     copy_source_clear(&src);
@@ -1351,18 +1389,23 @@ static int copy_object(s3_call *c)
     copy_source src = {0};
     sm_store_blob *blob = NULL;
     sm_store_object obj = {0};
+    sm_checksum_algorithm alg;
     int replace = 0;
     int rc = metadata_directive(c, &replace);
+    if (!rc)
+        rc = checksum_requested(c, &alg);
     if (!rc)
         rc = copy_source_open(c, &src, NULL);
     if (!rc)
         rc = self_copy_check(c, &src, replace);
     if (!rc)
-        rc = copy_bytes(c, &src, &blob);
+        rc = copy_bytes(c, &src, alg, &blob);
     if (!rc)
         rc = copy_put(c, &src, blob, replace, &obj);
+    copy_made made = {obj.modified_ms, obj.etag, obj.checksum_algorithm,
+                      obj.checksum};
     if (!rc)
-        rc = copy_result(c, "CopyObjectResult", obj.modified_ms, obj.etag);
+        rc = copy_result(c, "CopyObjectResult", &made);
     sm_store_blob_destroy(&blob);
     sm_store_object_clear(&obj);
     copy_source_clear(&src);
@@ -1377,28 +1420,47 @@ static int precheck_part_copy(s3_call *c)
     return rc ? rc : precheck_part(c);
 }
 
-/* UploadPartCopy: a part from the source's bytes, or a range of them. */
+/* The checksum algorithm the upload `c` names was started with. */
+static int upload_algorithm(s3_call *c, sm_checksum_algorithm *alg)
+{
+    sm_store_upload upload = {0};
+    sm_error e = {0};
+    sm_store_status st =
+        sm_store_upload_get(c->env->store, c->at.bucket, c->at.key,
+                            sm_http_param(c->req, "uploadId"), &upload, &e);
+    *alg = upload.checksum_algorithm;
+    sm_store_upload_clear(&upload);
+    return st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
+}
+
+/* UploadPartCopy: a part from the source's bytes, or a range of them,
+ * with the checksum its upload keeps. */
 static int upload_part_copy(s3_call *c)
 {
     copy_source src = {0};
     sm_store_blob *blob = NULL;
-    sm_store_part part;
+    sm_store_part part = {0};
+    sm_checksum_algorithm alg = SM_CHECKSUM_NONE;
     int number;
     int rc = part_number(c, sm_http_param(c->req, "partNumber"), &number);
+    if (!rc)
+        rc = upload_algorithm(c, &alg);
     if (!rc)
         rc = copy_source_open(
             c, &src, sm_http_header(c->req, "x-amz-copy-source-range"));
     if (!rc)
-        rc = copy_bytes(c, &src, &blob);
+        rc = copy_bytes(c, &src, alg, &blob);
     if (!rc) {
         sm_error e = {0};
-        sm_store_status st = sm_store_upload_part(
-            c->env->store, c->at.bucket, c->at.key,
-            sm_http_param(c->req, "uploadId"), number, blob, NULL, &part, &e);
+        sm_store_status st =
+            sm_store_upload_part(c->env->store, c->at.bucket, c->at.key,
+                                 sm_http_param(c->req, "uploadId"), number,
+                                 blob, src.checksum, &part, &e);
         rc = st == SM_STORE_OK ? 0 : fail_store(c, st, &e);
     }
+    copy_made made = {part.modified_ms, part.etag, alg, src.checksum};
     if (!rc)
-        rc = copy_result(c, "CopyPartResult", part.modified_ms, part.etag);
+        rc = copy_result(c, "CopyPartResult", &made);
     sm_store_blob_destroy(&blob);
     copy_source_clear(&src);
     return rc;

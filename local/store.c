@@ -496,7 +496,8 @@ int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
 }
 
 int sm_store_blob_copy(sm_store_blob *blob, sm_store_reader *reader,
-                       uint64_t offset, uint64_t len, sm_error *err)
+                       uint64_t offset, uint64_t len, sm_checksum *sum,
+                       sm_error *err)
 {
     if (blob->finished)
         return sm_error_set(err, "the body was already finished");
@@ -513,6 +514,8 @@ int sm_store_blob_copy(sm_store_blob *blob, sm_store_reader *reader,
                                 errno ? strerror(errno) : "it is too short");
         if (got == 0)
             return sm_error_set(err, "the copy's source ended early");
+        if (sum)
+            sm_checksum_update(sum, blob->buf + blob->buf_len, (size_t)got);
         blob->buf_len += (size_t)got;
         blob->size += (uint64_t)got;
         offset += (uint64_t)got;

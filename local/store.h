@@ -63,11 +63,13 @@ int sm_store_blob_write(sm_store_blob *blob, const void *data, size_t len,
 
 /* Append `len` bytes of `reader` from `offset` (a copy within the
  * store: read straight into the blob's buffers, one buffer at a time,
- * never the whole object in memory). Same thread rules as
+ * never the whole object in memory); they also go through `sum`
+ * (borrowed) unless it is NULL. Same thread rules as
  * sm_store_blob_write. 0, or -1 with `err` set (a read or write failed,
  * or the reader ended first). */
 int sm_store_blob_copy(sm_store_blob *blob, sm_store_reader *reader,
-                       uint64_t offset, uint64_t len, sm_error *err);
+                       uint64_t offset, uint64_t len, sm_checksum *sum,
+                       sm_error *err);
 
 /* Wait for the write under way (on the thread that wrote): afterwards
  * no write of the blob uses this thread's ring. 0, or -1. */

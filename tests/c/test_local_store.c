@@ -478,7 +478,8 @@ TEST(local_store_large_bodies_round_trip)
 /* Copy [offset, offset + len) of bucket/key into a new blob after
  * `prefix` and put it at b/copy; 0 on success. */
 static int copy_into(fixture *f, const char *key, const char *prefix,
-                     uint64_t offset, uint64_t len, unsigned char md5[16])
+                     uint64_t offset, uint64_t len, unsigned char md5[16],
+                     sm_checksum *sum)
 {
     sm_error err = {0};
     sm_store_object src = {0};
@@ -491,7 +492,7 @@ static int copy_into(fixture *f, const char *key, const char *prefix,
     if (!rc)
         rc = sm_store_blob_write(blob, prefix, strlen(prefix), &err);
     if (!rc)
-        rc = sm_store_blob_copy(blob, r, offset, len, &err);
+        rc = sm_store_blob_copy(blob, r, offset, len, sum, &err);
     if (!rc)
         rc = sm_store_blob_finish(blob, md5, &err);
     sm_store_object attrs = {0};
@@ -549,17 +550,29 @@ TEST(local_store_blob_copy)
     char *whole = get(&f, "b", "big");
     CHECK(whole != NULL);
     unsigned char md5[16];
-    CHECK(copy_into(&f, "big", "", 0, size, md5) == 0);
+    CHECK(copy_into(&f, "big", "", 0, size, md5, NULL) == 0);
     CHECK(copy_matches(&f, whole, "", 0, size, md5));
-    CHECK(copy_into(&f, "big", "", PART - 1000, 3000, md5) == 0);
+    CHECK(copy_into(&f, "big", "", PART - 1000, 3000, md5, NULL) == 0);
     CHECK(copy_matches(&f, whole, "", PART - 1000, 3000, md5));
-    CHECK(copy_into(&f, "big", "head:", 7, PART, md5) == 0);
+    CHECK(copy_into(&f, "big", "head:", 7, PART, md5, NULL) == 0);
     CHECK(copy_matches(&f, whole, "head:", 7, PART, md5));
-    CHECK(copy_into(&f, "big", "", 5, 0, md5) == 0);
+    CHECK(copy_into(&f, "big", "", 5, 0, md5, NULL) == 0);
     CHECK(copy_matches(&f, whole, "", 5, 0, md5));
+    /* the copied bytes (not the ones written) go through a checksum */
+    sm_checksum *sum = sm_checksum_new(SM_CHECKSUM_SHA256);
+    sm_checksum *want = sm_checksum_new(SM_CHECKSUM_SHA256);
+    char got_b64[SM_CHECKSUM_B64_MAX], want_b64[SM_CHECKSUM_B64_MAX];
+    CHECK(sum && want);
+    CHECK(copy_into(&f, "big", "x", PART - 5, 700000, md5, sum) == 0);
+    sm_checksum_update(want, whole + PART - 5, 700000);
+    CHECK(sm_checksum_final(sum, got_b64) == 0 &&
+          sm_checksum_final(want, want_b64) == 0);
+    CHECK_STR(got_b64, want_b64);
+    sm_checksum_destroy(&sum);
+    sm_checksum_destroy(&want);
     free(whole);
     size_t files = count_files(f.dir, "objects");
-    CHECK(copy_into(&f, "big", "", size - 10, 11, md5) == -1);
+    CHECK(copy_into(&f, "big", "", size - 10, 11, md5, NULL) == -1);
     CHECK(count_files(f.dir, "tmp") == 0);
     CHECK(count_files(f.dir, "objects") == files);
     fixture_free(&f);

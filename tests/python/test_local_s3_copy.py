@@ -3,6 +3,7 @@ CLI, the independent clients: copies between buckets and keys, metadata
 per directive, ETags, the copy-source conditions and ranges, S3's errors,
 boto3's managed copy and `aws s3 cp`/`mv` between S3 URLs (multipart
 copies above their thresholds)."""
+import base64
 import datetime
 import hashlib
 import os
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
+import zlib
 
 import pytest
 from boto3.s3.transfer import TransferConfig
@@ -151,6 +153,40 @@ def test_replace_directive_takes_the_request_metadata(s3, bucket):
     head = s3.head_object(Bucket=bucket, Key="bare")
     assert head["ContentType"] == "binary/octet-stream" and head["Metadata"] == {}
     assert s3.get_object(Bucket=bucket, Key="bare")["Body"].read() == b"1,2\n"
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def test_copy_checksums(s3, bucket):
+    data = seeded(70_000, "sum")
+    s3.put_object(Bucket=bucket, Key="src", Body=data, ChecksumAlgorithm="CRC32")
+    crc32 = b64(zlib.crc32(data).to_bytes(4, "big"))
+    # computed on the way when the copy asks for one
+    got = s3.copy_object(Bucket=bucket, Key="sha", CopySource={"Bucket": bucket, "Key": "src"},
+                         ChecksumAlgorithm="SHA256")
+    sha256 = b64(hashlib.sha256(data).digest())
+    assert got["CopyObjectResult"]["ChecksumSHA256"] == sha256
+    head = s3.head_object(Bucket=bucket, Key="sha", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == sha256
+    # else the source's: the bytes are the same
+    got = s3.copy_object(Bucket=bucket, Key="crc", CopySource={"Bucket": bucket, "Key": "src"})
+    assert got["CopyObjectResult"]["ChecksumCRC32"] == crc32
+    assert s3.head_object(Bucket=bucket, Key="crc", ChecksumMode="ENABLED")["ChecksumCRC32"] == crc32
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="bad", CopySource={"Bucket": bucket, "Key": "src"},
+                       ChecksumAlgorithm="MD5")
+    assert error_of(e) == (400, "InvalidRequest", "Checksum algorithm MD5 is not supported")
+    # a part copy into an upload that keeps SHA-1 gets one of its bytes
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp",
+                                        ChecksumAlgorithm="SHA1")["UploadId"]
+    got = s3.upload_part_copy(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1,
+                              CopySource={"Bucket": bucket, "Key": "src"},
+                              CopySourceRange="bytes=100-60099")
+    assert got["CopyPartResult"]["ChecksumSHA1"] == b64(hashlib.sha1(data[100:60100]).digest())
+    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload)["Parts"]
+    assert listed[0]["Size"] == 60000
 
 
 def test_unknown_directive_is_refused(s3, bucket):
