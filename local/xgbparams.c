@@ -632,6 +632,20 @@ int sm_xgbparams_parse(const json_t *hp, sm_xgbparams *out, sm_error *err)
     *out = (sm_xgbparams){0};
     const char *key;
     json_t *value;
+    /* The SageMaker SDK's XGBoost estimator with an entry_point runs the
+     * user's script in the same image, marked by sagemaker_program: the
+     * container's script mode, which runs code this service does not. */
+    const char *program = get(hp, "sagemaker_program");
+    if (program)
+        return sm_error_set(
+            err,
+            "This job asks for script mode (sagemaker_program %s, as the "
+            "SageMaker SDK's XGBoost estimator with an entry_point sends): "
+            "sagemagic-local runs only the built-in XGBoost algorithm, not "
+            "training scripts. Use the built-in algorithm (an Estimator "
+            "with the xgboost image and its hyperparameters, or %%train), "
+            "or run the script on AWS.",
+            program);
     if (!get(hp, "num_round"))
         return sm_error_set(err, "Missing required hyperparameter: num_round");
     json_object_foreach((json_t *)hp, key, value)

@@ -325,6 +325,17 @@ def test_unknown_hyperparameter_is_rejected(s3, sm, bucket):
     assert reason == "ClientError: Extraneous hyperparameter found: depth"
 
 
+def test_script_mode_says_only_the_algorithm_runs(s3, sm, bucket):
+    """The SageMaker SDK's XGBoost(entry_point=...) in the xgboost image."""
+    uri = put(s3, bucket, "ok/script.csv", csv_text(*regression(rows=50)))
+    reason = failed_job(sm, "script-mode", [channel("train", uri)], {
+        "sagemaker_program": '"train.py"', "sagemaker_region": '"us-east-1"',
+        "sagemaker_submit_directory": f'"s3://{bucket}/src/sourcedir.tar.gz"'})
+    assert reason.startswith('ClientError: This job asks for script mode (sagemaker_program '
+                             '"train.py", as the SageMaker SDK\'s XGBoost estimator')
+    assert "runs only the built-in XGBoost algorithm" in reason
+
+
 def test_hyperparameter_out_of_range_and_missing_num_round(s3, sm, bucket):
     uri = put(s3, bucket, "ok/small2.csv", csv_text(*regression(rows=50)))
     reason = failed_job(sm, "bad-eta", [channel("train", uri)], {"num_round": "3", "eta": "2"})
