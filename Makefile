@@ -108,9 +108,11 @@ test-py: all
 asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
-	ASAN_OPTIONS=detect_leaks=1 build-asan/test-runner
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp \
+	  build-asan/test-runner
 	SAGEMAGIC_KERNEL=$(CURDIR)/build-asan/sagemagic \
-	  ASAN_OPTIONS=detect_leaks=1 $(PY) -m pytest -q tests/python -m "not slow"
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp \
+	  $(PY) -m pytest -q tests/python -m "not slow"
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined
 FUZZ_SECONDS ?= 60
