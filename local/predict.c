@@ -986,7 +986,11 @@ int sm_predict_parse(const char *content_type, const char *body, size_t len,
             rc = answer_fail(answer, 415, LIBSVM_FAILED, XGB_ERROR,
                              INFINITY_REFUSED);
     } else
-        rc = answer_fail(answer, 415, "Content-type %s is not supported.",
+        rc = answer_fail(answer, 415,
+                         "Content-type %s is not supported by "
+                         "sagemagic-local: the XGBoost container reads "
+                         "parquet and recordio-protobuf, the local service "
+                         "reads text/csv and text/libsvm; send one of those.",
                          content_type);
     if (rc)
         sm_predict_rows_clear(out);

@@ -186,7 +186,9 @@ TEST(predict_refuses_other_content_types)
                       "application/x-recordio-protobuf."));
     CHECK(parse_fails("application/x-parquet", "PAR1", 415,
                       "Content-type application/x-parquet is not "
-                      "supported."));
+                      "supported by sagemagic-local"));
+    CHECK(parse_fails("application/x-recordio-protobuf", "\x0a", 415,
+                      "the local service reads text/csv and text/libsvm"));
 }
 
 TEST(predict_reads_accept_like_the_container)
