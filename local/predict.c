@@ -24,6 +24,7 @@
 #include "decimal.h"
 #include "forest.h"
 #include "log.h"
+#include "recordio.h"
 
 #define MEDIA_MAX 64
 #define PROBE_ROWS 256
@@ -962,6 +963,26 @@ static const char XGB_ERROR[] = "xgboost.core.XGBoostError";
 static const char INFINITY_REFUSED[] =
     "Check failed: valid: Input data contains `inf` or `nan`";
 
+/* ---- application/x-recordio-protobuf ----------------------------------- */
+
+static const char RECORDIO_FAILED[] =
+    "Loading recordio-protobuf data failed with Exception, please ensure "
+    "data is in recordio-protobuf format: <class '%s'> %s";
+
+static int parse_recordio(const char *body, size_t len, sm_predict_rows *out,
+                          sm_predict_answer *a)
+{
+    sm_recordio_error err = {0};
+    int rc = sm_recordio_read((const unsigned char *)body, len, out, &err);
+    if (rc == 1)
+        rc = answer_fail(a, 415, RECORDIO_FAILED, err.type, err.message);
+    else if (!rc && has_infinity(out))
+        rc = answer_fail(a, 415, RECORDIO_FAILED, XGB_ERROR, INFINITY_REFUSED);
+    if (rc)
+        sm_predict_rows_clear(out);
+    return rc;
+}
+
 int sm_predict_parse(const char *content_type, const char *body, size_t len,
                      sm_predict_rows *out, sm_predict_answer *answer)
 {
@@ -969,6 +990,8 @@ int sm_predict_parse(const char *content_type, const char *body, size_t len,
     int kind = payload_kind_of(content_type, answer);
     if (kind < 0)
         return answer->status ? answer->status : -1;
+    if (kind == PAYLOAD_RECORDIO) /* bytes as they came: no strip() */
+        return parse_recordio(body, len, out, answer);
     /* payload.strip() */
     while (len && py_space(*body))
         body++, len--;
@@ -989,8 +1012,9 @@ int sm_predict_parse(const char *content_type, const char *body, size_t len,
         rc = answer_fail(answer, 415,
                          "Content-type %s is not supported by "
                          "sagemagic-local: the XGBoost container reads "
-                         "parquet and recordio-protobuf, the local service "
-                         "reads text/csv and text/libsvm; send one of those.",
+                         "parquet, the local service reads text/csv, "
+                         "text/libsvm and application/x-recordio-protobuf; "
+                         "send one of those.",
                          content_type);
     if (rc)
         sm_predict_rows_clear(out);

@@ -16,6 +16,7 @@
 #include "dataproc.h"
 #include "log.h"
 #include "logstore.h"
+#include "recordio.h"
 #include "sagemaker_api.h"
 #include "store.h"
 
@@ -116,17 +117,62 @@ static int blank(const char *p, size_t n)
     return 1;
 }
 
+static int too_large(const sm_transform_plan *plan, sm_error *err)
+{
+    sm_error_set(err,
+                 "Record is larger than %zuMB. Please increase your "
+                 "max_payload.",
+                 plan->max_payload / MB);
+    return 1;
+}
+
+/* SplitType RecordIO: whole frames, a mini-batch a run of them up to
+ * max_payload, one each for SingleRecord. */
+static int split_recordio(const sm_transform_plan *plan, const char *data,
+                          size_t len, sm_transform_send_fn send, void *ctx,
+                          sm_error *err)
+{
+    size_t start = 0, at = 0, record;
+    int have = 0;
+    while (at < len) {
+        long long frame = sm_recordio_frame((const unsigned char *)data + at,
+                                            len - at, &record);
+        if (frame <= 0) {
+            sm_error_set(err,
+                         frame == SM_RECORDIO_CUT_SHORT
+                             ? "SplitType RecordIO: the record at byte %zu "
+                               "runs past the end of the object"
+                             : "SplitType RecordIO: no RecordIO record "
+                               "starts at byte %zu of the object",
+                         at);
+            return 1;
+        }
+        if ((size_t)frame > plan->max_payload)
+            return too_large(plan, err);
+        if (have && (plan->single_record ||
+                     at + (size_t)frame - start > plan->max_payload)) {
+            int rc = send(ctx, data + start, at - start);
+            if (rc)
+                return rc;
+            have = 0;
+        }
+        if (!have)
+            start = at;
+        have = 1;
+        at += (size_t)frame;
+    }
+    return have ? send(ctx, data + start, at - start) : 0;
+}
+
 int sm_transform_split(const sm_transform_plan *plan, const char *data,
                        size_t len, sm_transform_send_fn send, void *ctx,
                        sm_error *err)
 {
+    if (plan->split_recordio)
+        return split_recordio(plan, data, len, send, ctx, err);
     if (!plan->split_line) {
         if (len > plan->max_payload)
-            return sm_error_set(err,
-                                "Record is larger than %zuMB. Please "
-                                "increase your max_payload.",
-                                plan->max_payload / MB),
-                   1;
+            return too_large(plan, err);
         return len ? send(ctx, data, len) : 0;
     }
     size_t batch_start = 0, batch_end = 0; /* [start, end) of the batch */
@@ -147,11 +193,7 @@ int sm_transform_split(const sm_transform_plan *plan, const char *data,
             continue;
         }
         if (end - i > plan->max_payload)
-            return sm_error_set(err,
-                                "Record is larger than %zuMB. Please "
-                                "increase your max_payload.",
-                                plan->max_payload / MB),
-                   1;
+            return too_large(plan, err);
         if (have &&
             (plan->single_record || end - batch_start > plan->max_payload)) {
             int rc = send(ctx, data + batch_start, batch_end - batch_start);
@@ -448,6 +490,7 @@ static void run_settings(run *r, const json_t *spec, const char **uri,
                 "Accept", &r->accept, "AssembleWith", &assemble,
                 "BatchStrategy", &strategy, "MaxPayloadInMB", &payload);
     r->plan.split_line = strcmp(split, "Line") == 0;
+    r->plan.split_recordio = strcmp(split, "RecordIO") == 0;
     r->plan.single_record = strcmp(strategy, "SingleRecord") == 0;
     r->plan.max_payload = (size_t)(payload > 0 ? payload : 6) * MB;
     r->assemble_line = strcmp(assemble, "Line") == 0;
@@ -684,7 +727,7 @@ static int not_offered(sm_http_error *err, const char *what)
                            what);
 }
 
-/* TransformInput: an S3 prefix or object, CSV or LIBSVM, Line or None. */
+/* TransformInput: an S3 prefix or object; Line, RecordIO or None. */
 static int check_input(const json_t *in, sm_http_error *err)
 {
     static const char *const data_types[] = {"ManifestFile", "S3Prefix",
@@ -738,8 +781,8 @@ static int check_input(const json_t *in, sm_http_error *err)
         return not_offered(err, "https:// input URIs (use s3://)");
     if (compression && strcmp(compression, "None") != 0)
         return not_offered(err, "compressed transform input");
-    if (split && strcmp(split, "None") != 0 && strcmp(split, "Line") != 0)
-        return not_offered(err, "RecordIO or TFRecord splitting (use Line)");
+    if (split && strcmp(split, "TFRecord") == 0)
+        return not_offered(err, "TFRecord splitting (use Line or RecordIO)");
     return 0;
 }
 

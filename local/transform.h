@@ -50,16 +50,19 @@ extern const sm_jsonapi_ops sm_transform_ops;
 
 /* How records are cut and sent. */
 typedef struct sm_transform_plan {
-    int split_line;     /* SplitType Line (else None: the whole object) */
+    int split_line;     /* SplitType Line */
+    int split_recordio; /* SplitType RecordIO (neither: the whole object) */
     int single_record;  /* BatchStrategy SingleRecord */
     size_t max_payload; /* bytes per request */
 } sm_transform_plan;
 
 /* Cut `data` into the request payloads `plan` asks for, calling `send`
  * with each (borrowed for the call): lines without their newline, blank
- * lines skipped, joined by '\n' in a mini-batch. `send` returns 0 to go
- * on. Returns 0; 1 when a record alone is larger than max_payload (with
- * `err`); or what `send` returned. */
+ * lines skipped, joined by '\n' in a mini-batch; or whole RecordIO
+ * frames, a mini-batch a run of them. `send` returns 0 to go
+ * on. Returns 0; 1 when a record alone is larger than max_payload or the
+ * data is not RecordIO where it should be (with `err`); or what `send`
+ * returned. */
 typedef int (*sm_transform_send_fn)(void *ctx, const char *payload, size_t len);
 int sm_transform_split(const sm_transform_plan *plan, const char *data,
                        size_t len, sm_transform_send_fn send, void *ctx,

@@ -187,8 +187,9 @@ TEST(predict_refuses_other_content_types)
     CHECK(parse_fails("application/x-parquet", "PAR1", 415,
                       "Content-type application/x-parquet is not "
                       "supported by sagemagic-local"));
-    CHECK(parse_fails("application/x-recordio-protobuf", "\x0a", 415,
-                      "the local service reads text/csv and text/libsvm"));
+    CHECK(parse_fails("application/x-parquet", "PAR1", 415,
+                      "the local service reads text/csv, text/libsvm and "
+                      "application/x-recordio-protobuf"));
 }
 
 TEST(predict_reads_accept_like_the_container)

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "recordio.h"
 #include "serving.h"
 #include "store.h"
 #include "test.h"
@@ -37,7 +38,8 @@ static int record(void *ctx, const char *payload, size_t len)
 static int split(int line, int single, size_t max, const char *data,
                  const char *want, int want_count)
 {
-    sm_transform_plan plan = {line, single, max};
+    sm_transform_plan plan = {
+        .split_line = line, .single_record = single, .max_payload = max};
     sent s = {0};
     sm_error err = {0};
     int rc = sm_transform_split(&plan, data, strlen(data), record, &s, &err);
@@ -60,12 +62,61 @@ TEST(transform_splits_records_as_asked)
     CHECK(split(1, 1, 1 << 20, data, "1,2|3,4|5,6|7,8|", 4));
     CHECK(split(0, 0, 1 << 20, data, "1,2\n3,4\n\n5,6\n7,8\n|", 1));
     CHECK(split(1, 0, 1 << 20, "9,9", "9,9|", 1)); /* no final newline */
-    sm_transform_plan plan = {1, 0, 4};
+    sm_transform_plan plan = {.split_line = 1, .max_payload = 4};
     sent s = {0};
     sm_error err = {0};
     CHECK(sm_transform_split(&plan, "1,2,3,4\n", 8, record, &s, &err) == 1);
     CHECK(strstr(err.message, "Record is larger than") != NULL);
     sm_buf_free(&s.all);
+}
+
+/* A RecordIO frame of `record` into `b`: head, bytes, padding. */
+static void frame(sm_buf *b, const char *record)
+{
+    uint32_t head[2] = {SM_RECORDIO_MAGIC, (uint32_t)strlen(record)};
+    sm_buf_append(b, head, sizeof head);
+    sm_buf_append(b, record, strlen(record));
+    while (b->len % 4)
+        sm_buf_putc(b, 0);
+}
+
+static int split_frames(int single, size_t max, const sm_buf *data,
+                        int want_count, size_t want_first, sm_error *err)
+{
+    sm_transform_plan plan = {
+        .split_recordio = 1, .single_record = single, .max_payload = max};
+    sent s = {0};
+    int rc = sm_transform_split(&plan, data->data, data->len, record, &s, err);
+    /* the first payload's length, then '|' */
+    int ok = rc == 0 && s.count == want_count && s.all.len > want_first &&
+             s.all.data[want_first] == '|';
+    if (!ok && rc == 0)
+        printf("    %d sent, %zu bytes in all\n", s.count, s.all.len);
+    sm_buf_free(&s.all);
+    return rc ? -rc : ok;
+}
+
+TEST(transform_splits_recordio_frames)
+{
+    sm_buf b = {0};
+    frame(&b, "ab");    /* 12 bytes */
+    frame(&b, "cdefg"); /* 16 */
+    frame(&b, "hijk");  /* 12 */
+    sm_error err = {0};
+    CHECK(split_frames(0, 1 << 20, &b, 1, 40, &err) == 1);
+    CHECK(split_frames(1, 1 << 20, &b, 3, 12, &err) == 1);
+    CHECK(split_frames(0, 28, &b, 2, 28, &err) == 1); /* 12 + 16 fit */
+    CHECK(split_frames(0, 15, &b, 0, 0, &err) == -1);
+    CHECK(strstr(err.message, "Record is larger than") != NULL);
+    b.len -= 2;
+    err = (sm_error){0};
+    CHECK(split_frames(0, 1 << 20, &b, 0, 0, &err) == -1);
+    CHECK(strstr(err.message, "the record at byte 28 runs past the end"));
+    b.data[12] = 'x';
+    err = (sm_error){0};
+    CHECK(split_frames(0, 1 << 20, &b, 0, 0, &err) == -1);
+    CHECK(strstr(err.message, "no RecordIO record starts at byte 12"));
+    sm_buf_free(&b);
 }
 
 /* ---- a data dir with a model in it -------------------------------------- */

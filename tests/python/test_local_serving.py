@@ -7,7 +7,10 @@ predictions."""
 import http.client
 import io
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -15,6 +18,7 @@ import uuid
 
 import numpy as np
 import pytest
+import scipy.sparse
 import xgboost as xgb
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -304,6 +308,61 @@ def test_bad_payloads_get_the_containers_errors(clients, models):
     assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ValidationError"
 
 
+RECORDIO_WRITER = """
+import sys
+import numpy as np
+import scipy.sparse as sp
+from sagemaker.amazon.common import write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor
+arrays = np.load(sys.argv[1])
+with open(sys.argv[2], "wb") as f:
+    if sys.argv[3] == "dense":
+        write_numpy_to_dense_tensor(f, arrays["x"].astype(np.float32), arrays["y"])
+    else:
+        write_spmatrix_to_sparse_tensor(f, sp.csr_matrix(arrays["x"]), arrays["y"])
+"""
+
+
+def recordio(tmp_path, X, kind):
+    """X as the SageMaker SDK writes RecordIO-protobuf (in a child, so
+    that its import leaves this process as it was)."""
+    arrays, out = tmp_path / f"{kind}.npz", tmp_path / f"{kind}.rec"
+    np.savez(arrays, x=X, y=np.arange(len(X), dtype=np.float64))
+    subprocess.run([sys.executable, "-c", RECORDIO_WRITER, str(arrays), str(out), kind],
+                   check=True, capture_output=True, timeout=120,
+                   env=dict(os.environ, SAGEMAKER_SUPPRESS_V2_WARNING="1"))
+    return out.read_bytes()
+
+
+def test_recordio_protobuf_payloads_serve_as_xgboost_predicts(clients, models, tmp_path):
+    """application/x-recordio-protobuf as the SDK's RecordSerializer writes
+    it: dense float32 rows, and sparse float64 rows whose absent entries
+    are missing, predicted as XGBoost predicts the container's DMatrix."""
+    rt, booster = clients["rt"], models["reg"]["booster"]
+    X = models["reg"]["X"][:7].copy()
+    kind = "application/x-recordio-protobuf"
+    _, body = invoke(rt, "ep-main", recordio(tmp_path, X, "dense"), content_type=kind)
+    got = np.array([float(v) for v in body.split()], dtype=np.float32)
+    assert np.array_equal(got, booster.predict(xgb.DMatrix(X.astype(np.float32))))
+    Xs = np.where(X > 0, X, 0.0)
+    _, body = invoke(rt, "ep-main", recordio(tmp_path, Xs, "sparse"), content_type=kind)
+    got = np.array([float(v) for v in body.split()], dtype=np.float32)
+    assert np.array_equal(got, booster.predict(xgb.DMatrix(scipy.sparse.csr_matrix(Xs))))
+    payload = recordio(tmp_path, X, "dense")
+    for bad, message in [(b"not recordio at all", "Invalid RecordIO magic at offset 0"),
+                         (payload[:-6], "Truncated record at offset")]:
+        with pytest.raises(ClientError) as e:
+            invoke(rt, "ep-main", bad, content_type=kind)
+        err = e.value.response
+        assert err["OriginalStatusCode"] == 415
+        assert err["OriginalMessage"].startswith(
+            "Loading recordio-protobuf data failed with Exception, please ensure data is "
+            f"in recordio-protobuf format: <class 'ValueError'> {message}")
+    X[2, 1] = np.inf
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "ep-main", recordio(tmp_path, X, "dense"), content_type=kind)
+    assert "Input data contains `inf` or `nan`" in e.value.response["OriginalMessage"]
+
+
 def test_list_endpoints_filters_sorts_and_pages(clients, models):
     sm = clients["sm"]
     for i in range(3):
@@ -437,6 +496,30 @@ def test_transform_matches_invocations(clients, models):
                                  logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
     text = "\n".join(e["message"] for e in events)
     assert "part-a.csv.out" in text and "Completed" in text
+
+
+def test_transform_splits_recordio(clients, models, tmp_path):
+    """SplitType RecordIO over what the SDK writes: each record a row, in
+    mini-batches or one by one, the output a line per record."""
+    s3, sm = clients["s3"], clients["sm"]
+    booster, X = models["reg"]["booster"], models["reg"]["X"][:90]
+    s3.put_object(Bucket=BUCKET, Key="rio/in/rows.rec", Body=recordio(tmp_path, X, "dense"))
+    want = booster.predict(xgb.DMatrix(X.astype(np.float32)))
+    source = {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                              "S3Uri": f"s3://{BUCKET}/rio/in"}},
+              "ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"}
+    for strategy in ("MultiRecord", "SingleRecord"):
+        name = f"transform-rio-{strategy.lower()}"
+        d = run_transform(sm, name, BatchStrategy=strategy, TransformInput=source)
+        assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+        out = s3.get_object(Bucket=BUCKET, Key=f"batch/out/{name}/in/rows.rec.out")["Body"]
+        got = np.array([float(v) for v in out.read().decode().split()], dtype=np.float32)
+        assert np.array_equal(got, want)
+    s3.put_object(Bucket=BUCKET, Key="rio/in/rows.rec", Body=b"1,2,3,4\n")
+    d = run_transform(sm, "transform-rio-not", TransformInput=source)
+    assert d["TransformJobStatus"] == "Failed"
+    assert "no RecordIO record starts at byte 0" in d["FailureReason"]
+    s3.delete_object(Bucket=BUCKET, Key="rio/in/rows.rec")
 
 
 def test_transform_filters_and_joins_like_sagemaker(clients, models):
