@@ -292,16 +292,25 @@ static sm_store_status put_part(fixture *f, const char *id, int number,
     return st;
 }
 
+/* Bucket "b" and an upload to "big" in it, its id in `id`: 0 or -1. */
+static int upload_started(fixture *f, char id[40])
+{
+    sm_error err = {0};
+    sm_store_upload attrs = {0};
+    sm_store_bucket_create(f->store, "b", "us-east-1", &err);
+    return sm_store_upload_create(f->store, "b", "big", &attrs, id, &err) ==
+                   SM_STORE_OK
+               ? 0
+               : -1;
+}
+
 TEST(local_store_multipart)
 {
     fixture f;
     CHECK(fixture_new(&f) == 0);
     sm_error err = {0};
-    sm_store_bucket_create(f.store, "b", "us-east-1", &err);
-    sm_store_upload attrs = {0};
     char id[40];
-    CHECK(sm_store_upload_create(f.store, "b", "big", &attrs, id, &err) ==
-          SM_STORE_OK);
+    CHECK(upload_started(&f, id) == 0);
     sm_store_part p1, p2, p3;
     CHECK(put_part(&f, id, 1, 'a', PART, &p1) == SM_STORE_OK);
     CHECK(put_part(&f, id, 2, 'x', 10, &p2) == SM_STORE_OK);
@@ -535,12 +544,9 @@ TEST(local_store_blob_copy)
     fixture f;
     CHECK(fixture_new(&f) == 0);
     sm_error err = {0};
-    sm_store_bucket_create(f.store, "b", "us-east-1", &err);
-    sm_store_upload attrs = {0};
     char id[40];
     sm_store_part p1, p2;
-    CHECK(sm_store_upload_create(f.store, "b", "big", &attrs, id, &err) ==
-          SM_STORE_OK);
+    CHECK(upload_started(&f, id) == 0);
     CHECK(put_part(&f, id, 1, 'a', PART, &p1) == SM_STORE_OK);
     CHECK(put_part(&f, id, 2, 'b', 700001, &p2) == SM_STORE_OK);
     sm_store_part_ref refs[] = {{1, p1.etag}, {2, p2.etag}};
