@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "decimal.h"
+#include "recordio.h"
 
 #define FIELD_MAX 128        /* characters of one number */
 #define CHUNK_MIN (4u << 20) /* bytes a reading thread is worth */
@@ -68,7 +69,7 @@ static int row_room(sm_dataset *self)
     if (self->csv_weights &&
         grow((void **)&self->weights, &c2, need, sizeof(float)))
         return -1;
-    if (self->format == SM_DATASET_LIBSVM &&
+    if (self->format != SM_DATASET_CSV &&
         grow((void **)&self->indptr, &c3, need, sizeof(size_t)))
         return -1;
     self->row_cap = c1;
@@ -268,6 +269,27 @@ static int libsvm_bad(const line_ref *at, const char *what, const char *s,
                                     "index:value ...)");
 }
 
+/* One more entry of the CSR rows: 0, or -1 when out of memory. */
+static int entry_add(sm_dataset *self, unsigned col, float v)
+{
+    size_t before = self->value_cap;
+    if (grow((void **)&self->indices, &self->value_cap, self->nnz + 1,
+             sizeof(unsigned)))
+        return -1;
+    if (self->value_cap != before) { /* data grows alongside */
+        float *data = realloc(self->data, self->value_cap * sizeof(float));
+        if (!data) {
+            self->value_cap = before;
+            return -1;
+        }
+        self->data = data;
+    }
+    self->indices[self->nnz] = col;
+    self->data[self->nnz] = v;
+    self->nnz++;
+    return 0;
+}
+
 static int libsvm_entry(sm_dataset *self, const line_ref *at, const char *tok,
                         size_t len, sm_error *err)
 {
@@ -287,21 +309,8 @@ static int libsvm_entry(sm_dataset *self, const line_ref *at, const char *tok,
     if (field_copy(colon + 1, vlen, field) || number(field, &v))
         return libsvm_bad(at, "the feature value is not a number:", tok, len, 0,
                           err);
-    size_t before = self->value_cap;
-    if (grow((void **)&self->indices, &self->value_cap, self->nnz + 1,
-             sizeof(unsigned)))
+    if (entry_add(self, (unsigned)idx, v))
         return sm_error_set(err, "out of memory reading %s", at->name);
-    if (self->value_cap != before) { /* data grows alongside */
-        float *data = realloc(self->data, self->value_cap * sizeof(float));
-        if (!data) {
-            self->value_cap = before;
-            return sm_error_set(err, "out of memory reading %s", at->name);
-        }
-        self->data = data;
-    }
-    self->indices[self->nnz] = (unsigned)idx;
-    self->data[self->nnz] = v;
-    self->nnz++;
     if (idx + 1 > self->cols)
         self->cols = idx + 1;
     return 0;
@@ -504,12 +513,78 @@ static int csv_chunks(sm_dataset *self, const line_ref *at, const char *text,
     return rc ? -1 : failed ? 1 : 0;
 }
 
+/* ---- RecordIO-protobuf ------------------------------------------------- */
+
+/* Rows and labels read as the container reads them, appended as CSR:
+ * a dense row's values all (NaN is missing), a sparse row's entries. */
+static int recordio_rows(sm_dataset *self, const sm_predict_rows *rows,
+                         const float *labels)
+{
+    for (size_t i = 0; i < rows->rows; i++) {
+        if (row_room(self))
+            return -1;
+        if (self->rows == 0)
+            self->indptr[0] = 0;
+        size_t from = rows->sparse ? (size_t)rows->indptr[i] : i * rows->cols;
+        size_t to =
+            rows->sparse ? (size_t)rows->indptr[i + 1] : from + rows->cols;
+        const float *v = rows->sparse ? rows->data : rows->values;
+        for (size_t k = from; k < to; k++) {
+            unsigned col =
+                rows->sparse ? rows->indices[k] : (unsigned)(k - from);
+            if (!isnan(v[k]) && entry_add(self, col, v[k]))
+                return -1;
+        }
+        self->labels[self->rows++] = labels[i];
+        self->indptr[self->rows] = self->nnz;
+    }
+    return 0;
+}
+
+static int recordio_file(sm_dataset *self, const char *name, const char *text,
+                         size_t len, sm_error *err)
+{
+    sm_predict_rows rows;
+    float *labels = NULL;
+    size_t nlabels = 0;
+    sm_recordio_error why = {0};
+    int rc = sm_recordio_read((const unsigned char *)text, len, &rows, &labels,
+                              &nlabels, &why);
+    if (rc == 1)
+        return sm_error_set(err,
+                            "%s is not RecordIO-protobuf the algorithm "
+                            "reads: %s: %s",
+                            name, why.type, why.message);
+    if (rc < 0)
+        rc = sm_error_set(err, "out of memory reading %s", name);
+    else if (nlabels != rows.rows)
+        rc = sm_error_set(err,
+                          "%s: %zu records have features but %zu label "
+                          "values were found; each record needs "
+                          "label[\"values\"] with one value",
+                          name, rows.rows, nlabels);
+    else if (self->rows && rows.cols != self->cols)
+        rc = sm_error_set(err,
+                          "%s: its records have %zu features where the files "
+                          "before have %zu; all need the same",
+                          name, rows.cols, self->cols);
+    else if (recordio_rows(self, &rows, labels))
+        rc = sm_error_set(err, "out of memory reading %s", name);
+    else
+        self->cols = rows.cols;
+    sm_predict_rows_clear(&rows);
+    free(labels);
+    return rc;
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 int sm_dataset_add(sm_dataset *self, const char *name, const char *text,
                    size_t len, sm_error *err)
 {
     size_t rows_before = self->rows;
+    if (self->format == SM_DATASET_RECORDIO)
+        return recordio_file(self, name, text, len, err);
     line_ref at = {name, 0, 1};
     size_t head = len;
     int threads = self->format == SM_DATASET_CSV ? reading_threads(len) : 1;

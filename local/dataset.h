@@ -1,6 +1,7 @@
 /* dataset: a training channel's files read into memory for XGBoost: CSV
  * (the label first, no header; with csv_weights the weight second) into
- * a dense matrix, LIBSVM ("label idx:value ...") into CSR. Parsing is
+ * a dense matrix, LIBSVM ("label idx:value ...") and RecordIO-protobuf
+ * (recordio.h: features and label of each record) into CSR. Parsing is
  * ours, not XGBoost's, so bad data fails with a sentence a user can act
  * on: which file, which line, what was wrong. */
 #ifndef SM_DATASET_H
@@ -14,6 +15,7 @@
 typedef enum sm_dataset_format {
     SM_DATASET_CSV,
     SM_DATASET_LIBSVM,
+    SM_DATASET_RECORDIO, /* RecordIO-protobuf, into CSR as LIBSVM */
 } sm_dataset_format;
 
 /* The rows read so far from one channel's files. Owned arrays. */
@@ -21,13 +23,13 @@ typedef struct sm_dataset {
     sm_dataset_format format;
     int csv_weights; /* CSV: column 2 is the instance weight */
     size_t rows;
-    size_t cols;   /* features: CSV's columns less label (and weight);
-                    * LIBSVM's largest index + 1 */
-    float *labels; /* rows */
+    size_t cols;    /* features: CSV's columns less label (and weight);
+                     * LIBSVM's largest index + 1 */
+    float *labels;  /* rows */
     float *weights; /* rows, or NULL */
     /* CSV: rows * cols values, NAN where a field is empty. */
     float *values;
-    /* LIBSVM: row i's entries are [indptr[i], indptr[i+1]). */
+    /* LIBSVM, RecordIO: row i's entries are [indptr[i], indptr[i+1]). */
     size_t *indptr; /* rows + 1 */
     unsigned *indices;
     float *data;

@@ -973,7 +973,8 @@ static int parse_recordio(const char *body, size_t len, sm_predict_rows *out,
                           sm_predict_answer *a)
 {
     sm_recordio_error err = {0};
-    int rc = sm_recordio_read((const unsigned char *)body, len, out, &err);
+    int rc = sm_recordio_read((const unsigned char *)body, len, out, NULL, NULL,
+                              &err);
     if (rc == 1)
         rc = answer_fail(a, 415, RECORDIO_FAILED, err.type, err.message);
     else if (!rc && has_infinity(out))

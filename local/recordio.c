@@ -293,7 +293,9 @@ typedef struct entry {
 typedef struct reader {
     grow rows;    /* row */
     grow entries; /* entry */
-    tensor features, scratch;
+    grow labels;  /* float, when wanted */
+    int want_labels;
+    tensor features, label, scratch;
     sm_recordio_error *err;
 } reader;
 
@@ -323,9 +325,10 @@ static int add_entry(reader *r, uint64_t col, double value, size_t seq)
 }
 
 /* The record's row from its features["values"], as _extract_tensor and
- * the reader's branches make it. */
-static int add_row(reader *r, const tensor *t)
+ * the reader's branches make it; *added says whether it made one. */
+static int add_row(reader *r, const tensor *t, int *added)
 {
+    *added = 0;
     if (t->kind == TENSOR_NONE || t->kind == TENSOR_BYTES)
         return 0; /* no numbers: the record is skipped */
     const double *v = t->values.data;
@@ -361,12 +364,39 @@ static int add_row(reader *r, const tensor *t)
     }
     one.count = r->entries.count - one.first;
     row *slot = grow_add(&r->rows);
-    return slot ? (*slot = one, 0) : -1;
+    if (!slot)
+        return -1;
+    *slot = one;
+    *added = 1;
+    return 0;
+}
+
+/* A row's label["values"]: every value of a numeric tensor, none else. */
+static int add_labels(reader *r, const tensor *t)
+{
+    if (t->kind == TENSOR_NONE || t->kind == TENSOR_BYTES)
+        return 0;
+    const double *v = t->values.data;
+    for (size_t i = 0; i < t->values.count; i++) {
+        float *slot = grow_add(&r->labels);
+        if (!slot)
+            return -1;
+        *slot = (float)v[i];
+    }
+    return 0;
+}
+
+/* Keep the entry just parsed into scratch as `*into` (the last wins). */
+static void keep(reader *r, tensor *into)
+{
+    tensor swap = *into;
+    *into = r->scratch;
+    r->scratch = swap;
 }
 
 static int record_parse(reader *r, pb b)
 {
-    int found = 0;
+    int found = 0, labelled = 0, added = 0;
     pb_field f;
     while (b.p < b.end) {
         if (pb_next(&b, &f))
@@ -377,14 +407,15 @@ static int record_parse(reader *r, pb b)
         int rc = entry_parse(f.sub, &r->scratch, &is_values);
         if (rc)
             return rc == -2 ? -1 : decode_failed(r);
-        if (f.number == 1 && is_values) { /* the last entry wins */
-            tensor keep = r->features;
-            r->features = r->scratch;
-            r->scratch = keep;
-            found = 1;
-        }
+        if (is_values && f.number == 1)
+            keep(r, &r->features), found = 1;
+        else if (is_values)
+            keep(r, &r->label), labelled = 1;
     }
-    return found ? add_row(r, &r->features) : 0;
+    int rc = found ? add_row(r, &r->features, &added) : 0;
+    if (!rc && added && labelled && r->want_labels)
+        rc = add_labels(r, &r->label);
+    return rc;
 }
 
 long long sm_recordio_frame(const unsigned char *p, size_t n, size_t *record)
@@ -503,13 +534,16 @@ static int sparse(reader *r, sm_predict_rows *out)
 }
 
 int sm_recordio_read(const unsigned char *p, size_t n, sm_predict_rows *out,
-                     sm_recordio_error *err)
+                     float **labels, size_t *nlabels, sm_recordio_error *err)
 {
     *out = (sm_predict_rows){0};
     reader r = {.rows = {.size = sizeof(row)},
                 .entries = {.size = sizeof(entry)},
+                .labels = {.size = sizeof(float)},
+                .want_labels = labels != NULL,
                 .err = err};
     tensor_init(&r.features);
+    tensor_init(&r.label);
     tensor_init(&r.scratch);
     int rc = frames(&r, p, n);
     if (!rc && r.rows.count == 0)
@@ -523,9 +557,16 @@ int sm_recordio_read(const unsigned char *p, size_t n, sm_predict_rows *out,
     }
     if (rc)
         sm_predict_rows_clear(out);
+    if (labels && !rc) {
+        *labels = r.labels.data;
+        *nlabels = r.labels.count;
+    } else {
+        free(r.labels.data);
+    }
     free(r.rows.data);
     free(r.entries.data);
     tensor_free(&r.features);
+    tensor_free(&r.label);
     tensor_free(&r.scratch);
     return rc;
 }

@@ -28,9 +28,12 @@ typedef struct sm_recordio_error {
 } sm_recordio_error;
 
 /* Read `n` bytes into `out` (dense when no record is sparse, else
- * compressed sparse rows, columns ascending). 0; 1 with `err` filled when
- * the payload is not one the container reads; -1 when memory ran out. */
+ * compressed sparse rows, columns ascending) and, when `labels` is not
+ * NULL, the label["values"] of the records that made rows, all their
+ * values in order, into a new array *labels of *nlabels (the container's
+ * training reads them so). 0; 1 with `err` filled when the payload is not
+ * one the container reads; -1 when memory ran out. */
 int sm_recordio_read(const unsigned char *p, size_t n, sm_predict_rows *out,
-                     sm_recordio_error *err);
+                     float **labels, size_t *nlabels, sm_recordio_error *err);
 
 #endif

@@ -112,6 +112,9 @@ static const char *content_format(const char *type, sm_dataset_format *out)
     for (size_t i = 0; libsvm[i]; i++)
         if (!strcmp(type, libsvm[i]))
             return *out = SM_DATASET_LIBSVM, type;
+    if (!strcmp(type, "recordio-protobuf") ||
+        !strcmp(type, "application/x-recordio-protobuf"))
+        return *out = SM_DATASET_RECORDIO, type;
     return NULL;
 }
 
@@ -135,8 +138,8 @@ static int check_channels(job *j)
                         "ClientError: Channel configuration for '%s' channel "
                         "is not supported: {'ContentType': '%s', "
                         "'TrainingInputMode': 'File', 'S3DistributionType': "
-                        "'FullyReplicated'} (sagemagic-local reads text/csv "
-                        "and text/libsvm)",
+                        "'FullyReplicated'} (sagemagic-local reads text/csv, "
+                        "text/libsvm and application/x-recordio-protobuf)",
                         name, type);
     }
     return 0;
@@ -176,7 +179,9 @@ static int load_channel(job *j, const char *channel, sm_dataset *ds)
     json_t *list = json_object_get(j->files, channel);
     info("Reading the %s channel: %zu file%s as %s", channel,
          json_array_size(list), json_array_size(list) == 1 ? "" : "s",
-         format == SM_DATASET_CSV ? "CSV" : "LIBSVM");
+         format == SM_DATASET_CSV      ? "CSV"
+         : format == SM_DATASET_LIBSVM ? "LIBSVM"
+                                       : "RecordIO-protobuf");
     size_t i;
     json_t *file;
     json_array_foreach(list, i, file)

@@ -99,8 +99,8 @@ static void sparse_row(sm_buf *out, const double *v, const uint64_t *keys,
 static int read_ok(const sm_buf *b, sm_predict_rows *rows)
 {
     sm_recordio_error err = {0};
-    int rc =
-        sm_recordio_read((const unsigned char *)b->data, b->len, rows, &err);
+    int rc = sm_recordio_read((const unsigned char *)b->data, b->len, rows,
+                              NULL, NULL, &err);
     if (rc)
         printf("    %d %s: %s\n", rc, err.type, err.message);
     return rc == 0;
@@ -110,8 +110,8 @@ static int read_fails(const sm_buf *b, const char *type, const char *text)
 {
     sm_predict_rows rows;
     sm_recordio_error err = {0};
-    int rc =
-        sm_recordio_read((const unsigned char *)b->data, b->len, &rows, &err);
+    int rc = sm_recordio_read((const unsigned char *)b->data, b->len, &rows,
+                              NULL, NULL, &err);
     int ok = rc == 1 && strcmp(err.type, type) == 0 &&
              strstr(err.message, text) != NULL;
     if (!ok)

@@ -1,5 +1,6 @@
 /* fuzz_local_training: libFuzzer target for what local training and
- * serving parse from users' files: CSV and LIBSVM training data, the
+ * serving parse from users' files: CSV, LIBSVM and RecordIO-protobuf
+ * training data, the
  * model.tar.gz reader (gzip, inflate, tar) and the hyperparameter map.
  * The first input byte picks the parser.
  * Build: clang -fsanitize=fuzzer,address,undefined -Icommon -Iclient
@@ -44,16 +45,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sm_error err = {0};
     if (which % 4 < 2) {
         sm_dataset ds;
-        sm_dataset_init(&ds, which % 4 ? SM_DATASET_LIBSVM : SM_DATASET_CSV,
-                        step & 1);
+        sm_dataset_format format = which % 4  ? SM_DATASET_LIBSVM
+                                   : step & 2 ? SM_DATASET_RECORDIO
+                                              : SM_DATASET_CSV;
+        sm_dataset_init(&ds, format, step & 1);
         sm_dataset_add(&ds, "fuzz", text, n, &err);
         sm_dataset_clear(&ds);
     } else if (which % 4 == 2) {
         input in = {data + 2, n, 0, step ? step : 1};
         char *bytes = NULL;
         size_t len = 0;
-        if (sm_targz_extract(input_read, &in, "xgboost-model", 1 << 20,
-                             &bytes, &len, &err) == 0)
+        if (sm_targz_extract(input_read, &in, "xgboost-model", 1 << 20, &bytes,
+                             &len, &err) == 0)
             free(bytes);
     } else {
         json_t *map = json_loadb(text, n, 0, NULL);

@@ -314,19 +314,20 @@ import numpy as np
 import scipy.sparse as sp
 from sagemaker.amazon.common import write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor
 arrays = np.load(sys.argv[1])
+labels = arrays["y"] if "y" in arrays.files else None
 with open(sys.argv[2], "wb") as f:
     if sys.argv[3] == "dense":
-        write_numpy_to_dense_tensor(f, arrays["x"].astype(np.float32), arrays["y"])
+        write_numpy_to_dense_tensor(f, arrays["x"].astype(np.float32), labels)
     else:
-        write_spmatrix_to_sparse_tensor(f, sp.csr_matrix(arrays["x"]), arrays["y"])
+        write_spmatrix_to_sparse_tensor(f, sp.csr_matrix(arrays["x"]), labels)
 """
 
 
-def recordio(tmp_path, X, kind):
-    """X as the SageMaker SDK writes RecordIO-protobuf (in a child, so
-    that its import leaves this process as it was)."""
+def recordio(tmp_path, X, kind, y=None):
+    """X (and labels y) as the SageMaker SDK writes RecordIO-protobuf (in
+    a child, so that its import leaves this process as it was)."""
     arrays, out = tmp_path / f"{kind}.npz", tmp_path / f"{kind}.rec"
-    np.savez(arrays, x=X, y=np.arange(len(X), dtype=np.float64))
+    np.savez(arrays, x=X, **({} if y is None else {"y": y}))
     subprocess.run([sys.executable, "-c", RECORDIO_WRITER, str(arrays), str(out), kind],
                    check=True, capture_output=True, timeout=120,
                    env=dict(os.environ, SAGEMAKER_SUPPRESS_V2_WARNING="1"))

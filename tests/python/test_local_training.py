@@ -10,10 +10,12 @@ import time
 import numpy as np
 import psutil
 import pytest
+import scipy.sparse
 import xgboost
 from botocore.exceptions import ClientError
 
 from local_service import LocalService
+from test_local_serving import recordio
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ROLE = "arn:aws:iam::000000000000:role/SageMakerRole"
@@ -60,7 +62,11 @@ def csv_text(x, y):
 
 
 def put(s3, bucket, key, text):
-    s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+    return put_bytes(s3, bucket, key, text.encode())
+
+
+def put_bytes(s3, bucket, key, body):
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
     return f"s3://{bucket}/{key}"
 
 
@@ -284,6 +290,54 @@ def failed_job(sm, name, channels, hyperparameters, **kw):
     assert d["TrainingJobStatus"] == "Failed"
     assert d["SecondaryStatus"] == "Failed"
     return d["FailureReason"]
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_recordio_protobuf_channels_train_as_python_xgboost(s3, sm, bucket, kind, tmp_path):
+    """Channels written by the SageMaker SDK (dense float32 rows, or sparse
+    float64 ones without their zeros): the job's final metrics are the
+    ones Python's xgboost gets from the matrices the container builds."""
+    x, y = regression(seed=17, rows=500)
+    if kind == "sparse":
+        x = np.where(np.abs(x) > 0.5, x, 0.0)
+    content = "application/x-recordio-protobuf"
+    train = put_bytes(s3, bucket, f"rio-{kind}/train.rec", recordio(tmp_path, x[:400], kind, y[:400]))
+    val = put_bytes(s3, bucket, f"rio-{kind}/val.rec", recordio(tmp_path, x[400:], kind, y[400:]))
+    params = {"num_round": "12", "max_depth": "3", "eta": "0.3", "objective": "reg:squarederror"}
+    create(sm, f"rio-{kind}", [channel("train", train, content), channel("validation", val, content)],
+           params)
+    job = wait(sm, f"rio-{kind}")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+    def matrix(rows, labels):
+        data = rows.astype(np.float32) if kind == "dense" else scipy.sparse.csr_matrix(rows)
+        return xgboost.DMatrix(data, label=labels)
+    dtrain, dval = matrix(x[:400], y[:400]), matrix(x[400:], y[400:])
+    result = {}
+    xgboost.train({"max_depth": 3, "eta": 0.3, "objective": "reg:squarederror"}, dtrain, 12,
+                  evals=[(dtrain, "train"), (dval, "validation")], evals_result=result,
+                  verbose_eval=False)
+    final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert final["train:rmse"] == pytest.approx(result["train"]["rmse"][-1], abs=1e-5)
+    assert final["validation:rmse"] == pytest.approx(result["validation"]["rmse"][-1], abs=1e-5)
+
+
+def test_recordio_protobuf_without_labels_or_other_types_fail_clearly(s3, sm, bucket, tmp_path):
+    x, _ = regression(seed=3, rows=20)
+    uri = put_bytes(s3, bucket, "rio-bad/nolabel.rec", recordio(tmp_path, x, "dense"))
+    reason = failed_job(sm, "rio-nolabel", [channel("train", uri, "recordio-protobuf")],
+                        {"num_round": "3"})
+    assert reason == (f"ClientError: {uri}: 20 records have features but 0 label values were "
+                      "found; each record needs label[\"values\"] with one value")
+    uri = put_bytes(s3, bucket, "rio-bad/not.rec", b"1,2,3,4,5,6,7,8\n")
+    reason = failed_job(sm, "rio-not", [channel("train", uri, "recordio-protobuf")],
+                        {"num_round": "3"})
+    assert reason == (f"ClientError: {uri} is not RecordIO-protobuf the algorithm reads: "
+                      "ValueError: Invalid RecordIO magic at offset 0")
+    reason = failed_job(sm, "parquet", [channel("train", uri, "application/x-parquet")],
+                        {"num_round": "3"})
+    assert reason.endswith("(sagemagic-local reads text/csv, text/libsvm and "
+                           "application/x-recordio-protobuf)")
 
 
 def test_text_in_a_numeric_column_names_the_row(s3, sm, bucket):
