@@ -358,9 +358,7 @@ def bench_train(args, tmp):
     csv_path = Path(tmp) / "train.csv"
     training_csv(csv_path, args.rows)
     times = {"service": [], "python_evals": [], "python": []}
-    svc = LocalService(Path(tmp) / "data-b")
-    try:
-        svc.start()
+    with LocalService(Path(tmp) / "data-b").running() as svc:
         for run in range(args.train_runs):
             times["service"].append(service_train(svc, csv_path, run))
             times["python_evals"].append(python_train(csv_path, tmp, evals=True))
@@ -368,9 +366,6 @@ def bench_train(args, tmp):
             print(f"(b) run {run + 1}: service {times['service'][-1]:.2f} s, python with "
                   f"evals {times['python_evals'][-1]:.2f} s, without "
                   f"{times['python'][-1]:.2f} s", flush=True)
-    finally:
-        svc.stop()
-        svc.kill()
     return times, csv_path.stat().st_size
 
 
@@ -390,9 +385,7 @@ def hash_rates():
 def bench_upload(args, tmp):
     src = Path(tmp) / "upload.bin"
     upload.write_source(src, args.size_mib)
-    svc = LocalService(Path(tmp) / "data-c")
-    try:
-        svc.start()
+    with LocalService(Path(tmp) / "data-c").running() as svc:
         svc.client("s3").create_bucket(Bucket="bench")
         ours, theirs = [], []
         for run in range(args.upload_runs):
@@ -400,9 +393,6 @@ def bench_upload(args, tmp):
             theirs.append(upload.boto3_client(svc, src, f"b{run}"))
             print(f"(c) run {run + 1}: C {ours[-1]:.2f} s, boto3 {theirs[-1]:.2f} s",
                   flush=True)
-    finally:
-        svc.stop()
-        svc.kill()
     src.unlink()
     return ours, theirs, hash_rates()
 

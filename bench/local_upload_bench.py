@@ -56,17 +56,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="sm-upload-bench-") as tmp:
         src = Path(tmp) / "upload.bin"
         write_source(src, args.size_mib)
-        svc = LocalService(Path(tmp) / "data")
-        try:
-            svc.start()
+        with LocalService(Path(tmp) / "data").running() as svc:
             svc.client("s3").create_bucket(Bucket="bench")
             times = {"C client (sagemagic-aws s3 cp)": [], "boto3 upload_file": []}
             for run in range(args.runs):
                 times["C client (sagemagic-aws s3 cp)"].append(c_client(svc, src, f"c{run}"))
                 times["boto3 upload_file"].append(boto3_client(svc, src, f"b{run}"))
-        finally:
-            svc.stop()
-            svc.kill()
     rates = {name: args.size_mib / statistics.median(t) for name, t in times.items()}
     print(f"{args.size_mib} MiB, median of {args.runs} runs each, nproc {os.cpu_count()}")
     print("| client | MiB/s | runs (s) |\n|---|---|---|")

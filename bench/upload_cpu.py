@@ -152,18 +152,13 @@ def main():
     with tempfile.TemporaryDirectory(prefix="sm-upload-cpu-") as tmp:
         src = Path(tmp) / "upload.bin"
         upload.write_source(src, args.size_mib)
-        svc = LocalService(Path(tmp) / "data")
-        try:
-            svc.start()
+        with LocalService(Path(tmp) / "data").running() as svc:
             svc.client("s3").create_bucket(Bucket="bench")
             for run in range(args.runs):
                 for who in args.who:
                     results[who].append(one_upload(svc, who, src, f"{who}{run}", args.extra))
             if args.timeline:
                 timeline(svc, src, args.extra, args.timeline)
-        finally:
-            svc.stop()
-            svc.kill()
     per_gib = 1024 / args.size_mib
     names = {"c": "sagemagic-aws s3 cp", "b": "boto3 upload_file"}
     for who, runs in results.items():
